@@ -1,0 +1,46 @@
+# Two commands on a fresh clone: `make run` and `make test`. Everything else is a convenience.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# A persistent Dagster home inside the git-ignored data folder, so run history survives `make dev` restarts.
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: env run test dev lint format bench clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $@
+
+$(DAGSTER_HOME):
+	mkdir -p $@
+
+run: env $(DAGSTER_HOME)
+	$(BIN)/python -m schemas.migrate
+	$(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards
+
+test: env
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+dev: env $(DAGSTER_HOME)
+	$(BIN)/python -m schemas.migrate
+	$(BIN)/dagster dev -w workspace.yaml
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: env
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: env
+	$(BIN)/python benchmarks/metering.py
+	$(BIN)/python benchmarks/reports.py
+
+clean:
+	rm -rf data

@@ -1,0 +1,1 @@
+"""The asset graph: inbox -> submissions -> decisions and ledger -> department reports."""

@@ -1,0 +1,1 @@
+"""The Dagster code location and the edges to the outside world (files, database, workbooks)."""

@@ -1,0 +1,158 @@
+"""From accepted sheet rows to the typed `rules.model.Application`s the rules read (万元 -> yuan, exactly)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from pipelines.intake import Submissions
+from rules import model
+from schemas.sheets import SHEETS
+
+WAN = Decimal(10000)
+
+# Which detail sheet each program needs before it can be evaluated at all.
+REQUIRED_DETAIL = {program: sheet.key for sheet in SHEETS for program in sheet.programs}
+
+
+def _wan(value: Any) -> Decimal | None:
+    return None if value is None else value * WAN
+
+
+def _rows(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in frame.to_dict("records"):
+        out.setdefault(record["application_id"], []).append(record)
+    return out
+
+
+def build(subs: Submissions) -> list[model.Application]:
+    f = subs.frames
+    enterprises = {r["credit_code"]: r for r in f["enterprises"].to_dict("records")}
+    loans, recs, stds, ips, savings, gates, vats = (
+        _rows(f[k])
+        for k in (
+            "loans",
+            "recognitions",
+            "standards",
+            "ip_assets",
+            "savings_claims",
+            "gate_metrics",
+            "vat_claims",
+        )
+    )
+    detail_by_sheet = {
+        "loans": loans,
+        "recognitions": recs,
+        "standards": stds,
+        "ip_assets": ips,
+        "savings_claims": savings,
+        "gate_metrics": gates,
+        "vat_claims": vats,
+    }
+    out = []
+    for a in f["applications"].to_dict("records"):
+        app_id = a["application_id"]
+        problems = list(subs.problems.get(app_id, []))
+        needed = REQUIRED_DETAIL.get(a["program"])
+        if needed and not detail_by_sheet[needed].get(app_id) and not problems:
+            name = next(s.name for s in SHEETS if s.key == needed)
+            problems.append(
+                (
+                    "MISSING_DETAIL",
+                    f"申报类别 {a['program']} 须在「{name}」表中填写明细，本批次未提供，请补充后重新提交",
+                )
+            )
+        e = enterprises.get(a["credit_code"])
+        out.append(
+            model.Application(
+                application_id=app_id,
+                program=a["program"],
+                credit_code=a["credit_code"],
+                enterprise=model.Enterprise(
+                    e["credit_code"], e["name"], e["league_city"], e["tax_credit_grade"]
+                )
+                if e
+                else None,
+                project_code=a["project_code"],
+                project_name=a["project_name"],
+                submitted_on=a["submitted_on"],
+                construction_start=a["construction_start"],
+                completion_date=a["completion_date"],
+                production_start=a["production_start"],
+                total_investment=_wan(a["total_investment_wan"]),
+                equipment_investment=_wan(a["equipment_investment_wan"]),
+                completed_investment=_wan(a["completed_investment_wan"]),
+                product_price_yuan_per_t=a["product_price_yuan_per_t"],
+                reference_price_yuan_per_t=a["reference_price_yuan_per_t"],
+                loans=tuple(
+                    model.Loan(
+                        r["loan_contract_no"],
+                        r["lender"],
+                        r["principal_wan"] * WAN,
+                        r["annual_rate_pct"],
+                        r["drawdown_date"],
+                        r["repaid_date"],
+                        r["interest_paid_wan"] * WAN,
+                    )
+                    for r in loans.get(app_id, [])
+                ),
+                recognitions=tuple(
+                    model.Recognition(
+                        r["recognition_type"], r["level"], r["recognized_on"], r["document_no"] or ""
+                    )
+                    for r in recs.get(app_id, [])
+                ),
+                standards=tuple(
+                    model.Standard(r["standard_code"], r["standard_level"], r["role"], r["published_on"])
+                    for r in stds.get(app_id, [])
+                ),
+                ip_assets=tuple(
+                    model.IpAsset(r["ip_kind"], r["ip_number"], r["acquisition"], r["granted_on"])
+                    for r in ips.get(app_id, [])
+                ),
+                savings_claims=tuple(
+                    model.SavingsClaim(
+                        r["claimed_saving"],
+                        r["baseline_start"],
+                        r["baseline_end"],
+                        r["reporting_start"],
+                        r["reporting_end"],
+                        tuple(r["meter_ids"]),
+                        r["baseline_output_t"],
+                        r["reporting_output_t"],
+                    )
+                    for r in savings.get(app_id, [])
+                ),
+                gate_metrics=tuple(
+                    model.GateMetrics(
+                        r["process"],
+                        r["unit_energy"],
+                        r["renewable_share_pct"],
+                        r["environmental_grade"],
+                        r["capacity_source"],
+                        r["paired_project_code"],
+                        r["meets_industry_norms"],
+                        r["advanced_equipment"],
+                        r["catalog_allowed"],
+                    )
+                    for r in gates.get(app_id, [])
+                ),
+                vat_claims=tuple(
+                    model.VatClaim(
+                        r["period_start"],
+                        r["period_end"],
+                        r["sales_wan"] * WAN,
+                        r["vat_paid_wan"] * WAN,
+                        r["waste_feed_share_pct"],
+                        r["serious_violation_6m"],
+                        r["restricted_or_eliminated"],
+                    )
+                    for r in vats.get(app_id, [])
+                ),
+                intake_problems=tuple(problems),
+            )
+        )
+    return out

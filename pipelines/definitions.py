@@ -1,0 +1,16 @@
+"""The Dagster code location `pipelines.definitions`: the defs folder (resources, jobs, schedules, sensors)
+merged with the asset graph of the top-level `assets` package."""
+
+from pathlib import Path
+
+import dagster as dg
+
+import assets
+
+defs = dg.Definitions.merge(
+    dg.load_from_defs_folder(path_within_project=Path(__file__).parent / "defs"),
+    dg.Definitions(
+        assets=dg.load_assets_from_package_module(assets),
+        asset_checks=dg.load_asset_checks_from_package_module(assets),
+    ),
+)

@@ -1,0 +1,79 @@
+"""Resources, configured from the environment exactly as outputs.md §3 says (ALU_* variables)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import Engine, create_engine
+
+from pipelines.ledger import serialize_sqlite_writers
+from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
+from schemas.migrate import upgrade
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+class LedgerDatabase(dg.ConfigurableResource):
+    """The ledger database (ALU_DATABASE_URL): SQLite by default, PostgreSQL in production."""
+
+    url: str
+
+    def engine(self) -> Engine:
+        with _engines_lock:
+            if self.url not in _engines:
+                ensure_sqlite_folder(self.url)
+                engine = create_engine(self.url, pool_pre_ping=True)
+                serialize_sqlite_writers(engine)
+                upgrade(engine)  # the schema is only ever created and changed by migrations
+                _engines[self.url] = engine
+            return _engines[self.url]
+
+
+class Inbox(dg.ConfigurableResource):
+    """The inbox folder (ALU_INBOX_DIR): submission batches (.xlsx or folders) and metering exports (.csv)."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+
+class ReportsFolder(dg.ConfigurableResource):
+    """Where department reports are written (ALU_REPORTS_DIR), one sub-folder per evaluation date."""
+
+    path: str
+
+    def for_date(self, as_of: date) -> Path:
+        folder = Path(self.path) / as_of.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+class Evaluation(dg.ConfigurableResource):
+    """The evaluation date (ALU_AS_OF, YYYY-MM-DD); empty means today in Asia/Shanghai."""
+
+    as_of: str = ""
+
+    @property
+    def date(self) -> date:
+        return parse_as_of(self.as_of)
+
+
+def resources_from_env() -> dict[str, dg.ConfigurableResource]:
+    settings = Settings.from_env()
+    return {
+        "ledger_db": LedgerDatabase(url=settings.database_url),
+        "inbox": Inbox(path=settings.inbox_dir),
+        "reports": ReportsFolder(path=settings.reports_dir),
+        "evaluation": Evaluation(as_of=settings.as_of),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=resources_from_env())

@@ -1,0 +1,188 @@
+"""Dated parameters: every threshold, rate, cap, coefficient and date of the policy, as data.
+
+Each file in `rules/parameters/` maps a parameter key to its description and its values, keyed by the date
+from which each value applies, each with its source (a clause of the policy, a national standard, or
+`assumption:` with the reasoning of clauses.md). A change in the law adds a dated value; history is never
+edited. Values are read without YAML floats, so `0.1229` becomes `Decimal("0.1229")` exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARAMETER_DIR = Path(__file__).with_name("parameters")
+RULES_DIR = Path(__file__).parent
+
+# Keys the rule modules declare they read; loading rejects any other key (a typo is an error, not a no-op).
+_DECLARED: set[str] = set()
+
+
+def declare(*keys: str) -> tuple[str, ...]:
+    """Called by each rule module for the parameters it reads."""
+    _DECLARED.update(keys)
+    return keys
+
+
+class ParameterError(ValueError):
+    pass
+
+
+class _NoFloatLoader(yaml.SafeLoader):
+    """SafeLoader that leaves decimals as text so they become exact `Decimal`s."""
+
+
+_NoFloatLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class ParameterValue:
+    key: str
+    value: Any
+    since: date
+    source: str
+
+    def cite(self) -> dict[str, str]:
+        return {
+            "key": self.key,
+            "value": _plain(self.value),
+            "since": self.since.isoformat(),
+            "source": self.source,
+        }
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _coerce(key: str, raw: Any) -> Any:
+    if isinstance(raw, bool | date):
+        return raw
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, str):
+        try:
+            return Decimal(raw)
+        except ArithmeticError:
+            return raw
+    raise ParameterError(f"{key}: unsupported value {raw!r}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    key: str
+    description: str
+    values: tuple[ParameterValue, ...]  # sorted by `since`
+
+    def at(self, on: date) -> ParameterValue:
+        current = [v for v in self.values if v.since <= on]
+        if not current:
+            raise ParameterError(f"{self.key} has no value in force on {on.isoformat()}")
+        return current[-1]
+
+
+class ParameterSet:
+    """The parameters in force on one date, recording which ones a rule used."""
+
+    def __init__(self, parameters: Mapping[str, Parameter], on: date) -> None:
+        self._parameters = parameters
+        self.on = on
+
+    def __getitem__(self, key: str) -> ParameterValue:
+        try:
+            return self._parameters[key].at(self.on)
+        except KeyError:
+            raise ParameterError(f"unknown parameter {key}") from None
+
+    def value(self, key: str) -> Any:
+        return self[key].value
+
+
+class Parameters:
+    def __init__(self, parameters: Mapping[str, Parameter], version: str) -> None:
+        self._parameters = dict(parameters)
+        self.version = version
+
+    @classmethod
+    def load(cls, directory: Path = PARAMETER_DIR, check_declared: bool = True) -> Parameters:
+        import rules.catalog  # noqa: F401  (imports every rule module, so every key is declared)
+
+        parameters: dict[str, Parameter] = {}
+        files = sorted(directory.glob("*.yaml"))
+        for path in files:
+            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoFloatLoader) or {}
+            for key, body in document.items():
+                if key in parameters:
+                    raise ParameterError(f"{path.name}: {key} is defined twice")
+                parameters[key] = _parse(path.name, key, body)
+        if check_declared:
+            unknown = sorted(set(parameters) - _DECLARED)
+            if unknown:
+                raise ParameterError(f"unknown parameter keys (no rule reads them): {', '.join(unknown)}")
+            missing = sorted(_DECLARED - set(parameters))
+            if missing:
+                raise ParameterError(f"parameters read by rules but not defined: {', '.join(missing)}")
+        return cls(parameters, rulebook_version(files))
+
+    def at(self, on: date) -> ParameterSet:
+        return ParameterSet(self._parameters, on)
+
+    def keys(self) -> Iterable[str]:
+        return self._parameters.keys()
+
+    def with_value(self, key: str, value: Any, since: date, source: str) -> Parameters:
+        """A copy with one more dated value (what-if runs); the ledger never sees these."""
+        if key not in self._parameters:
+            raise ParameterError(f"unknown parameter {key}")
+        old = self._parameters[key]
+        added = ParameterValue(
+            key, _coerce(key, value) if not isinstance(value, Decimal) else value, since, source
+        )
+        values = tuple(sorted((*[v for v in old.values if v.since != since], added), key=lambda v: v.since))
+        changed = {**self._parameters, key: Parameter(key, old.description, values)}
+        digest = hashlib.sha256(f"{self.version}|{key}|{since}|{value}".encode()).hexdigest()[:12]
+        return Parameters(changed, f"whatif-{digest}")
+
+
+def _parse(filename: str, key: str, body: Any) -> Parameter:
+    if not isinstance(body, dict) or set(body) - {"description", "unit", "values"}:
+        raise ParameterError(f"{filename}: {key} must have only description, unit and values")
+    if not body.get("description"):
+        raise ParameterError(f"{filename}: {key} has no description")
+    raw_values = body.get("values")
+    if not isinstance(raw_values, dict) or not raw_values:
+        raise ParameterError(f"{filename}: {key} has no dated values")
+    values = []
+    for since, entry in raw_values.items():
+        if not isinstance(since, date):
+            raise ParameterError(f"{filename}: {key} has a value not keyed by a date: {since!r}")
+        if not isinstance(entry, dict) or set(entry) != {"value", "source"}:
+            raise ParameterError(f"{filename}: {key} @ {since}: each value needs exactly value and source")
+        if not str(entry["source"]).strip():
+            raise ParameterError(f"{filename}: {key} @ {since}: empty source")
+        values.append(ParameterValue(key, _coerce(key, entry["value"]), since, str(entry["source"])))
+    values.sort(key=lambda v: v.since)
+    return Parameter(key, str(body["description"]), tuple(values))
+
+
+def rulebook_version(parameter_files: Iterable[Path]) -> str:
+    """A hash of the rule code and the parameter files: stamped on every decision and ledger entry."""
+    digest = hashlib.sha256()
+    for path in sorted({*RULES_DIR.rglob("*.py"), *parameter_files}):
+        digest.update(path.relative_to(RULES_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return "rb-" + digest.hexdigest()[:12]

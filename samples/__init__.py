@@ -1,0 +1,1 @@
+"""Sample and synthetic inputs: the bundled sample inbox and a generator of larger batches."""

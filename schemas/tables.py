@@ -1,0 +1,155 @@
+"""The published tables (../shared/contract/outputs.md §1) and our intake bookkeeping, as SQLAlchemy models.
+
+The schema is created and changed only by the Alembic migrations in `schemas/migrations/`; these models are what
+code reads and writes through. Amounts are exact: `amount_fen` (integer fen) is authoritative on every backend;
+`amount_yuan` NUMERIC(14,2) is the published column (on SQLite, which has no decimal type, it is for display).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MONEY = Numeric(14, 2, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class LedgerEntry(Base):
+    """award_ledger: append-only. A correction is a reversal plus a new award, never an update."""
+
+    __tablename__ = "award_ledger"
+    __table_args__ = (
+        # Exactly once: the n-th award of a key and the reversal of that award can each exist only once,
+        # so two runs booking the same key at the same moment cannot both succeed.
+        UniqueConstraint("award_key", "entry_type", "award_version", name="uq_award_ledger_key_version"),
+        UniqueConstraint("reverses_entry_id", name="uq_award_ledger_reverses"),
+        CheckConstraint("entry_type IN ('award', 'reversal')", name="entry_type"),
+        CheckConstraint(
+            "(entry_type = 'award' AND amount_fen > 0 AND reverses_entry_id IS NULL)"
+            " OR (entry_type = 'reversal' AND amount_fen < 0 AND reverses_entry_id IS NOT NULL)",
+            name="entry_shape",
+        ),
+        CheckConstraint("amount_yuan * 100 = amount_fen", name="amount_matches_fen"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    award_key: Mapped[str] = mapped_column(String(200), index=True)
+    award_version: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[str] = mapped_column(String(100))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    enterprise_name: Mapped[str] = mapped_column(Text)
+    program: Mapped[str] = mapped_column(String(40))
+    clause: Mapped[str] = mapped_column(String(20))
+    entry_type: Mapped[str] = mapped_column(String(10))
+    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("award_ledger.entry_id"), nullable=True)
+    amount_yuan: Mapped[Decimal] = mapped_column(MONEY)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    lead_department: Mapped[str] = mapped_column(String(40))
+    rulebook_version: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    basis: Mapped[str] = mapped_column(Text)
+
+
+class ApplicationDecision(Base):
+    """application_decisions: the current decision for each application (replaced on re-evaluation)."""
+
+    __tablename__ = "application_decisions"
+
+    application_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    program: Mapped[str] = mapped_column(String(40))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    enterprise_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    league_city: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    clause: Mapped[str] = mapped_column(String(20))
+    lead_department: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(20))
+    amount_yuan: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reasons: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text)
+    source_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    submitted_on: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    rulebook_version: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[str] = mapped_column(String(64))
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubmissionRejection(Base):
+    """submission_rejections: every input row (or cell) that could not be accepted."""
+
+    __tablename__ = "submission_rejections"
+
+    rejection_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # A hash of (file content, sheet, row, column, code, value): re-reading a file records nothing twice.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    file: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sheet: Mapped[str] = mapped_column(String(40))
+    row_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    column: Mapped[str | None] = mapped_column(Text, nullable=True)
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IntakeCount(Base):
+    """Rows received, accepted and rejected per file (content) and sheet: the intake's accounting."""
+
+    __tablename__ = "intake_counts"
+    __table_args__ = (
+        UniqueConstraint("file_sha256", "sheet", name="uq_intake_counts_file_sheet"),
+        CheckConstraint("received = accepted + rejected", name="balanced"),
+    )
+
+    count_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    sheet: Mapped[str] = mapped_column(String(40))
+    received: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+PUBLISHED_COLUMNS = {
+    "award_ledger": (
+        "entry_id", "award_key", "application_id", "credit_code", "enterprise_name", "program", "clause",
+        "entry_type", "reverses_entry_id", "amount_yuan", "lead_department", "rulebook_version", "run_id",
+        "recorded_at", "basis",
+    ),
+    "application_decisions": (
+        "application_id", "program", "credit_code", "decision", "amount_yuan", "reasons", "rulebook_version",
+        "run_id", "evaluated_at",
+    ),
+    "submission_rejections": ("file", "sheet", "row_number", "column", "value", "code", "message"),
+    "award_balances": ("award_key", "net_yuan"),
+}  # fmt: skip
