@@ -119,7 +119,7 @@ class Parameters:
 
     @classmethod
     def load(cls, directory: Path = PARAMETER_DIR, check_declared: bool = True) -> Parameters:
-        import rules.catalog  # noqa: F401  (imports every rule module, so every key is declared)
+        _import_rule_modules()  # every rule module declares the keys it reads
 
         parameters: dict[str, Parameter] = {}
         files = sorted(directory.glob("*.yaml"))
@@ -156,6 +156,16 @@ class Parameters:
         changed = {**self._parameters, key: Parameter(key, old.description, values)}
         digest = hashlib.sha256(f"{self.version}|{key}|{since}|{value}".encode()).hexdigest()[:12]
         return Parameters(changed, f"whatif-{digest}")
+
+
+def _import_rule_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import rules
+
+    for module in pkgutil.walk_packages(rules.__path__, "rules."):
+        importlib.import_module(module.name)
 
 
 def _parse(filename: str, key: str, body: Any) -> Parameter:
