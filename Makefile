@@ -18,14 +18,20 @@ $(VENV)/.installed: pyproject.toml
 $(DAGSTER_HOME):
 	mkdir -p $@
 
-run: env $(DAGSTER_HOME)
+# SQLite allows one writer: every asset that writes the ledger is in pool `ledger_db`, limited to 1 across runs.
+# Dagster 1.13 takes pool limits from the instance, not from code; `default_limit` covers every pool without its
+# own limit (`ledger_db` is our only pool). Written once; an operator's own dagster.yaml is left alone.
+$(DAGSTER_HOME)/dagster.yaml: | $(DAGSTER_HOME)
+	printf 'concurrency:\n  pools:\n    default_limit: 1\n' > $@
+
+run: env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m schemas.migrate
 	$(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards
 
 test: env
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-dev: env $(DAGSTER_HOME)
+dev: env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m schemas.migrate
 	$(BIN)/dagster dev -w workspace.yaml
 

@@ -1,9 +1,9 @@
 """Decisions for every application and the award ledger, written together in one transaction."""
 
 from collections import Counter
+from dataclasses import replace
 
 import dagster as dg
-from sqlalchemy import text
 
 from assets._metadata import markdown_table, table_schema
 from pipelines import applications as building
@@ -11,6 +11,7 @@ from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.intake import Submissions
 from pipelines.ledger import book, from_fen, held_keys
 from rules.engine import decide_all
+from rules.model import MeteredSaving
 from rules.parameters import Parameters
 
 LEDGER_COLUMNS = table_schema(
@@ -51,7 +52,7 @@ DECISION_COLUMNS = table_schema(
     specs=[
         dg.AssetSpec(
             "application_decisions",
-            deps=["submissions"],
+            deps=["submissions", "metered_savings"],
             description="每个申报的当前决定（含逐项条件、比较值、参数及出处）。Table `application_decisions`.",
             metadata={"dagster/column_schema": DECISION_COLUMNS},
         ),
@@ -62,34 +63,30 @@ DECISION_COLUMNS = table_schema(
             metadata={"dagster/column_schema": LEDGER_COLUMNS},
         ),
     ],
-    check_specs=[
-        dg.AssetCheckSpec(
-            "one_award_per_key", asset="award_ledger", description="每个奖励对象净额为 0 或一笔奖励"
-        ),
-        dg.AssetCheckSpec(
-            "control_total", asset="award_ledger", description="台账净额 = awarded 决定金额合计"
-        ),
-    ],
     pool="ledger_db",
 )
 def awards(
     context: dg.AssetExecutionContext,
     submissions: Submissions,
+    metered_savings: dict[str, MeteredSaving],
     evaluation: Evaluation,
     ledger_db: LedgerDatabase,
 ):
     engine = ledger_db.engine()
     parameters = Parameters.load()
-    applications = building.build(submissions)
-    decisions = decide_all(applications, evaluation.date, parameters, held=held_keys(engine))
+    # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
+    applications = [
+        replace(a, metered=metered_savings.get(a.application_id)) for a in building.build(submissions)
+    ]
+    held = held_keys(engine)
+    decisions = decide_all(applications, evaluation.date, parameters, held=held)
     ents = submissions.frames["enterprises"]
     names = dict(zip(ents["credit_code"], ents["name"], strict=True))
     cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))
     apps = submissions.frames["applications"]
     files = dict(zip(apps["application_id"], apps["_file"], strict=True))
     submitted: dict[str, str] = {
-        a: d.isoformat()
-        for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
+        a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
     }
     result = book(
         engine,
@@ -100,6 +97,7 @@ def awards(
         league_cities=cities,
         source_files=files,
         submitted_on=submitted,
+        decided_with=held,
     )
 
     by_outcome = Counter(str(d.outcome) for d in decisions)
@@ -133,33 +131,4 @@ def awards(
             "net_booked_yuan": str(from_fen(result.net_fen)),
             "attempts": result.attempts,
         },
-    )
-    with engine.connect() as conn:
-        bad_keys = conn.execute(
-            text(
-                "SELECT b.award_key, b.net_fen FROM award_balances b WHERE b.net_fen <> 0 AND b.net_fen NOT IN "
-                "(SELECT l.amount_fen FROM award_ledger l WHERE l.award_key = b.award_key AND l.entry_type = 'award')"
-            )
-        ).all()
-        ledger_net = conn.execute(text("SELECT COALESCE(SUM(amount_fen), 0) FROM award_ledger")).scalar_one()
-        decided_net = conn.execute(
-            text("SELECT COALESCE(SUM(amount_fen), 0) FROM application_decisions WHERE decision = 'awarded'")
-        ).scalar_one()
-    yield dg.AssetCheckResult(
-        check_name="one_award_per_key",
-        asset_key="award_ledger",
-        passed=not bad_keys,
-        metadata={"bad_keys": dg.MetadataValue.json([list(map(str, r)) for r in bad_keys])},
-    )
-    yield dg.AssetCheckResult(
-        check_name="control_total",
-        asset_key="award_ledger",
-        passed=int(ledger_net) == int(decided_net),
-        metadata={
-            "ledger_net_yuan": str(from_fen(int(ledger_net))),
-            "awarded_decisions_yuan": str(from_fen(int(decided_net))),
-        },
-        description=None
-        if int(ledger_net) == int(decided_net)
-        else "台账净额与 awarded 决定合计不一致：检查是否有申报不在本次收件箱中（其奖励未被重新评审），再重新运行 nightly_awards",
     )

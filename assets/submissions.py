@@ -1,6 +1,7 @@
 """Submission batches from the inbox: read, validated, merged in file-name order; rejections recorded."""
 
 import hashlib
+from collections import Counter
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -9,7 +10,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assets._metadata import markdown_table, table_schema
 from pipelines.defs.resources import Inbox, LedgerDatabase
-from pipelines.intake import Submissions, is_submission, merge, read_batch
+from pipelines.intake import Submissions, file_sha256, is_submission, merge, read_batch, unreadable
+from pipelines.intake_store import IntakeStore
 from schemas.rejection import Rejection
 from schemas.tables import IntakeCount, SubmissionRejection
 
@@ -48,23 +50,36 @@ REJECTION_COLUMNS = table_schema(
     pool="ledger_db",
 )
 def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase):
+    """Every submission batch of the inbox, read once per content (table `intake_files`), merged in file-name
+    order; rejections and per-sheet counts recorded once per file content."""
     folder = inbox.folder
-    paths = (
-        sorted((p for p in folder.iterdir() if is_submission(p)), key=lambda p: p.name)
-        if folder.exists()
-        else []
-    )
-    others = (
-        sorted(p.name for p in folder.iterdir() if not is_submission(p) and p.suffix.lower() != ".csv")
-        if folder.exists()
-        else []
-    )
-    batches = [read_batch(p) for p in paths]
-    subs = merge(batches)
-    shas = dict(subs.files)
-    _record(ledger_db, subs, shas, context.run.run_id)
+    entries = sorted(folder.iterdir(), key=lambda p: p.name) if folder.exists() else []
+    paths = [p for p in entries if is_submission(p)]
+    others = [p.name for p in entries if not is_submission(p) and p.suffix.lower() != ".csv"]
+    store = IntakeStore(ledger_db.engine())
+    batches, parsed, reused, failed = [], [], [], []
+    for path in paths:
+        sha = file_sha256(path)
+        batch = store.load(path.name, sha)
+        if batch is not None:
+            reused.append(path.name)
+        else:
+            try:
+                batch = read_batch(path, sha)
+            except Exception as exc:  # one odd file must not stop the night for every other enterprise
+                context.log.exception(f"intake of {path.name} failed")
+                batch = unreadable(path.name, sha, exc)
+                failed.append(path.name)
+            else:
+                store.save(batch, context.run.run_id)
+                parsed.append(path.name)
+        batches.append(batch)
+    subs = merge(batches, store.enterprises_except({p.name for p in paths}))
+    # A reused file's own rejections were recorded when it was parsed; only cross-file ones may be new.
+    recorded_before = {r for b in batches if b.file in reused for r in b.rejections}
+    fresh = [r for r in subs.rejections if r not in recorded_before]
+    _record(ledger_db, fresh, subs, context.run.run_id)
 
-    counts = [c.__dict__ for c in subs.counts]
     accepted = sum(c.accepted for c in subs.counts)
     rejected = sum(c.rejected for c in subs.counts)
     yield dg.Output(
@@ -72,10 +87,28 @@ def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_d
         output_name="submissions",
         metadata={
             "dagster/row_count": accepted,
+            "rows_received": sum(c.received for c in subs.counts),
+            "rows_accepted": accepted,
+            "rows_rejected": rejected,
             "files": dg.MetadataValue.json([name for name, _ in subs.files]),
+            "files_parsed": len(parsed),
+            "files_reused": len(reused),
+            "files_failed": dg.MetadataValue.json(failed),
             "ignored_files": dg.MetadataValue.json(others),
             "applications": len(subs.frames["applications"]),
-            "counts": markdown_table(counts, limit=60),
+            "counts": markdown_table(
+                [
+                    {
+                        "文件": c.file,
+                        "工作表": c.sheet,
+                        "收到": c.received,
+                        "接受": c.accepted,
+                        "退回": c.rejected,
+                    }
+                    for c in subs.counts
+                ],
+                limit=60,
+            ),
         },
     )
     yield dg.Output(
@@ -83,8 +116,10 @@ def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_d
         output_name="submission_rejections",
         metadata={
             "dagster/row_count": len(subs.rejections),
+            "rows_accepted": accepted,
             "rows_rejected": rejected,
-            "preview": markdown_table([_preview(r) for r in subs.rejections]),
+            "by_code": dg.MetadataValue.json(dict(Counter(r.code for r in subs.rejections).most_common())),
+            "preview": markdown_table([_preview(r) for r in subs.rejections], limit=50),
         },
     )
     unbalanced = [c for c in subs.counts if c.accepted + c.rejected != c.received]
@@ -119,9 +154,10 @@ def _fingerprint(r: Rejection, sha: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _record(ledger_db: LedgerDatabase, subs: Submissions, shas: dict[str, str], run_id: str) -> None:
+def _record(ledger_db: LedgerDatabase, rejections: list[Rejection], subs: Submissions, run_id: str) -> None:
     """Rejections and counts, once per file content: re-reading the same file adds nothing."""
     engine = ledger_db.engine()
+    shas = dict(subs.files)
     now = datetime.now(UTC)
     rows = [
         r.as_dict()
@@ -131,7 +167,7 @@ def _record(ledger_db: LedgerDatabase, subs: Submissions, shas: dict[str, str], 
             "run_id": run_id,
             "recorded_at": now,
         }
-        for r in subs.rejections
+        for r in rejections
     ]
     counts = [
         {
@@ -145,6 +181,7 @@ def _record(ledger_db: LedgerDatabase, subs: Submissions, shas: dict[str, str], 
             "recorded_at": now,
         }
         for c in subs.counts
+        if c.accepted + c.rejected == c.received  # the table refuses others; rows_balance reports them
     ]
     dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     with engine.begin() as conn:

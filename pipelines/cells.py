@@ -1,23 +1,32 @@
 """Reading one cell as operators type it: dates, exact decimals, 是/否, Chinese enumeration labels.
 
-Each parser returns the value, or raises `CellError(code, message)`. Decimals never pass through a float:
-numeric Excel cells are read through `repr`, which gives the shortest text that round-trips the stored double,
-i.e. exactly what Excel displays.
+Each parser returns the value, or raises `CellError(code, message)` whose Chinese message says what to fix.
+Decimals never pass through a float of our own making: a numeric Excel cell already is a double, and it is read
+through `repr`, the shortest text that round-trips that double, i.e. exactly what Excel displays.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rules.catalog import program as find_program
 from schemas.sheets import Column
 
+# Plausible dates for anything in a submission (projects, loans, recognitions, standards). An Excel serial 0/1
+# (1900-01-00/01) or a typo such as 2099 falls outside and is sent back instead of being evaluated.
 EARLIEST = date(1990, 1, 1)
 LATEST = date(2060, 12, 31)
+
+# What operators type for "not applicable"; in a typed column it means the cell is blank.
+BLANK_MARKS = frozenset({"/", "-", "—", "——", "无", "n/a"})
+
+_EXCEL_EPOCH = date(
+    1899, 12, 30
+)  # serial 1 = 1900-01-01 in Excel's 1900 date system (with its leap-year bug)
 
 
 class CellError(ValueError):
@@ -28,15 +37,25 @@ class CellError(ValueError):
 
 
 def clean_text(raw: Any) -> str | None:
-    """Full-width to half-width (NFKC), stray spaces trimmed; blank is None."""
+    """Full-width to half-width (NFKC), stray spaces trimmed; blank is None.
+
+    An integral number typed into a text column (an application id 1001) reads as "1001", not "1001.0".
+    """
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = unicodedata.normalize("NFKC", str(raw)).replace("\u200b", "").strip()
     return text or None
 
 
+def _is_blank(raw: Any, kind: str) -> bool:
+    text = clean_text(raw)
+    return text is None or (kind != "text" and text.lower() in BLANK_MARKS)
+
+
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
     re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
@@ -48,16 +67,22 @@ def parse_date(raw: Any, header: str) -> date:
         value = raw.date()
     elif isinstance(raw, date):
         value = raw
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        # A date cell whose format was lost shows its serial number; read it as Excel would.
+        if not float(raw).is_integer() or not 1 <= raw <= 2958465:
+            raise CellError("DATE_FORMAT", f"{header}「{raw}」不是日期，请填写 2025-06-30 或设置为日期格式")
+        value = _EXCEL_EPOCH + timedelta(days=int(raw))
     else:
-        text = clean_text(raw) or ""
-        text = text.split(" ")[0] if re.match(r"^\d{4}-\d{1,2}-\d{1,2} 00:00(:00)?$", text) else text
+        text = (clean_text(raw) or "").replace(" ", "")
         for pattern in _DATE_PATTERNS:
             match = pattern.match(text)
             if match:
                 try:
                     value = date(*(int(g) for g in match.groups()))
                 except ValueError:
-                    raise CellError("DATE_INVALID", f"{header}「{raw}」不是有效日期") from None
+                    raise CellError(
+                        "DATE_INVALID", f"{header}「{raw}」不是日历上存在的日期，请核对年月日"
+                    ) from None
                 break
         else:
             raise CellError(
@@ -67,36 +92,43 @@ def parse_date(raw: Any, header: str) -> date:
     if not EARLIEST <= value <= LATEST:
         raise CellError(
             "DATE_IMPLAUSIBLE",
-            f"{header} {value.isoformat()} 不在合理范围（{EARLIEST.year}–{LATEST.year} 年）内，请核对",
+            f"{header} {value.isoformat()} 不在合理范围（{EARLIEST.year}–{LATEST.year} 年）内，请核对年份",
         )
     return value
 
 
+# Plain digits, or digits grouped by thousands with commas; an optional sign and fraction.
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
+
+
 def parse_decimal(raw: Any, header: str) -> Decimal:
     if isinstance(raw, bool):
-        raise CellError("NUMBER_FORMAT", f"{header}「{raw}」不是数字")
+        raise CellError("NUMBER_FORMAT", f"{header}「{raw}」不是数字，请填写数值")
     if isinstance(raw, int):
         return Decimal(raw)
-    if isinstance(raw, float):
-        # The cell is an IEEE double; repr gives the shortest decimal that round-trips, i.e. what Excel shows.
-        text = repr(raw)
-    elif isinstance(raw, Decimal):
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise CellError("NUMBER_FORMAT", f"{header}「{raw}」不是有限数值，请填写数值")
         return raw
-    else:
-        text = (clean_text(raw) or "").replace(",", "").replace(" ", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
+    if isinstance(raw, float):
+        text = repr(raw)  # the double Excel stored; repr is the shortest text that gives it back
+        if not re.match(r"^-?\d+(\.\d+)?(e[+-]?\d+)?$", text):
+            raise CellError("NUMBER_FORMAT", f"{header}「{raw}」不是有限数值，请填写数值")
+        return Decimal(text)
+    text = (clean_text(raw) or "").replace(" ", "")
+    if not _NUMBER.match(text):
         raise CellError(
-            "NUMBER_FORMAT", f"{header}「{raw}」不是数字，请只填写数值（可含千分位逗号）"
-        ) from None
-    if not value.is_finite():
-        raise CellError("NUMBER_FORMAT", f"{header}「{raw}」不是有限数值")
-    return value
+            "NUMBER_FORMAT",
+            f"{header}「{raw}」不是数字，请只填写阿拉伯数字（可含小数点和千分位逗号，不要填写单位或文字）",
+        )
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:  # pragma: no cover — the pattern admits only valid decimal text
+        raise CellError("NUMBER_FORMAT", f"{header}「{raw}」不是数字") from None
 
 
-_TRUE = {"是", "y", "yes", "true", "1", "t", "√"}
-_FALSE = {"否", "n", "no", "false", "0", "f", "×"}
+_TRUE = {"是", "y", "yes", "true", "1", "t", "√", "✓"}
+_FALSE = {"否", "n", "no", "false", "0", "f", "×", "✗"}
 
 
 def parse_bool(raw: Any, header: str) -> bool:
@@ -122,19 +154,28 @@ def parse_enum(raw: Any, column: Column) -> str:
         if wanted in (_enum_key(key), _enum_key(label)):
             return key
     allowed = "、".join(options.values())
-    raise CellError("ENUM_VALUE", f"{column.header}「{raw}」不是可选值，请填写：{allowed}")
+    raise CellError("ENUM_VALUE", f"{column.header}「{raw}」不是可选值，请从下列选项中选择：{allowed}")
 
 
 def parse_credit_code(raw: Any, header: str) -> str:
     """Normalised only; the GB 32100 check is part of the pandera schema (schemas.validation)."""
-    return (clean_text(raw) or "").upper().replace(" ", "")
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        # 18 digits do not survive a double: the code the operator typed is already lost.
+        raise CellError(
+            "CREDIT_CODE_AS_NUMBER",
+            f"{header}被 Excel 存成了数字（{clean_text(raw)}），末几位已丢失；请将该列设置为文本格式后重新填写",
+        )
+    return (clean_text(raw) or "").upper().replace(" ", "").replace("-", "")
 
 
 def parse_program(raw: Any, header: str) -> str:
     text = clean_text(raw) or ""
     found = find_program(text)
     if found is None:
-        raise CellError("PROGRAM_UNKNOWN", f"{header}「{raw}」不是本政策的申报类别，请填写项目代码或中文名称")
+        raise CellError(
+            "PROGRAM_UNKNOWN",
+            f"{header}「{raw}」不是本政策的申报类别，请填写申报类别代码（如 STANDARD_SETTING）或其中文名称",
+        )
     return found.code
 
 
@@ -151,9 +192,7 @@ def parse_cell(raw: Any, column: Column) -> Any:
 
     Whether a value is required, in range or unique is the pandera schema's business (schemas.validation).
     """
-    if isinstance(raw, str) and raw.startswith("=") and column.kind != "text":
-        raise CellError("FORMULA_CELL", f"{column.header}「{raw}」是公式，请粘贴为数值后重新提交")
-    if clean_text(raw) is None:
+    if _is_blank(raw, column.kind):
         return None
     kind = column.kind
     if kind == "text":

@@ -1,23 +1,25 @@
 """A submission batch, read, typed and validated; then all batches merged in file-name order.
 
 Accounting: for every file and sheet, rows accepted + rows rejected = rows received. A row is rejected when any
-of its cells fails (each failing cell is one `Rejection`), when it duplicates another row's key, or when it
-points at something that does not exist (an unknown application, an unknown enterprise).
+of its cells fails (each failing cell is one `Rejection`, all reported at once), when it duplicates another row's
+key, or when it points at something that does not exist (an unknown or rejected application or enterprise).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from pipelines.cells import CellError, clean_text, parse_cell
-from pipelines.workbooks import RawBatch, RawSheet, read_xlsx
+from pipelines.workbooks import WORKBOOK, RawBatch, RawSheet, read_xlsx
 from schemas.rejection import Rejection
-from schemas.sheets import FILE, ROW, SHEET, SHEETS, Sheet
+from schemas.sheets import BY_KEY, FILE, ROW, SHEET, SHEETS
 from schemas.validation import empty_frame, validate
 
 
@@ -32,15 +34,18 @@ class SheetCount:
 
 @dataclass
 class Batch:
-    """One submission file after reading and per-sheet validation."""
+    """One submission file after reading and per-sheet validation: what is cached per (file, content)."""
 
     file: str
     sha256: str
-    frames: dict[str, pd.DataFrame]
+    kind: str  # "xlsx" or "csv_folder"
+    frames: dict[str, pd.DataFrame]  # rows that passed their own sheet's checks
     rejections: list[Rejection]
-    received: dict[str, int]
+    received_rows: dict[str, list[int]]  # sheet key -> the Excel row numbers received (blank rows excluded)
     # (sheet key, excel row) -> application id as typed, so a rejected detail row still finds its application
     typed_app_ids: dict[tuple[str, int], str] = field(default_factory=dict)
+    # excel row of the 企业 sheet -> credit code as typed, to tell "rejected enterprise" from "unknown"
+    typed_credit_codes: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,41 +61,35 @@ class Submissions:
 
 
 def file_sha256(path: Path) -> str:
+    """The content hash of a batch: the file's bytes, or the names and bytes of a CSV folder's files."""
     digest = hashlib.sha256()
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for p in paths:
-        digest.update(p.name.encode())
+        if path.is_dir():
+            digest.update(p.relative_to(path).as_posix().encode() + b"\0")
         digest.update(p.read_bytes())
     return digest.hexdigest()
 
 
 def is_submission(path: Path) -> bool:
-    return (
-        path.is_file() and path.suffix.lower() == ".xlsx" and not path.name.startswith("~$")
-    ) or path.is_dir()
+    """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files and hidden entries are not."""
+    if path.name.startswith(("~$", ".")):
+        return False
+    return (path.is_file() and path.suffix.lower() == ".xlsx") or path.is_dir()
 
 
-def read_batch(path: Path) -> Batch:
+def read_batch(path: Path, sha256: str | None = None) -> Batch:
     raw = read_xlsx(path) if path.is_file() else read_csv_folder(path)
-    frames: dict[str, pd.DataFrame] = {}
-    rejections = list(raw.rejections)
-    received: dict[str, int] = {}
-    typed_app_ids: dict[tuple[str, int], str] = {}
-    for sheet in SHEETS:
-        sheet_raw = raw.sheets.get(sheet.key)
-        if sheet_raw is None:
-            continue
-        for row_number, cells in sheet_raw.rows:
-            app_id = clean_text(cells.get("application_id"))
-            if app_id:
-                typed_app_ids[(sheet.key, row_number)] = app_id
-        frame, cell_rejections = _typed_frame(raw.file, sheet_raw, rejections)
-        rejections.extend(cell_rejections)
-        accepted, schema_rejections = validate(sheet, frame)
-        rejections.extend(schema_rejections)
-        frames[sheet.key] = accepted
-        received[sheet.key] = len(sheet_raw.rows)
-    return Batch(raw.file, file_sha256(path), frames, rejections, received, typed_app_ids)
+    return type_batch(raw, sha256 or file_sha256(path), "xlsx" if path.is_file() else "csv_folder")
+
+
+def unreadable(file: str, sha256: str, error: Exception) -> Batch:
+    """A batch the intake itself failed on: reported, so the file is not silently skipped; not cached, so a
+    fixed intake reads it again."""
+    rejection = Rejection(file, WORKBOOK, None, None, None, "FILE_NOT_PROCESSED",
+                          f"系统处理该文件时出错（{type(error).__name__}），文件未受理；已通知运维人员，"
+                          "如急需可另存为新的 .xlsx 后重新提交")  # fmt: skip
+    return Batch(file, sha256, "unknown", {}, [rejection], {})
 
 
 def read_csv_folder(path: Path) -> RawBatch:
@@ -99,163 +98,212 @@ def read_csv_folder(path: Path) -> RawBatch:
     return read(path)
 
 
-def _typed_frame(
-    file: str, raw: RawSheet, reader_rejections: list[Rejection]
-) -> tuple[pd.DataFrame, list[Rejection]]:
+def type_batch(raw: RawBatch, sha256: str, kind: str) -> Batch:
+    frames: dict[str, pd.DataFrame] = {}
+    rejections = list(raw.rejections)
+    received: dict[str, list[int]] = {}
+    typed_app_ids: dict[tuple[str, int], str] = {}
+    typed_credit_codes: dict[int, str] = {}
+    for sheet in SHEETS:
+        sheet_raw = raw.sheets.get(sheet.key)
+        if sheet_raw is None:
+            continue
+        for row_number, cells in sheet_raw.rows:
+            app_id = clean_text(cells.get("application_id"))
+            if app_id:
+                typed_app_ids[(sheet.key, row_number)] = app_id
+            if sheet.key == "enterprises":
+                code = clean_text(cells.get("credit_code"))
+                if code:
+                    typed_credit_codes[row_number] = code.upper().replace(" ", "").replace("-", "")
+        frame, skip, cell_rejections = _typed_frame(raw.file, sheet_raw)
+        _, schema_rejections = validate(sheet, frame, frozenset(skip))
+        as_given = {(n, k): v for n, cells in sheet_raw.rows for k, v in cells.items()}
+        schema_rejections = [_value_as_given(r, sheet.key, as_given) for r in schema_rejections]
+        rejections.extend(cell_rejections)
+        rejections.extend(schema_rejections)
+        bad_rows = {r.row_number for r in rejections if r.sheet == sheet.key}
+        frames[sheet.key] = frame[~frame[ROW].isin(bad_rows)].reset_index(drop=True)
+        received[sheet.key] = [n for n, _ in sheet_raw.rows]
+    return Batch(raw.file, sha256, kind, frames, rejections, received, typed_app_ids, typed_credit_codes)
+
+
+def _value_as_given(rejection: Rejection, sheet_key: str, as_given: dict[tuple[int, str], Any]) -> Rejection:
+    """The operator's own text in the rejection, not our typed reading of it (万元 stays "1,200")."""
+    spec = BY_KEY[sheet_key]
+    key = next((c.key for c in spec.columns if c.header == rejection.column), None)
+    raw = as_given.get((rejection.row_number or 0, key or ""))
+    if raw is None or (len(spec.unique) > 1 and rejection.code == "DUPLICATE_IN_BATCH"):
+        return rejection
+    return dataclasses.replace(rejection, value=_text(raw))
+
+
+def _text(value: Any) -> str | None:
+    """A cell as the operator sees it: 911502009000000000, not 9.11502009e+17."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _typed_frame(file: str, raw: RawSheet) -> tuple[pd.DataFrame, set[tuple[int, str]], list[Rejection]]:
+    """Every received row typed; a cell that cannot be read is None and listed in `skip`, its row kept so that
+    the schema still reports the row's other failures in the same pass."""
     sheet = raw.sheet
     records = []
     rejections: list[Rejection] = []
-    already = {r.row_number for r in reader_rejections if r.sheet == sheet.key}
+    skip: set[tuple[int, str]] = set()
     for row_number, cells in raw.rows:
         if row_number in raw.rejected_rows:
-            if row_number not in already:
-                rejections.append(
-                    Rejection(
-                        file,
-                        sheet.key,
-                        row_number,
-                        None,
-                        None,
-                        "DUPLICATE_COLUMN",
-                        f"「{sheet.name}」表头重复，本行无法读取；请删除重复列后重新提交",
-                    )
-                )
             continue
-        record: dict[str, object] = {FILE: file, SHEET: sheet.key, ROW: row_number}
-        ok = True
+        record: dict[str, Any] = {FILE: file, SHEET: sheet.key, ROW: row_number}
+        already = raw.bad_cells.get(row_number, set())
         for column in sheet.columns:
             value = cells.get(column.key)
+            if column.key in already:
+                record[column.key] = None
+                skip.add((row_number, column.key))
+                continue
             try:
                 record[column.key] = parse_cell(value, column)
             except CellError as error:
-                ok = False
+                record[column.key] = None
+                skip.add((row_number, column.key))
                 rejections.append(
                     Rejection(
-                        file,
-                        sheet.key,
-                        row_number,
-                        column.header,
-                        None if value is None else str(value),
-                        error.code,
-                        error.message,
+                        file, sheet.key, row_number, column.header, _text(value), error.code, error.message
                     )
                 )
-        if ok:
-            records.append(record)
+        records.append(record)
+    return frame_of(sheet.key, records), skip, rejections
+
+
+def frame_of(sheet_key: str, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """A sheet frame from typed records: object columns that keep None (pandas would turn it into NaN)."""
+    sheet = BY_KEY[sheet_key]
     if not records:
-        return empty_frame(sheet), rejections
-    frame = pd.DataFrame.from_records(records, columns=[*[c.key for c in sheet.columns], FILE, SHEET, ROW])
-    frame = frame.astype({c.key: object for c in sheet.columns})
-    frame[ROW] = frame[ROW].astype(int)
-    frame = frame.astype({FILE: str, SHEET: str})
-    for column in sheet.columns:  # pandas turns None into NaN in object columns built from records; keep None
-        frame[column.key] = frame[column.key].astype(object).where(frame[column.key].notna(), None)
-    return frame, rejections
+        return empty_frame(sheet)
+    keys = [c.key for c in sheet.columns]
+    frame = pd.DataFrame({k: pd.Series([r.get(k) for r in records], dtype=object) for k in keys})
+    frame[FILE] = pd.Series([str(r[FILE]) for r in records], dtype=str)
+    frame[SHEET] = pd.Series([str(r[SHEET]) for r in records], dtype=str)
+    frame[ROW] = pd.Series([int(r[ROW]) for r in records], dtype=int)
+    return frame
 
 
-def merge(batches: Iterable[Batch], known_enterprises: Iterable[str] = ()) -> Submissions:
-    """Apply batches in file-name order; a later batch repeating an application id replaces it whole."""
+def merge(batches: Iterable[Batch], earlier_enterprises: Iterable[dict[str, Any]] = ()) -> Submissions:
+    """Apply batches in file-name order; a later batch repeating an application id replaces it whole.
+
+    `earlier_enterprises` are 企业 rows accepted from files no longer in the inbox: an application may name an
+    enterprise of an earlier batch even when that batch is not read again.
+    """
     ordered = sorted(batches, key=lambda b: b.file)
     rejections: list[Rejection] = []
     counts: list[SheetCount] = []
-    enterprises: dict[str, pd.Series] = {}
-    applications: dict[str, pd.Series] = {}
-    details: dict[str, dict[str, list[pd.Series]]] = {s.key: {} for s in SHEETS if s.detail}
+    enterprises: dict[str, dict[str, Any]] = {e["credit_code"]: e for e in earlier_enterprises}
+    applications: dict[str, dict[str, Any]] = {}
+    details: dict[str, dict[str, list[dict[str, Any]]]] = {s.key: {} for s in SHEETS if s.detail}
     problems: dict[str, list[tuple[str, str]]] = {}
-    known = set(known_enterprises)
     for batch in ordered:
-        batch_rejections = list(batch.rejections)
-        ent = batch.frames.get("enterprises")
-        if ent is not None:
-            for _, row in ent.iterrows():
-                enterprises[row["credit_code"]] = row
-        apps = batch.frames.get("applications")
-        batch_app_ids = set(apps["application_id"]) if apps is not None else set()
-        if apps is not None:
-            for _, row in apps.iterrows():
-                if row["credit_code"] not in enterprises and row["credit_code"] not in known:
-                    batch_rejections.append(
-                        Rejection(
-                            batch.file,
-                            "applications",
-                            int(row[ROW]),
-                            "统一社会信用代码",
-                            row["credit_code"],
-                            "ENTERPRISE_UNKNOWN",
-                            f"企业 {row['credit_code']} 不在本批次或此前批次的「企业」表中，请先补充企业信息",
-                        )
-                    )
-                    continue
-                app_id = row["application_id"]
-                applications[app_id] = row
-                problems.pop(app_id, None)
-                for per_sheet in details.values():
-                    per_sheet.pop(app_id, None)  # a correction replaces the detail rows too
-        for sheet_key, per_sheet in details.items():
-            frame = batch.frames.get(sheet_key)
-            if frame is None:
+        found: list[Rejection] = []
+        accepted_rows: dict[str, set[int]] = {key: set() for key in batch.received_rows}
+        for row in _records(batch, "enterprises"):
+            enterprises[row["credit_code"]] = row
+            accepted_rows["enterprises"].add(row[ROW])
+        rejected_codes = {
+            code: n for n, code in batch.typed_credit_codes.items() if code not in enterprises
+        }  # typed in this batch's 企业 sheet but rejected there
+        batch_apps: dict[str, dict[str, Any]] = {}
+        for row in _records(batch, "applications"):
+            code = row["credit_code"]
+            if code not in enterprises:
+                found.append(_enterprise_problem(batch.file, row, rejected_codes.get(code)))
                 continue
-            for _, row in frame.iterrows():
-                app_id = row["application_id"]
-                if app_id not in batch_app_ids:
-                    batch_rejections.append(
-                        Rejection(
-                            batch.file,
-                            sheet_key,
-                            int(row[ROW]),
-                            "申报编号",
-                            app_id,
-                            "DETAIL_UNKNOWN_APPLICATION",
-                            f"申报编号 {app_id} 不在本批次的「申报」表中；明细须与申报在同一批次提交",
-                        )
-                    )
-                    continue
-                if app_id in applications and applications[app_id][FILE] == batch.file:
-                    per_sheet.setdefault(app_id, []).append(row)
-        # Detail rows of this batch that were rejected leave their application incomplete.
+            batch_apps[row["application_id"]] = row
+            accepted_rows["applications"].add(row[ROW])
+        typed_apps: dict[str, list[int]] = {}
+        for (sheet_key, n), app_id in batch.typed_app_ids.items():
+            if sheet_key == "applications":
+                typed_apps.setdefault(app_id, []).append(n)
+        for (sheet_key, n), app_id in sorted(batch.typed_app_ids.items()):
+            if sheet_key in details and app_id not in batch_apps:
+                found.append(_detail_problem(batch.file, sheet_key, n, app_id, typed_apps.get(app_id)))
+        for app_id, row in batch_apps.items():
+            applications[app_id] = row
+            problems.pop(app_id, None)
+            for per_sheet in details.values():
+                per_sheet.pop(app_id, None)  # a correction replaces the detail rows too
+        for sheet_key, per_sheet in details.items():
+            for row in _records(batch, sheet_key):
+                if row["application_id"] in batch_apps:
+                    per_sheet.setdefault(row["application_id"], []).append(row)
+                    accepted_rows[sheet_key].add(row[ROW])
+        batch_rejections = [*batch.rejections, *found]
+        # Detail rows of this batch that were rejected leave their (accepted) application incomplete.
         for r in batch_rejections:
-            if r.sheet in details and r.row_number:
-                app_id = _detail_app_id(batch, r)
-                if app_id and app_id in applications:
-                    problems.setdefault(app_id, []).append(
-                        (
-                            "DETAIL_REJECTED",
-                            f"「{_sheet_name(r.sheet)}」第 {r.row_number} 行明细被退回（{r.message}），申报不完整，请更正后重新提交",
-                        )
-                    )
+            owner = batch.typed_app_ids.get((r.sheet, r.row_number or 0))
+            if r.sheet in details and owner in batch_apps:
+                message = (
+                    f"「{BY_KEY[r.sheet].name}」第 {r.row_number} 行明细被退回（{r.code}：{r.message}），"
+                    "申报不完整，暂不评审；请更正该行后连同申报一并重新提交"
+                )
+                if ("DETAIL_REJECTED", message) not in problems.setdefault(owner, []):
+                    problems[owner].append(("DETAIL_REJECTED", message))
         rejections.extend(batch_rejections)
-        counts.extend(_counts(batch, batch_rejections))
+        counts.extend(_counts(batch, batch_rejections, accepted_rows))
     frames = {
-        "enterprises": _frame("enterprises", list(enterprises.values())),
-        "applications": _frame("applications", list(applications.values())),
+        "enterprises": frame_of("enterprises", list(enterprises.values())),
+        "applications": frame_of("applications", list(applications.values())),
     }
     for sheet_key, per_sheet in details.items():
-        frames[sheet_key] = _frame(sheet_key, [row for rows in per_sheet.values() for row in rows])
+        frames[sheet_key] = frame_of(sheet_key, [row for rows in per_sheet.values() for row in rows])
     return Submissions(frames, rejections, counts, problems, [(b.file, b.sha256) for b in ordered])
 
 
-def _sheet_name(key: str) -> str:
-    return next(s.name for s in SHEETS if s.key == key)
+def _records(batch: Batch, sheet_key: str) -> list[dict[str, Any]]:
+    frame = batch.frames.get(sheet_key)
+    if frame is None or frame.empty:
+        return []
+    records = frame.to_dict("records")
+    for record in records:  # numpy ints are not JSON and compare oddly with Python ints in sets
+        record[ROW] = int(record[ROW])
+    return records
 
 
-def _detail_app_id(batch: Batch, rejection: Rejection) -> str | None:
-    if rejection.row_number is None:
-        return None
-    return batch.typed_app_ids.get((rejection.sheet, rejection.row_number))
+def _enterprise_problem(file: str, row: dict[str, Any], rejected_at: int | None) -> Rejection:
+    code = row["credit_code"]
+    if rejected_at is not None:
+        return Rejection(file, "applications", row[ROW], "统一社会信用代码", code, "ENTERPRISE_REJECTED",
+                         f"企业 {code} 在本批次「企业」表第 {rejected_at} 行被退回，本申报一并退回；"
+                         "请先更正企业信息，再连同申报重新提交")  # fmt: skip
+    return Rejection(file, "applications", row[ROW], "统一社会信用代码", code, "ENTERPRISE_UNKNOWN",
+                     f"企业 {code} 不在本批次或此前批次的「企业」表中；请在「企业」表补充该企业后重新提交")  # fmt: skip
 
 
-def _frame(sheet_key: str, rows: list[pd.Series]) -> pd.DataFrame:
-    sheet: Sheet = next(s for s in SHEETS if s.key == sheet_key)
-    if not rows:
-        return empty_frame(sheet)
-    return pd.DataFrame(rows).reset_index(drop=True)
+def _detail_problem(
+    file: str, sheet_key: str, row: int, app_id: str, typed_at: list[int] | None
+) -> Rejection:
+    name = BY_KEY[sheet_key].name
+    if typed_at:
+        lines = "、".join(str(n) for n in sorted(typed_at))
+        return Rejection(file, sheet_key, row, "申报编号", app_id, "APPLICATION_REJECTED",
+                         f"所属申报 {app_id}（「申报」表第 {lines} 行）被退回，本行「{name}」明细一并退回；"
+                         "请更正申报后连同明细重新提交")  # fmt: skip
+    return Rejection(file, sheet_key, row, "申报编号", app_id, "DETAIL_UNKNOWN_APPLICATION",
+                     f"申报编号 {app_id} 不在本批次的「申报」表中；明细须与其申报在同一批次提交，"
+                     "请核对编号或补充申报行")  # fmt: skip
 
 
-def _counts(batch: Batch, rejections: list[Rejection]) -> list[SheetCount]:
+def _counts(batch: Batch, rejections: list[Rejection], accepted: dict[str, set[int]]) -> list[SheetCount]:
     out = []
-    for sheet_key, received in batch.received.items():
-        rejected = len(
-            {r.row_number for r in rejections if r.sheet == sheet_key and r.row_number not in (None, 1)}
+    for sheet_key, rows in batch.received_rows.items():
+        received = set(rows)
+        rejected = {r.row_number for r in rejections if r.sheet == sheet_key} & received
+        out.append(
+            # counted apart, so that a row both accepted and rejected, or neither, unbalances the check
+            SheetCount(batch.file, sheet_key, len(rows), len(accepted[sheet_key] & received), len(rejected))
         )
-        out.append(SheetCount(batch.file, sheet_key, received, received - rejected, rejected))
     return out

@@ -1,19 +1,25 @@
 """Booking decisions into the ledger: one transaction per run, exactly once per award key.
 
-The algorithm, for every award key a decision touches or an application used to hold:
-- the open award (latest award not yet reversed) equals what the decision says -> nothing;
-- it differs (amount, or another application now holds it) -> a reversal of the old entry, then the new award;
-- the holding application was re-decided and no longer earns the key -> a reversal only;
-- there is no open award -> the award, with the next version number of the key.
-The unique constraints on (award_key, entry_type, award_version) and on reverses_entry_id make a concurrent
-run's duplicate booking fail; the loser retries from scratch, sees the winner's entries and books nothing.
+For every award key a decision claims, or that an application re-decided in this run holds:
+- the open award (the key's latest award, not reversed) is what the decision says -> nothing;
+- the amount changed, or the key passed to another application -> a reversal of the open award, then the award;
+- the holding application was re-decided and no longer earns the key (rejected, withdrawn, changed project)
+  -> a reversal only;
+- no open award -> the award, with the key's next version number.
+An application absent from this run (its batch is not in the inbox) keeps its awards: a missing file is not a
+withdrawal, and an empty or wrong inbox folder must never reverse money.
+
+The database enforces the rest (migrations 0001 and 0002): entries are never updated or deleted; award n of a key
+needs award n-1 reversed first; a reversal cancels exactly one award of its own key to the fen; each (key, type,
+version) exists once. Two runs booking at the same moment therefore cannot both succeed: the loser's transaction
+fails on a unique constraint, rolls back whole, and is retried from scratch against the winner's entries.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,10 +28,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from rules.decision import Decision, jsonable
+from rules.decision import Award, Decision, jsonable
 from schemas.tables import ApplicationDecision, LedgerEntry
 
 FEN_PER_YUAN = 100
+
+EntryHook = Callable[[dict[str, Any]], None]
 
 
 def to_fen(amount: Decimal) -> int:
@@ -37,6 +45,10 @@ def to_fen(amount: Decimal) -> int:
 
 def from_fen(fen: int) -> Decimal:
     return (Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))
+
+
+class LedgerConflict(RuntimeError):
+    """The decisions would move an award away from an application they did not know held it: book nothing."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ def open_awards(conn: Connection) -> dict[str, Holder]:
 
 
 def held_keys(engine: Engine) -> dict[str, str]:
+    """Award key -> the application holding its open award: what `decide_all` must respect."""
     with engine.connect() as conn:
         return {key: h.application_id for key, h in open_awards(conn).items()}
 
@@ -105,14 +118,23 @@ def book(
     league_cities: dict[str, str] | None = None,
     source_files: dict[str, str] | None = None,
     submitted_on: dict[str, str] | None = None,
+    decided_with: Mapping[str, str] | None = None,
     max_attempts: int = 5,
-    on_entry: Any = None,
+    lock: bool = True,
+    on_entry: EntryHook | None = None,
 ) -> BookingResult:
-    """Write the decisions and their ledger entries in one transaction (retried on a concurrent conflict)."""
+    """Write the decisions and their ledger entries in one transaction (retried on a concurrent conflict).
+
+    `decided_with` is the `held_keys` map the decisions were computed from: a key may pass from one application to
+    another only if the decisions knew who held it. `lock=False` skips the PostgreSQL advisory lock, so tests can
+    show the constraints alone keep concurrent runs exact; `on_entry` is called after each ledger insert (crash
+    tests kill the process there).
+    """
     for attempt in range(1, max_attempts + 1):
         try:
             with engine.begin() as conn:
-                _lock(conn)
+                if lock:
+                    _lock(conn)
                 now = datetime.now(UTC)
                 _write_decisions(
                     conn,
@@ -125,21 +147,164 @@ def book(
                     source_files or {},
                     submitted_on or {},
                 )
-                awards, reversals, net = _write_ledger(
-                    conn, decisions, run_id, rulebook_version, now, enterprise_names, on_entry
-                )
+                entries = plan_entries(open_awards(conn), _latest_versions(conn), decisions, decided_with)
+                awards = reversals = net = 0
+                for entry in entries:
+                    row = _entry_row(conn, entry, run_id, rulebook_version, now, enterprise_names)
+                    conn.execute(insert(LedgerEntry), [row])
+                    if on_entry is not None:
+                        on_entry(row)
+                    awards += entry.kind == "award"
+                    reversals += entry.kind == "reversal"
+                    net += entry.amount_fen
             return BookingResult(awards, reversals, net, attempt)
         except (IntegrityError, OperationalError):
             if attempt == max_attempts:
                 raise
-            time.sleep(0.2 * attempt)
+            time.sleep(0.1 * attempt)
     raise AssertionError("unreachable")
 
 
 def _lock(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
-        # One booker at a time per database; the unique constraints stay as the backstop.
+        # One booker at a time per database, so concurrent runs queue instead of failing and retrying.
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('alu_awards.award_ledger'))"))
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    kind: str  # "award" or "reversal"
+    award_key: str
+    award_version: int
+    amount_fen: int
+    decision: Decision | None = None  # awards: the decision that earns it
+    award: Award | None = None
+    reverses: Holder | None = None  # reversals: the open award it cancels
+    reason: str = ""
+
+
+def _claims(decisions: Sequence[Decision]) -> dict[str, tuple[Decision, Award]]:
+    wanted: dict[str, tuple[Decision, Award]] = {}
+    for d in decisions:
+        for award in d.awards:
+            other = wanted.get(award.award_key)
+            if other is not None:
+                raise ValueError(
+                    f"{award.award_key} is claimed by {other[0].application_id} and {d.application_id}: "
+                    "decide_all gives each one-time award key to one application"
+                )
+            wanted[award.award_key] = (d, award)
+    return wanted
+
+
+def plan_entries(
+    current: Mapping[str, Holder],
+    latest_version: Mapping[str, int],
+    decisions: Sequence[Decision],
+    decided_with: Mapping[str, str] | None = None,
+) -> list[PlannedEntry]:
+    """The entries that bring the ledger from `current` to what `decisions` say: reversals first, then awards."""
+    decided = {d.application_id: d for d in decisions}
+    wanted = _claims(decisions)
+    reversals: list[PlannedEntry] = []
+    awards: list[PlannedEntry] = []
+    for key in sorted(set(current) | set(wanted)):
+        holder = current.get(key)
+        claim = wanted.get(key)
+        claimant = claim[0].application_id if claim else None
+        fen = to_fen(claim[1].amount) if claim else 0
+        if holder is not None:
+            if claimant == holder.application_id and fen == holder.amount_fen:
+                continue
+            redecided = holder.application_id in decided
+            if claimant is None and not redecided:
+                continue  # not re-decided in this run: it keeps its award
+            knew_holder = redecided and (
+                decided_with is None or decided_with.get(key) == holder.application_id
+            )
+            if claimant not in (None, holder.application_id) and not knew_holder:
+                raise LedgerConflict(_moved_message(key, holder.application_id, str(claimant)))
+            reason = (
+                "corrected"
+                if claimant == holder.application_id
+                else "moved"
+                if claimant
+                else f"application now {decided[holder.application_id].outcome}"
+            )
+            reversals.append(
+                PlannedEntry(
+                    "reversal", key, holder.award_version, -holder.amount_fen, reverses=holder, reason=reason
+                )
+            )
+        if claim is not None and fen > 0:
+            version = int(latest_version.get(key) or 0) + 1
+            awards.append(PlannedEntry("award", key, version, fen, decision=claim[0], award=claim[1]))
+    return reversals + awards
+
+
+def _moved_message(key: str, holder: str, claimant: str) -> str:
+    return (
+        f"奖励对象 {key} 已由申报 {holder} 获得（一次性奖励），本次评审却将其给予申报 "
+        f"{claimant}：评审所依据的台账已过期（可能有另一运行同时记账）。本次未记任何分录，请重新运行 nightly_awards"
+    )
+
+
+def _latest_versions(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        text(
+            "SELECT award_key, MAX(award_version) FROM award_ledger WHERE entry_type = 'award' GROUP BY award_key"
+        )
+    ).all()
+    return {key: int(version) for key, version in rows}
+
+
+def _entry_row(
+    conn: Connection,
+    entry: PlannedEntry,
+    run_id: str,
+    version: str,
+    now: datetime,
+    names: dict[str, str],
+) -> dict[str, Any]:
+    common = {
+        "award_key": entry.award_key,
+        "award_version": entry.award_version,
+        "entry_type": entry.kind,
+        "amount_fen": entry.amount_fen,
+        "amount_yuan": from_fen(entry.amount_fen),
+        "rulebook_version": version,
+        "run_id": run_id,
+        "recorded_at": now,
+    }
+    if entry.reverses is not None:
+        # A reversal is the holder's entry mirrored: same application, enterprise, program and department.
+        old = conn.execute(
+            select(LedgerEntry.__table__).where(LedgerEntry.entry_id == entry.reverses.entry_id)
+        ).one()
+        return common | {
+            "application_id": old.application_id,
+            "credit_code": old.credit_code,
+            "enterprise_name": old.enterprise_name,
+            "program": old.program,
+            "clause": old.clause,
+            "lead_department": old.lead_department,
+            "reverses_entry_id": old.entry_id,
+            "basis": json.dumps({"reverses": old.entry_id, "reason": entry.reason}, ensure_ascii=False),
+        }
+    assert entry.decision is not None and entry.award is not None
+    d = entry.decision
+    return common | {
+        "application_id": d.application_id,
+        "credit_code": d.credit_code,
+        "enterprise_name": names.get(d.credit_code, ""),
+        "program": d.program,
+        "clause": d.clause,
+        "lead_department": d.lead_department,
+        "reverses_entry_id": None,
+        "basis": json.dumps(
+            jsonable({**entry.award.basis, "explanation": d.explanation()}), ensure_ascii=False
+        ),
+    }
 
 
 def _write_decisions(
@@ -188,112 +353,74 @@ def _write_decisions(
         conn.execute(insert(ApplicationDecision), rows[start : start + 500])
 
 
-def _write_ledger(
-    conn: Connection,
-    decisions: Sequence[Decision],
-    run_id: str,
-    version: str,
-    now: datetime,
-    names: dict[str, str],
-    on_entry: Any,
-) -> tuple[int, int, int]:
-    current = open_awards(conn)
-    latest_version: dict[str, int] = dict(
+# The invariants of outputs.md §1 as queries: the asset checks run them after every booking, the tests after
+# every crash. Each returns the offending rows; none means the invariant holds.
+
+
+def unbalanced_keys(conn: Connection) -> list[dict[str, Any]]:
+    """Keys whose net is neither 0 nor their latest award's amount, or that have more than one open award."""
+    rows = conn.execute(
+        text(
+            """
+            WITH per_key AS (
+              SELECT award_key, SUM(amount_fen) AS net_fen,
+                     MAX(CASE WHEN entry_type = 'award' THEN award_version END) AS last_version
+              FROM award_ledger GROUP BY award_key
+            ),
+            open_awards AS (
+              SELECT a.award_key, COUNT(*) AS open_count FROM award_ledger a
+              WHERE a.entry_type = 'award'
+                AND NOT EXISTS (SELECT 1 FROM award_ledger r WHERE r.reverses_entry_id = a.entry_id)
+              GROUP BY a.award_key
+            )
+            SELECT k.award_key, k.net_fen, last.amount_fen AS last_award_fen,
+                   COALESCE(o.open_count, 0) AS open_awards
+            FROM per_key k
+            LEFT JOIN award_ledger last
+              ON last.award_key = k.award_key AND last.entry_type = 'award'
+             AND last.award_version = k.last_version
+            LEFT JOIN open_awards o ON o.award_key = k.award_key
+            WHERE (k.net_fen <> 0 AND (last.amount_fen IS NULL OR k.net_fen <> last.amount_fen))
+               OR COALESCE(o.open_count, 0) > 1
+            ORDER BY k.award_key
+            """
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def broken_reversals(conn: Connection) -> list[dict[str, Any]]:
+    """Reversals that do not cancel, to the fen, an existing award entry of their own key and version."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT r.entry_id, r.award_key, r.reverses_entry_id, a.award_key AS reversed_key,
+                   a.entry_type AS reversed_type, r.amount_fen, a.amount_fen AS reversed_fen
+            FROM award_ledger r
+            LEFT JOIN award_ledger a ON a.entry_id = r.reverses_entry_id
+            WHERE r.entry_type = 'reversal'
+              AND (a.entry_id IS NULL OR a.award_key <> r.award_key OR a.entry_type <> 'award'
+                   OR a.award_version <> r.award_version OR a.amount_fen <> -r.amount_fen)
+            ORDER BY r.entry_id
+            """
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def control_totals(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Program -> (ledger net fen, sum of `awarded` decisions in fen): the two must be equal."""
+    ledger: dict[str, Any] = dict(
+        conn.execute(text("SELECT program, SUM(amount_fen) FROM award_ledger GROUP BY program")).all()
+    )
+    decided: dict[str, Any] = dict(
         conn.execute(
             text(
-                "SELECT award_key, MAX(award_version) FROM award_ledger WHERE entry_type = 'award' GROUP BY award_key"
+                "SELECT program, SUM(amount_fen) FROM application_decisions "
+                "WHERE decision = 'awarded' AND amount_fen IS NOT NULL GROUP BY program"
             )
         ).all()
     )
-    decided = {d.application_id: d for d in decisions}
-    wanted: dict[str, tuple[Decision, Any]] = {}
-    for d in decisions:
-        for award in d.awards:
-            wanted[award.award_key] = (d, award)
-
-    entries: list[dict[str, Any]] = []
-
-    def base(d_or_holder_app: str, d: Decision | None, key: str) -> dict[str, Any]:
-        return {
-            "award_key": key,
-            "application_id": d_or_holder_app,
-            "credit_code": d.credit_code if d else "",
-            "program": d.program if d else key.split(":")[0],
-            "clause": d.clause if d else "",
-            "lead_department": d.lead_department if d else "",
-            "enterprise_name": names.get(d.credit_code, "") if d else "",
-            "rulebook_version": version,
-            "run_id": run_id,
-            "recorded_at": now,
-        }
-
-    awards = reversals = net = 0
-    for key, holder in sorted(current.items()):
-        target = wanted.get(key)
-        same = (
-            target is not None
-            and target[0].application_id == holder.application_id
-            and to_fen(target[1].amount) == holder.amount_fen
-        )
-        if same:
-            continue
-        if target is None and holder.application_id not in decided:
-            continue  # not re-decided in this run: leave it alone
-        holder_decision = decided.get(holder.application_id)
-        old = conn.execute(select(LedgerEntry).where(LedgerEntry.entry_id == holder.entry_id)).scalar_one()
-        row = base(holder.application_id, None, key) | {
-            "credit_code": old.credit_code,
-            "program": old.program,
-            "clause": old.clause,
-            "lead_department": old.lead_department,
-            "enterprise_name": old.enterprise_name,
-        }
-        why = (
-            "corrected"
-            if target is not None
-            else (f"application now {holder_decision.outcome}" if holder_decision else "withdrawn")
-        )
-        entries.append(
-            row
-            | {
-                "entry_type": "reversal",
-                "award_version": holder.award_version,
-                "reverses_entry_id": holder.entry_id,
-                "amount_fen": -holder.amount_fen,
-                "amount_yuan": from_fen(-holder.amount_fen),
-                "basis": json.dumps({"reverses": holder.entry_id, "reason": why}, ensure_ascii=False),
-            }
-        )
-        reversals += 1
-        net -= holder.amount_fen
-    for key, (d, award) in sorted(wanted.items()):
-        open_award = current.get(key)
-        if (
-            open_award is not None
-            and open_award.application_id == d.application_id
-            and to_fen(award.amount) == open_award.amount_fen
-        ):
-            continue
-        fen = to_fen(award.amount)
-        if fen <= 0:
-            continue
-        entries.append(
-            base(d.application_id, d, key)
-            | {
-                "entry_type": "award",
-                "award_version": int(latest_version.get(key) or 0) + 1,
-                "reverses_entry_id": None,
-                "amount_fen": fen,
-                "amount_yuan": from_fen(fen),
-                "basis": json.dumps(
-                    jsonable({**award.basis, "explanation": d.explanation()}), ensure_ascii=False
-                ),
-            }
-        )
-        awards += 1
-        net += fen
-    for entry in entries:
-        conn.execute(insert(LedgerEntry), [entry])
-        if on_entry is not None:
-            on_entry(entry)
-    return awards, reversals, net
+    return {
+        p: (int(ledger.get(p) or 0), int(decided.get(p) or 0)) for p in sorted(set(ledger) | set(decided))
+    }

@@ -1,7 +1,7 @@
 """The 19 programs of clauses.md: code, Chinese name, clause, responsible departments (lead first), rule.
 
-A program whose rule is `None` is not encoded yet: its applications are decided `needs_review` with the code
-`PROGRAM_NOT_IMPLEMENTED`, never dropped and never awarded.
+Every program names the rule that decides it (one module per clause of the policy). A program whose rule is
+`None` would be decided `needs_review` with the code `PROGRAM_NOT_IMPLEMENTED`, never dropped and never awarded.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rules import standards
+from rules import equipment, gates, interest, ip, recognitions, registers, savings, standards, vat
 from rules.context import Context
 from rules.decision import Decision
 from rules.model import Application
@@ -51,6 +51,7 @@ PROGRAMS: tuple[Program, ...] = (
         "一(1)",
         ("工信厅", "发展改革委", "商务厅", "财政厅"),
         "fund",
+        interest.evaluate_flyash,
     ),
     Program(
         "FLYASH_ALUMINA_VAT",
@@ -58,9 +59,15 @@ PROGRAMS: tuple[Program, ...] = (
         "一(2)",
         ("税务局", "工信厅", "财政厅"),
         "vat",
+        vat.evaluate_flyash,
     ),
     Program(
-        "ALUMINA_PROJECT_GATE", "氧化铝项目合规判定", "一(3)", ("发展改革委", "工信厅", "生态环境厅"), "gate"
+        "ALUMINA_PROJECT_GATE",
+        "氧化铝项目合规判定",
+        "一(3)",
+        ("发展改革委", "工信厅", "生态环境厅"),
+        "gate",
+        gates.evaluate_alumina,
     ),
     Program(
         "SMELTER_PROJECT_GATE",
@@ -68,36 +75,84 @@ PROGRAMS: tuple[Program, ...] = (
         "二(1-2)",
         ("工信厅", "能源局", "发展改革委", "生态环境厅"),
         "gate",
+        gates.evaluate_smelter,
     ),
-    Program("RENEWABLE_SHARE", "可再生能源消纳比例统计", "二(3)", ("能源局", "工信厅"), "register"),
+    Program(
+        "RENEWABLE_SHARE",
+        "可再生能源消纳比例统计",
+        "二(3)",
+        ("能源局", "工信厅"),
+        "register",
+        registers.evaluate_renewable_share,
+    ),
     Program(
         "DEEP_PROCESSING_INTEREST",
         "铝高端延伸加工项目贴息",
         "三(1)",
         ("工信厅", "发展改革委", "财政厅"),
         "fund",
+        interest.evaluate_deep_processing,
     ),
-    Program("FIRST_BATCH", "首批次新材料登记", "三(2)", ("工信厅",), "register"),
-    Program("RECYCLED_DATABASE", "再生铝基础数据库", "四(1)", ("工信厅", "财政厅", "税务局"), "register"),
+    Program(
+        "FIRST_BATCH", "首批次新材料登记", "三(2)", ("工信厅",), "register", registers.evaluate_first_batch
+    ),
+    Program(
+        "RECYCLED_DATABASE",
+        "再生铝基础数据库",
+        "四(1)",
+        ("工信厅", "财政厅", "税务局"),
+        "register",
+        registers.evaluate_recycled_database,
+    ),
     Program(
         "RECYCLED_PROCESSING_INTEREST",
         "再生铝高端延伸加工项目贴息",
         "四(1)",
         ("工信厅", "财政厅", "税务局"),
         "fund",
+        interest.evaluate_recycled_processing,
     ),
-    Program("RECYCLED_VAT", "再生铝增值税即征即退", "四(1)", ("工信厅", "财政厅", "税务局"), "vat"),
-    Program("EQUIPMENT_UPGRADE", "设备更新和技术改造奖补", "五(1)", ("工信厅", "财政厅"), "fund"),
-    Program("ENERGY_SAVING", "节能改造奖补", "五(2)", ("工信厅", "财政厅"), "fund"),
-    Program("WATER_SAVING", "节水改造奖补", "五(2)", ("工信厅", "财政厅"), "fund"),
-    Program("GREEN_MANUFACTURING", "绿色制造奖励", "五(2)", ("工信厅", "财政厅"), "fund"),
-    Program("SCI_TECH_PROJECT", "铝产业重大科技项目登记", "六(1)", ("科技厅",), "register"),
+    Program(
+        "RECYCLED_VAT",
+        "再生铝增值税即征即退",
+        "四(1)",
+        ("工信厅", "财政厅", "税务局"),
+        "vat",
+        vat.evaluate_recycled,
+    ),
+    Program(
+        "EQUIPMENT_UPGRADE",
+        "设备更新和技术改造奖补",
+        "五(1)",
+        ("工信厅", "财政厅"),
+        "fund",
+        equipment.evaluate,
+    ),
+    Program("ENERGY_SAVING", "节能改造奖补", "五(2)", ("工信厅", "财政厅"), "fund", savings.evaluate_energy),
+    Program("WATER_SAVING", "节水改造奖补", "五(2)", ("工信厅", "财政厅"), "fund", savings.evaluate_water),
+    Program(
+        "GREEN_MANUFACTURING",
+        "绿色制造奖励",
+        "五(2)",
+        ("工信厅", "财政厅"),
+        "fund",
+        recognitions.evaluate_green,
+    ),
+    Program(
+        "SCI_TECH_PROJECT",
+        "铝产业重大科技项目登记",
+        "六(1)",
+        ("科技厅",),
+        "register",
+        registers.evaluate_sci_tech_project,
+    ),
     Program(
         "IP_COMMERCIALIZATION",
         "知识产权转化奖补",
         "六(2)",
         ("工信厅", "市场监督管理局", "财政厅", "新闻出版局"),
         "fund",
+        ip.evaluate,
     ),
     Program(
         "STANDARD_SETTING",
@@ -107,8 +162,22 @@ PROGRAMS: tuple[Program, ...] = (
         "fund",
         standards.evaluate,
     ),
-    Program("SINGLE_CHAMPION", "制造业单项冠军奖励", "八", ("工信厅", "财政厅"), "fund"),
-    Program("QUALITY_SME", "优质中小企业奖励", "八", ("工信厅", "财政厅"), "fund"),
+    Program(
+        "SINGLE_CHAMPION",
+        "制造业单项冠军奖励",
+        "八",
+        ("工信厅", "财政厅"),
+        "fund",
+        recognitions.evaluate_champion,
+    ),
+    Program(
+        "QUALITY_SME",
+        "优质中小企业奖励",
+        "八",
+        ("工信厅", "财政厅"),
+        "fund",
+        recognitions.evaluate_quality_sme,
+    ),
 )
 
 BY_CODE = {p.code: p for p in PROGRAMS}

@@ -1,8 +1,10 @@
-"""What a rule is evaluated against: the evaluation date and the parameters in force on it."""
+"""What a rule is evaluated against: the evaluation date, the parameters in force on it, and the evaluation's
+other applications where a clause refers to them (a smelter's paired project, an award object already taken)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from rules.parameters import ParameterSet, ParameterValue
@@ -13,6 +15,11 @@ class Context:
     as_of: date
     params: ParameterSet
     rulebook_version: str
+    # project code -> program code of every application in this evaluation (二: 配套建设铝深加工项目).
+    projects: Mapping[str, str] = field(default_factory=dict)
+    # award key -> application holding it: the ledger's open awards plus those taken earlier in this evaluation
+    # (就高补差 needs to know whether the lower recognition was already paid).
+    taken: Mapping[str, str] = field(default_factory=dict)
 
     def param(self, key: str, used: list[ParameterValue]) -> ParameterValue:
         """Read a parameter and remember it for the decision's explanation."""

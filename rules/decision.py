@@ -89,10 +89,12 @@ class Decision:
         return self.estimate
 
     def reasons(self) -> list[dict[str, Any]]:
-        """Failed conditions and notes first; passed conditions follow so an officer sees the whole trail."""
-        failed = [c.as_json() for c in self.conditions if c.passed is not True]
+        """Failed conditions first (the answer to "why not?"), then notes; passed conditions follow so an officer
+        sees the whole trail."""
+        failed = [c.as_json() for c in self.conditions if c.passed is False]
+        notes = [c.as_json() for c in self.conditions if c.passed is None]
         passed = [c.as_json() for c in self.conditions if c.passed is True]
-        return failed + passed
+        return failed + notes + passed
 
     def explanation(self) -> dict[str, Any]:
         return {

@@ -25,9 +25,16 @@ def decide_all(
     held: Mapping[str, str] | None = None,
 ) -> list[Decision]:
     """Decide every application. `held` maps award keys booked in the ledger to the application holding them."""
-    ctx = Context(as_of=as_of, params=parameters.at(as_of), rulebook_version=parameters.version)
     taken: dict[str, str] = dict(held or {})
     ordered = sorted(applications, key=lambda a: (a.submitted_on or date.max, a.application_id))
+    ctx = Context(
+        as_of=as_of,
+        params=parameters.at(as_of),
+        rulebook_version=parameters.version,
+        projects={a.project_code: a.program for a in ordered if a.project_code},
+        # The live map: a rule sees the objects taken by the applications decided before it (就高补差).
+        taken=taken,
+    )
     return [_take_keys(decide(app, ctx), taken) for app in ordered]
 
 

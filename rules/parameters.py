@@ -144,6 +144,10 @@ class Parameters:
     def keys(self) -> Iterable[str]:
         return self._parameters.keys()
 
+    def history(self, key: str) -> tuple[ParameterValue, ...]:
+        """Every dated value of one parameter, oldest first."""
+        return self._parameters[key].values
+
     def with_value(self, key: str, value: Any, since: date, source: str) -> Parameters:
         """A copy with one more dated value (what-if runs); the ledger never sees these."""
         if key not in self._parameters:
@@ -193,6 +197,12 @@ def rulebook_version(parameter_files: Iterable[Path]) -> str:
     """A hash of the rule code and the parameter files: stamped on every decision and ledger entry."""
     digest = hashlib.sha256()
     for path in sorted({*RULES_DIR.rglob("*.py"), *parameter_files}):
-        digest.update(path.relative_to(RULES_DIR).as_posix().encode())
+        # Parameter files loaded from elsewhere (tests, what-if folders) hash under the same name as in rules/.
+        name = (
+            path.relative_to(RULES_DIR).as_posix()
+            if path.is_relative_to(RULES_DIR)
+            else f"parameters/{path.name}"
+        )
+        digest.update(name.encode())
         digest.update(path.read_bytes())
     return "rb-" + digest.hexdigest()[:12]

@@ -123,7 +123,7 @@ def sample_sheets() -> dict[str, list[dict[str, object]]]:
             product_price_yuan_per_t=D("38000"),
             reference_price_yuan_per_t=D("19000"),
         ),
-        # 三(1) ratio 1.4: below 1.5, rejected.
+        # 三(1) ratio 1.4: below 1.5, rejected (its loan would otherwise earn a subsidy).
         app(
             "DP-INT-002",
             AL,
@@ -156,7 +156,8 @@ def sample_sheets() -> dict[str, list[dict[str, object]]]:
         ),
         app("RC-VAT-001", RC, "RECYCLED_VAT"),
         app("FO-VAT-001", FO, "RECYCLED_VAT"),
-        # 五(1) equipment upgrade: exactly 2,000 万 total (awarded), 1,999.99 万 (rejected), cap exceeded.
+        # 五(1) equipment upgrade: exactly 2,000 万 total (awarded; 20 % of 12,000,000.025 yuan of equipment is
+        # 2,400,000.005: half a fen, rounded up to 2,400,000.01), 1,999.99 万 (rejected), cap exceeded.
         app(
             "EQ-001",
             AL,
@@ -166,7 +167,7 @@ def sample_sheets() -> dict[str, list[dict[str, object]]]:
             construction_start="2025-03-01",
             completion_date="2025-10-31",
             total_investment_wan=D("2000"),
-            equipment_investment_wan=D("1200.005"),
+            equipment_investment_wan=D("1200.0000025"),
         ),
         app(
             "EQ-002",
@@ -286,6 +287,16 @@ def sample_sheets() -> dict[str, list[dict[str, object]]]:
             "drawdown_date": "2025-01-20",
             "repaid_date": "2025-07-20",
             "interest_paid_wan": D("37.5"),
+        },
+        {
+            "application_id": "DP-INT-002",
+            "loan_contract_no": "JK-2025-0019",
+            "lender": "中国银行呼和浩特分行",
+            "principal_wan": D("3000"),
+            "annual_rate_pct": D("3.60"),
+            "drawdown_date": "2025-01-02",
+            "repaid_date": None,
+            "interest_paid_wan": D("99"),
         },
         {
             "application_id": "RC-INT-001",

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from schemas.sheets import BY_KEY
 
 
-def write_batch(path: Path, sheets: Mapping[str, Sequence[Mapping[str, Any]]]) -> Path:
+def batch_workbook(sheets: Mapping[str, Sequence[Mapping[str, Any]]]) -> Workbook:
     """`sheets` maps a sheet key to rows keyed by column key; cells are written as an operator would type them."""
     wb = Workbook()
     wb.remove(wb.active)
@@ -21,6 +21,11 @@ def write_batch(path: Path, sheets: Mapping[str, Sequence[Mapping[str, Any]]]) -
         ws.append([c.header for c in spec.columns])
         for row in rows:
             ws.append([_cell(row.get(c.key)) for c in spec.columns])
+    return wb
+
+
+def write_batch(path: Path, sheets: Mapping[str, Sequence[Mapping[str, Any]]]) -> Path:
+    wb = batch_workbook(sheets)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -37,6 +37,13 @@ ENV_GRADES = {"A": "A", "B": "B", "B-": "B-", "C": "C", "D": "D"}
 TAX_GRADES = {"A": "A", "B": "B", "M": "M", "C": "C", "D": "D"}
 CITY_ENUM = {c: c for c in LEAGUE_CITIES}
 
+# Programs about one project: their applications must carry a 项目编号 (inputs.md §1, 申报 sheet), which is
+# also the one-time award object of clauses.md.
+PROJECT_PROGRAMS = frozenset({
+    "FLYASH_ALUMINA_INTEREST", "DEEP_PROCESSING_INTEREST", "RECYCLED_PROCESSING_INTEREST", "EQUIPMENT_UPGRADE",
+    "ENERGY_SAVING", "WATER_SAVING", "IP_COMMERCIALIZATION", "ALUMINA_PROJECT_GATE", "SMELTER_PROJECT_GATE",
+})  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Column:

@@ -7,8 +7,9 @@ code reads and writes through. Amounts are exact: `amount_fen` (integer fen) is 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,11 +21,35 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MONEY = Numeric(14, 2, asdecimal=True)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC on every backend, read back as an aware UTC datetime.
+
+    PostgreSQL keeps the instant (timestamptz). SQLite has no time zone type and stores whatever wall-clock time it
+    is given, so an aware value is converted to UTC first; a naive value is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -72,7 +97,7 @@ class LedgerEntry(Base):
     lead_department: Mapped[str] = mapped_column(String(40))
     rulebook_version: Mapped[str] = mapped_column(String(40))
     run_id: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     basis: Mapped[str] = mapped_column(Text)
 
 
@@ -97,7 +122,7 @@ class ApplicationDecision(Base):
     submitted_on: Mapped[str | None] = mapped_column(String(10), nullable=True)
     rulebook_version: Mapped[str] = mapped_column(String(40))
     run_id: Mapped[str] = mapped_column(String(64))
-    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class SubmissionRejection(Base):
@@ -117,7 +142,7 @@ class SubmissionRejection(Base):
     code: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
     run_id: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class IntakeCount(Base):
@@ -137,19 +162,33 @@ class IntakeCount(Base):
     accepted: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-PUBLISHED_COLUMNS = {
-    "award_ledger": (
-        "entry_id", "award_key", "application_id", "credit_code", "enterprise_name", "program", "clause",
-        "entry_type", "reverses_entry_id", "amount_yuan", "lead_department", "rulebook_version", "run_id",
-        "recorded_at", "basis",
-    ),
-    "application_decisions": (
-        "application_id", "program", "credit_code", "decision", "amount_yuan", "reasons", "rulebook_version",
-        "run_id", "evaluated_at",
-    ),
-    "submission_rejections": ("file", "sheet", "row_number", "column", "value", "code", "message"),
-    "award_balances": ("award_key", "net_yuan"),
+FINANCE_ROLE = "alu_finance"
+"""The read-only PostgreSQL role finance connects as (migration 0002): SELECT on the published relations only."""
+
+PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
+    "award_ledger": {
+        "entry_id": "integer", "award_key": "text", "application_id": "text", "credit_code": "text",
+        "enterprise_name": "text", "program": "text", "clause": "text", "entry_type": "text",
+        "reverses_entry_id": "integer", "amount_yuan": "decimal(14,2)", "lead_department": "text",
+        "rulebook_version": "text", "run_id": "text", "recorded_at": "timestamp", "basis": "text",
+    },
+    "application_decisions": {
+        "application_id": "text", "program": "text", "credit_code": "text", "decision": "text",
+        "amount_yuan": "decimal(14,2)", "reasons": "text", "rulebook_version": "text", "run_id": "text",
+        "evaluated_at": "timestamp",
+    },
+    "submission_rejections": {
+        "file": "text", "sheet": "text", "row_number": "integer", "column": "text", "value": "text",
+        "code": "text", "message": "text",
+    },
+    # Views: their columns are computed, so only the names are promised (types differ between backends).
+    "award_balances": {"award_key": "text", "net_yuan": "", "net_fen": ""},
+    "fund_usage": {"program": "text", "fund_year": "", "committed_yuan": "", "committed_fen": ""},
 }  # fmt: skip
+"""Every published table and view, its promised columns and their kinds (outputs.md §1; CHANGELOG.md).
+The `published_columns` asset check compares the live database with this."""
+
+PUBLISHED_VIEWS = ("award_balances", "fund_usage")

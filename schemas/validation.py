@@ -19,7 +19,7 @@ from pandera.errors import SchemaErrors
 
 from schemas import credit_code
 from schemas.rejection import Rejection
-from schemas.sheets import BY_KEY, FILE, ROW, SHEET, Column, Sheet
+from schemas.sheets import BY_KEY, FILE, PROJECT_PROGRAMS, ROW, SHEET, Column, Sheet
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,28 @@ def _le(a: str, b: str) -> Callable[[pd.DataFrame], pd.Series]:
 
 
 def _about_a_year(start: str, end: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """Twelve months give or take the month lengths (355-375 days); a missing side is another check's business."""
+
     def test(df: pd.DataFrame) -> pd.Series:
         return pd.Series(
-            [355 <= (e - s).days <= 375 for s, e in zip(df[start], df[end], strict=True)], index=df.index
+            [
+                s is None or e is None or 355 <= (e - s).days <= 375
+                for s, e in zip(df[start], df[end], strict=True)
+            ],
+            index=df.index,
         )
 
     return test
+
+
+def _project_code_present(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        [
+            p not in PROJECT_PROGRAMS or bool(c)
+            for p, c in zip(df["program"], df["project_code"], strict=True)
+        ],
+        index=df.index,
+    )
 
 
 ROW_RULES: dict[str, tuple[RowRule, ...]] = {
@@ -60,6 +76,9 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
                 _le("equipment_investment_wan", "total_investment_wan")),
         RowRule("COMPLETION_BEFORE_START", "completion_date", "竣工日期早于开工日期，请核对",
                 _le("construction_start", "completion_date")),
+        RowRule("PROJECT_CODE_REQUIRED", "project_code",
+                "该申报类别是项目类奖补（贴息、设备更新、节能节水、知识产权、项目合规判定），须填写项目编号",
+                _project_code_present),
     ),
     "loans": (
         RowRule("REPAID_BEFORE_DRAWDOWN", "repaid_date", "还款日期早于放款日期，请核对",
@@ -146,86 +165,118 @@ def empty_frame(sheet: Sheet) -> pd.DataFrame:
     )
 
 
-def validate(sheet: Sheet, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:
-    """Split a typed frame into accepted rows and the rejections of the others."""
+def validate(
+    sheet: Sheet, frame: pd.DataFrame, skip: frozenset[tuple[int, str]] = frozenset()
+) -> tuple[pd.DataFrame, list[Rejection]]:
+    """Split a typed frame into accepted rows and the rejections of the others.
+
+    `skip` holds (row, column key) cells already rejected upstream (unparseable, merged, formula); they are None
+    in the frame, and a "required" failure on them would only repeat what the operator has been told.
+    """
     if frame.empty:
         return frame, []
     try:
         schema_for(sheet).validate(frame, lazy=True)
         return frame, []
     except SchemaErrors as errors:
-        rejections = _rejections(sheet, frame, errors.failure_cases)
+        rejections = _rejections(sheet, frame, errors.failure_cases, skip)
     bad_rows = {r.row_number for r in rejections}
-    accepted = frame[~frame[ROW].isin(bad_rows)]
-    return accepted, rejections
+    return frame[~frame[ROW].isin(bad_rows)], rejections
 
 
 _MESSAGES = {
-    "not_nullable": ("REQUIRED", "{header} 为必填项，不能为空"),
-    "NEGATIVE_VALUE": ("NEGATIVE_VALUE", "{header} 不能为负数（填写值 {value}）"),
-    "NOT_POSITIVE": ("NOT_POSITIVE", "{header} 应大于 {low}（填写值 {value}）"),
-    "BELOW_MINIMUM": ("OUT_OF_RANGE", "{header} 不应小于 {low}（填写值 {value}）"),
-    "ABOVE_MAXIMUM": ("OUT_OF_RANGE", "{header} 超出上限 {high}（填写值 {value}）"),
+    "not_nullable": ("REQUIRED", "{header} 为必填项，不能为空，请补充"),
+    "NEGATIVE_VALUE": ("NEGATIVE_VALUE", "{header} 不能为负数（填写值 {value}），请核对"),
+    "NOT_POSITIVE": ("NOT_POSITIVE", "{header} 应大于 {low}（填写值 {value}），请核对"),
+    "BELOW_MINIMUM": ("OUT_OF_RANGE", "{header} 不应小于 {low}（填写值 {value}），请核对"),
+    "ABOVE_MAXIMUM": ("OUT_OF_RANGE", "{header} 应{below}{high}（填写值 {value}），请核对"),
     "ENUM_VALUE": ("ENUM_VALUE", "{header}「{value}」不是可选值"),
-    "field_uniqueness": ("DUPLICATE_IN_BATCH", "{header}「{value}」在本批次中重复出现，请保留一行"),
-    "multiple_fields_uniqueness": ("DUPLICATE_IN_BATCH", "{header}「{value}」在本批次中重复出现，请保留一行"),
 }
 
 
-def _rejections(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> list[Rejection]:
+def _rejections(
+    sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame, skip: frozenset[tuple[int, str]]
+) -> list[Rejection]:
     rules = {r.code: r for r in ROW_RULES.get(sheet.key, ())}
+    keys = {c.key for c in sheet.columns}
     out: dict[tuple[Any, ...], Rejection] = {}
     for failure in failures.itertuples(index=False):
         index = failure.index
         if index is None or pd.isna(index) or index not in frame.index:
             continue
         row = frame.loc[index]
+        row_number = int(row[ROW])
         check = str(failure.check)
         column_key = failure.column if isinstance(failure.column, str) else None
         if check in rules:
-            rule = rules[check]
-            column_key, code, message = rule.column, rule.code, rule.message
-        if column_key in (FILE, SHEET, ROW):
+            column_key = rules[check].column
+        if column_key not in keys or (row_number, column_key) in skip:
             continue
-        spec = sheet.column(column_key) if column_key in {c.key for c in sheet.columns} else None
-        header = spec.header if spec else (column_key or "")
-        value = row[column_key] if column_key in row.index else None
-        shown = "" if value is None or (not isinstance(value, tuple) and pd.isna(value)) else _show(value)
-        if check == "CREDIT_CODE":
-            code, message = credit_code.problem(str(value)) or ("CREDIT_CODE", "统一社会信用代码无效")
-        elif check not in rules:
-            if check.startswith("multiple_fields_uniqueness") or check.startswith("field_uniqueness"):
-                check = "field_uniqueness"
-                keys = [k for k in sheet.unique]
-                header = "+".join(sheet.column(k).header for k in keys)
-                column_key = keys[0]
-                shown = " / ".join(_show(row[k]) for k in keys)
-            code, template = _MESSAGES.get(check, (check.upper(), "{header}「{value}」未通过校验 " + check))
-            message = template.format(
-                header=header,
-                value=shown,
-                low=spec.min_value if spec else "",
-                high=spec.max_value if spec else "",
+        spec = sheet.column(column_key)
+        value = row[column_key]
+        shown = _show(value)
+        if check in rules:
+            code, message = rules[check].code, rules[check].message
+        elif check == "CREDIT_CODE":
+            code, message = credit_code.problem(str(value)) or (
+                "CREDIT_CODE",
+                "统一社会信用代码无效，请核对营业执照",
             )
-        out[(int(row[ROW]), column_key, code)] = Rejection(
+        elif "uniqueness" in check:
+            found = _duplicate(sheet, frame, row)
+            if found is None:
+                continue  # a blank key cell is reported as required, not as a duplicate
+            column_key, shown, message = found
+            code = "DUPLICATE_IN_BATCH"
+        else:
+            code, template = _MESSAGES.get(check, (check.upper(), "{header}「{value}」未通过校验，请核对"))
+            message = template.format(
+                header=spec.header,
+                value=shown,
+                low=spec.min_value,
+                high=spec.max_value,
+                below="小于" if spec.max_exclusive else "不大于",
+            )
+        out[(row_number, column_key, code)] = Rejection(
             file=str(row[FILE]),
             sheet=sheet.key,
-            row_number=int(row[ROW]),
-            column=sheet.column(column_key).header
-            if column_key in {c.key for c in sheet.columns}
-            else column_key,
-            value=shown,
+            row_number=row_number,
+            column=sheet.column(column_key).header,
+            value=shown or None,
             code=code,
             message=message,
         )
     return sorted(out.values(), key=lambda r: (r.row_number or 0, r.column or "", r.code))
 
 
+def _duplicate(sheet: Sheet, frame: pd.DataFrame, row: pd.Series) -> tuple[str, str, str] | None:
+    """(column key, value shown, message) for a row whose key repeats in the batch; None if a key cell is blank."""
+    keys = list(sheet.unique)
+    if any(row[k] is None for k in keys):
+        return None
+    same = frame[[all(_same(a, row[k]) for a, k in zip(vals, keys, strict=True))
+                  for vals in zip(*(frame[k] for k in keys), strict=True)]]  # fmt: skip
+    others = sorted(int(r) for r in same[ROW] if int(r) != int(row[ROW]))
+    header = "+".join(sheet.column(k).header for k in keys)
+    shown = " / ".join(_show(row[k]) for k in keys)
+    message = (
+        f"{header}「{shown}」在本批次中重复出现（另见第 {'、'.join(map(str, others))} 行）；"
+        "同一批次内只能出现一次，请删除多余的行或更正编号"
+    )
+    return keys[-1], shown, message  # the last key column is the one that tells the rows apart
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is not None and a == b
+
+
 def _show(value: Any) -> str:
-    if isinstance(value, tuple):
+    if value is None or (not isinstance(value, tuple | list) and pd.isna(value)):
+        return ""
+    if isinstance(value, tuple | list):
         return ";".join(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
     if isinstance(value, bool):
         return "是" if value else "否"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
     return str(value)

@@ -20,7 +20,9 @@ from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsF
 from pipelines.settings import SAMPLE_INBOX
 
 AS_OF = date(2026, 11, 24)
-PG_ADMIN_URL = os.environ.get("ALU_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "ALU_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @dataclass
@@ -40,17 +42,25 @@ class Nightly:
             "evaluation": Evaluation(as_of=self.as_of.isoformat()),
         }
 
-    def run(self, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-        with dg.instance_for_test() as instance:
-            return dg.materialize(
-                [
-                    *dg.load_assets_from_package_module(asset_package),
-                    *dg.load_asset_checks_from_package_module(asset_package),
-                ],
-                resources=self.resources(),
-                instance=instance,
-                raise_on_error=raise_on_error,
-            )
+    def run(
+        self, raise_on_error: bool = True, instance: dg.DagsterInstance | None = None
+    ) -> dg.ExecuteInProcessResult:
+        """Materialise every asset with its checks, on `instance` or a fresh test instance."""
+        if instance is not None:
+            return self._materialize(instance, raise_on_error)
+        with dg.instance_for_test() as fresh:
+            return self._materialize(fresh, raise_on_error)
+
+    def _materialize(self, instance: dg.DagsterInstance, raise_on_error: bool) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [
+                *dg.load_assets_from_package_module(asset_package),
+                *dg.load_asset_checks_from_package_module(asset_package),
+            ],
+            resources=self.resources(),
+            instance=instance,
+            raise_on_error=raise_on_error,
+        )
 
     def engine(self) -> Engine:
         return LedgerDatabase(url=self.database_url).engine()
@@ -84,12 +94,14 @@ def nightly(sample_inbox: Path, sqlite_url: str, tmp_path: Path) -> Nightly:
 
 def _postgres_reachable() -> str | None:
     try:
-        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 — any failure means "no server here"
+    except Exception as exc:  # any failure means "no server here"
         return f"{type(exc).__name__}: {exc}"
 
 

@@ -11,7 +11,9 @@ from tests.conftest import Nightly
 
 
 def _balances(n: Nightly) -> dict[str, int]:
-    return {r["award_key"]: int(r["net_fen"]) for r in n.rows("SELECT award_key, net_fen FROM award_balances")}
+    return {
+        r["award_key"]: int(r["net_fen"]) for r in n.rows("SELECT award_key, net_fen FROM award_balances")
+    }
 
 
 def test_the_sample_books_the_standards_awards_of_clause_seven(nightly: Nightly):
@@ -33,13 +35,87 @@ def test_the_sample_books_the_standards_awards_of_clause_seven(nightly: Nightly)
     assert reasons[0]["code"] == "DUPLICATE_AWARD_KEY" and "STD-001" in reasons[0]["message"]
 
 
+# The sample's intended outcome for every application (ALU_AS_OF=2026-11-24), amounts in yuan: the award for
+# money programs, the estimated refund for VAT programs. Savings follow the sample's meter export.
+SAMPLE_OUTCOMES = {
+    "FA-INT-001": ("awarded", "5000000.00"),  # 2 points over 518 days = 8,633,333.33, capped at 500 万
+    "DP-INT-001": (
+        "awarded",
+        "3215000.00",
+    ),  # 2,840,000 (drawn before construction) + 375,000 (interest paid)
+    "DP-INT-002": ("rejected", None),  # product value 1.4 × electrolytic aluminium
+    "RC-INT-001": ("awarded", "1010000.00"),  # value ratio exactly 1.5; 60,000,000 × 2% × 303 / 360
+    "EQ-001": ("awarded", "2400000.01"),  # exactly 2,000 万; 2,400,000.005 rounded half-up
+    "EQ-002": ("rejected", None),  # 1,999.99 万
+    "EQ-003": ("awarded", "5000000.00"),  # 20 % of 3 亿 exceeds the cap
+    "ES-001": ("awarded", "460387.90"),  # verified saving below the 2,500 tce claimed: the smaller one counts
+    "ES-002": ("rejected", None),  # 1,800 tce < 2,000
+    "ES-003": ("needs_review", None),  # metering coverage below 95 %: an officer looks, nothing is guessed
+    "WS-001": ("awarded", "600000.00"),  # 60,000 t claimed, no more than verified
+    "GM-001": ("awarded", "1000000.00"),  # national green factory
+    "GM-002": ("awarded", "500000.00"),  # regional green supply chain
+    "GM-003": ("rejected", None),  # recognised the day before the effective date
+    "IP-001": ("awarded", "3600000.00"),  # 20 % of 1,800 万
+    "STD-001": ("awarded", "300000.00"),
+    "STD-002": ("awarded", "300000.00"),
+    "STD-003": ("rejected", None),
+    "STD-004": ("rejected", None),
+    "SC-001": ("awarded", "1000000.00"),  # regional champion
+    "SC-002": ("awarded", "2000000.00"),  # then national, paid in full by default
+    "QS-001": ("awarded", "1000000.00"),  # little giant
+    "QS-002": ("awarded", "200000.00"),  # innovative SME
+    "QS-003": ("rejected", None),  # recognised before the effective date
+    "FA-VAT-001": ("eligible", "4000000.00"),  # 800 万 VAT paid × 50 %
+    "RC-VAT-001": ("eligible", "1560000.00"),  # 520 万 × 30 %
+    "FO-VAT-001": ("rejected", None),  # tax credit grade C, waste share 90 %
+    "AO-GATE-001": ("compliant", None),
+    "AO-GATE-002": ("non_compliant", None),
+    "SM-GATE-001": ("compliant", None),  # transferred capacity with its paired project
+    "SM-GATE-002": ("non_compliant", None),  # transferred capacity without one
+    "SM-RS-001": ("eligible", None),
+    "DP-FB-001": ("eligible", None),
+    "RC-DB-001": ("eligible", None),
+    "ST-001": ("eligible", None),
+}
+
+
+def test_the_sample_decides_every_application_as_intended_and_books_exactly_the_awards(nightly: Nightly):
+    nightly.run()
+    rows = nightly.rows("SELECT application_id, decision, amount_fen, reasons FROM application_decisions")
+    decided = {
+        r["application_id"]: (
+            r["decision"],
+            None if r["amount_fen"] is None else Decimal(r["amount_fen"]) / 100,
+        )
+        for r in rows
+    }
+    assert decided == {k: (d, None if a is None else Decimal(a)) for k, (d, a) in SAMPLE_OUTCOMES.items()}
+    # Every decision explains itself; every rejection says which condition failed, in Chinese.
+    for r in rows:
+        reasons = json.loads(r["reasons"])
+        assert reasons and all(x["message"] and x["clause"] for x in reasons)
+        if r["decision"] in ("rejected", "non_compliant"):
+            assert reasons[0]["passed"] is False and reasons[0]["code"].isupper()
+    awarded = {k: Decimal(a) for k, (d, a) in SAMPLE_OUTCOMES.items() if d == "awarded"}
+    ledger = nightly.rows("SELECT application_id, amount_fen, basis, rulebook_version FROM award_ledger")
+    booked: dict[str, Decimal] = {}
+    for entry in ledger:
+        amount = Decimal(entry["amount_fen"]) / 100
+        booked[entry["application_id"]] = booked.get(entry["application_id"], Decimal(0)) + amount
+        assert entry["rulebook_version"].startswith("rb-")
+        assert json.loads(entry["basis"])["explanation"]["parameters"]
+    assert booked == awarded  # VAT estimates and determinations never enter the ledger
+
+
 def test_every_application_of_the_sample_gets_a_decision(nightly: Nightly):
     nightly.run()
     decided = nightly.scalar("SELECT COUNT(*) FROM application_decisions")
     assert decided == len(sample_sheets()["applications"])
     # No application is ever awarded by a rule that does not exist.
-    unimplemented = nightly.rows("SELECT decision, reasons FROM application_decisions WHERE reasons LIKE :p",
-                                 p="%PROGRAM_NOT_IMPLEMENTED%")
+    unimplemented = nightly.rows(
+        "SELECT decision, reasons FROM application_decisions WHERE reasons LIKE :p",
+        p="%PROGRAM_NOT_IMPLEMENTED%",
+    )
     assert all(r["decision"] == "needs_review" for r in unimplemented)
 
 
@@ -66,7 +142,11 @@ def test_a_row_with_a_bad_credit_code_lands_in_submission_rejections(nightly: Ni
     assert len(rows) == 1
     row = rows[0]
     assert (row["sheet"], row["row_number"], row["column"], row["code"]) == (
-        "enterprises", 2, "统一社会信用代码", "CREDIT_CODE_CHECKSUM")
+        "enterprises",
+        2,
+        "统一社会信用代码",
+        "CREDIT_CODE_CHECKSUM",
+    )
     assert row["value"] == bad["credit_code"]
     assert "校验位" in row["message"]
 
@@ -75,8 +155,8 @@ def test_the_run_writes_a_workbook_per_department(nightly: Nightly):
     nightly.run()
     folder = nightly.reports / nightly.as_of.isoformat()
     books = sorted(p.name for p in folder.glob("*.xlsx"))
-    assert "工信厅.xlsx" in books and len(books) == 10
+    assert "工信厅.xlsx" in books and len(books) == 11  # ten departments and the fund summary (专项资金汇总)
     wb = load_workbook(folder / "工信厅.xlsx")
-    assert wb.sheetnames == ["汇总", "明细", "待审核", "退回行"]
+    assert wb.sheetnames[:4] == ["汇总", "明细", "待审核", "退回行"]  # then the department's own sheets
     summary = {row[0]: row for row in wb["汇总"].iter_rows(min_row=4, values_only=True)}
     assert summary["STANDARD_SETTING"][-1] == 600000  # ledger net of clause 七 on the sample

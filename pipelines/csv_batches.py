@@ -1,0 +1,106 @@
+"""Reading a submission batch sent as a folder of CSV files, one per sheet (`enterprises.csv`, `申报.csv` ...).
+
+Operators export these from Excel or WPS: UTF-8, UTF-8 with BOM (Excel's "CSV UTF-8"), GB18030 (Excel's plain
+"CSV" on a Chinese Windows) or UTF-16 ("Unicode text", tab-separated). Row numbers are the ones Excel shows when
+the file is opened in it: the header is row 1, the n-th record row n + 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from pipelines.workbooks import (
+    WORKBOOK,
+    RawBatch,
+    RawSheet,
+    find_header_row,
+    is_blank_row,
+    map_header,
+    reject_duplicated_header_rows,
+    resolve_sheet,
+)
+from schemas.rejection import Rejection
+from schemas.sheets import SHEETS, Sheet
+
+
+def decode(data: bytes) -> str | None:
+    """The text of a CSV in whichever of the encodings operators use; None when it is none of them."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        encodings: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def read_csv_folder(folder: Path) -> RawBatch:
+    batch = RawBatch(file=folder.name)
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name.startswith((".", "~$")):
+            continue
+        sheet = resolve_sheet(path.stem) if path.is_file() and path.suffix.lower() == ".csv" else None
+        if sheet is None:
+            batch.rejections.append(
+                Rejection(folder.name, WORKBOOK, None, None, path.name, "UNKNOWN_SHEET",
+                          f"「{path.name}」不是申报表 CSV，未读取；文件名应为工作表名或其英文键"
+                          f"（如 {'、'.join(f'{s.key}.csv' for s in SHEETS[:3])} 或 企业.csv）")
+            )  # fmt: skip
+            continue
+        if sheet.key in batch.sheets:
+            batch.rejections.append(
+                Rejection(folder.name, WORKBOOK, None, None, path.name, "DUPLICATE_SHEET",
+                          f"「{path.name}」与「{batch.sheets[sheet.key].source}」是同一张表，未读取；"
+                          "请合并为一个文件后重新提交")
+            )  # fmt: skip
+            continue
+        text = decode(path.read_bytes())
+        if text is None:
+            batch.rejections.append(
+                Rejection(folder.name, sheet.key, None, None, path.name, "CSV_ENCODING",
+                          f"「{path.name}」的编码无法识别，请另存为“CSV UTF-8（逗号分隔）”后重新提交")
+            )  # fmt: skip
+            continue
+        batch.sheets[sheet.key] = _read_text(folder.name, sheet, path.name, text, batch.rejections)
+    if not batch.sheets and not batch.rejections:
+        batch.rejections.append(
+            Rejection(folder.name, WORKBOOK, None, None, None, "NO_SHEETS",
+                      "文件夹中没有申报表 CSV（enterprises.csv、applications.csv ……），请按模板提交")
+        )  # fmt: skip
+    return batch
+
+
+def _read_text(file: str, sheet: Sheet, source: str, text: str, rejections: list[Rejection]) -> RawSheet:
+    raw = RawSheet(sheet, source=source)
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not records:
+        return raw
+    header_index = find_header_row(records, sheet)
+    header = map_header(
+        file, sheet, header_index + 1, list(enumerate(records[header_index], start=1)), rejections
+    )
+    for index, record in enumerate(records[header_index + 1 :], start=header_index + 2):
+        values = {key: record[pos - 1] for pos, key in header.positions.items() if pos - 1 < len(record)}
+        if not header.positions:
+            values = {str(i): v for i, v in enumerate(record)}
+        if is_blank_row(values):
+            continue
+        raw.rows.append((index, values if header.positions else {}))
+        if not header.positions:
+            raw.rejected_rows.add(index)
+            rejections.append(
+                Rejection(file, sheet.key, index, None, None, "HEADER_NOT_FOUND",
+                          f"「{source}」找不到模板表头，本行无法读取；请把模板表头放在第一行后重新提交")
+            )  # fmt: skip
+    if header.duplicated:
+        reject_duplicated_header_rows(file, raw, rejections)
+    return raw

@@ -1,0 +1,100 @@
+"""五(1) 推动设备更新和技术改造 — EQUIPMENT_UPGRADE.
+
+> 支持企业高端化、智能化、绿色化改造，对投资 2000 万元以上且已完工的设备更新和技术改造项目，按设备投资额的
+> 20%给予一次性奖补，最高奖补 500 万元。（责任单位：自治区工信厅、财政厅）
+
+Equipment investment is the VAT-exclusive purchase amount of equipment and its software (clauses.md). 以上 includes
+the number itself: exactly 2,000 万元 qualifies. Award object: `EQUIPMENT_UPGRADE:<project_code>`.
+"""
+
+from __future__ import annotations
+
+from rules.context import Context
+from rules.decision import Award, Decision, Outcome, to_fen, wan, yuan
+from rules.model import Application
+from rules.parameters import declare
+from rules.projects import completed, project_code
+from rules.trail import Trail
+
+CLAUSE = "五(1)"
+PROGRAM = "EQUIPMENT_UPGRADE"
+LEAD = "工信厅"
+
+PARAMETERS = declare(
+    "equipment_upgrade.min_total_investment",
+    "equipment_upgrade.rate",
+    "equipment_upgrade.cap",
+)
+
+
+def evaluate(app: Application, ctx: Context) -> Decision:
+    t = Trail(app, ctx, PROGRAM, CLAUSE, LEAD)
+    project_code(t)
+    completed(t)
+    minimum = t.param("equipment_upgrade.min_total_investment")
+    total = app.total_investment
+    if total is None:
+        t.check(
+            "TOTAL_INVESTMENT_BELOW_MINIMUM",
+            False,
+            f"未填写项目总投资，无法认定是否达到 {wan(minimum)} 万元以上，请补填",
+        )
+    else:
+        passed = total >= minimum
+        t.check(
+            "TOTAL_INVESTMENT_BELOW_MINIMUM",
+            passed,
+            f"项目总投资 {wan(total)} 万元，"
+            + ("达到" if passed else "未达到")
+            + f" {wan(minimum)} 万元以上",
+            total_investment_yuan=total,
+            minimum_yuan=minimum,
+        )
+    equipment = app.equipment_investment
+    if not equipment:
+        t.check(
+            "EQUIPMENT_INVESTMENT_REQUIRED",
+            False,
+            "未填写设备投资额（不含税）或为零，无法计算奖补，请补填",
+            equipment_investment_yuan=equipment,
+        )
+    if t.failed or equipment is None:
+        return t.decide(Outcome.REJECTED)
+
+    rate = t.param("equipment_upgrade.rate")
+    cap = t.param("equipment_upgrade.cap")
+    computed = to_fen(equipment * rate)
+    amount = min(computed, to_fen(cap))
+    steps = [f"设备投资额 {yuan(equipment)} 元 × {rate} = {yuan(computed)} 元（四舍五入到分）"]
+    t.check(
+        "EQUIPMENT_AWARD",
+        True,
+        steps[0],
+        equipment_investment_yuan=equipment,
+        rate=rate,
+        amount_yuan=computed,
+    )
+    if computed > cap:
+        steps.append(f"超过最高奖补 {yuan(cap)} 元，按上限奖补")
+        t.note(
+            "CAP_APPLIED",
+            f"按比例计算 {yuan(computed)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
+            computed_yuan=computed,
+            cap_yuan=cap,
+        )
+    award = Award(
+        award_key=f"{PROGRAM}:{app.project_code}",
+        amount=amount,
+        basis={
+            "project_code": app.project_code,
+            "total_investment_yuan": total,
+            "equipment_investment_yuan": equipment,
+            "parameters": [
+                t.cite("equipment_upgrade.min_total_investment"),
+                t.cite("equipment_upgrade.rate"),
+                t.cite("equipment_upgrade.cap"),
+            ],
+            "steps": steps,
+        },
+    )
+    return t.decide(Outcome.AWARDED, [award])

@@ -1,0 +1,160 @@
+"""Compliance gates for new capacity: 一(3) ALUMINA_PROJECT_GATE and 二(1-2) SMELTER_PROJECT_GATE. No money.
+
+一(3) ALUMINA_PROJECT_GATE:
+> 新建（改建、扩建）氧化铝项目，应符合国家氧化铝项目投资建设有关规定，满足铝行业规范条件，能效达到行业标杆水平，
+> 工艺技术装备符合《产业结构调整指导目录》。（责任单位：自治区发展改革委、工信厅、生态环境厅）
+
+二(1-2) SMELTER_PROJECT_GATE:
+> 新建电解铝项目，可再生能源使用比例不低于 50%。承接区外电解铝产能，须配套建设铝深加工项目。（责任单位：自治区
+> 工信厅、能源局、发展改革委）
+> 新建（改建、扩建）电解铝项目，应满足铝行业规范条件，能效达到行业标杆水平，环保绩效达到 A 级，主要用能设备须达到
+> 能效先进水平。（责任单位：自治区发展改革委、工信厅、生态环境厅）
+
+Readings: 不低于 and 达到 include the number itself. The alumina benchmark depends on the process (parameters,
+*assumption* GB 21346-2022 grade 1). The sheet does not say whether a smelter is new or expanded, so the 50 %
+renewable share is required of every smelter project assessed (*assumption*). A transferred capacity's paired
+deep-processing project must be a project submitted in this evaluation (so its own application can be checked).
+"""
+
+from __future__ import annotations
+
+from rules.context import Context
+from rules.decision import Decision, Outcome
+from rules.model import Application, GateMetrics
+from rules.parameters import declare
+from rules.projects import project_code
+from rules.trail import Trail
+
+PARAMETERS = declare(
+    "alumina_project_gate.max_unit_energy.bayer",
+    "alumina_project_gate.max_unit_energy.other",
+    "smelter_project_gate.max_unit_energy",
+    "smelter_project_gate.min_renewable_share_pct",
+    "smelter_project_gate.required_environmental_grade",
+)
+
+_PROCESS_ZH = {"bayer": "拜耳法", "other": "其他工艺", "electrolysis": "电解"}
+
+
+def evaluate_alumina(app: Application, ctx: Context) -> Decision:
+    t = Trail(app, ctx, "ALUMINA_PROJECT_GATE", "一(3)", "发展改革委")
+    project_code(t)
+    m = _metrics(t)
+    if m is None:
+        return t.decide(Outcome.NON_COMPLIANT)
+    if m.process not in ("bayer", "other"):
+        t.check(
+            "PROCESS_NOT_ALUMINA",
+            False,
+            f"工艺为{_PROCESS_ZH.get(m.process, m.process)}，氧化铝项目应填写拜耳法或其他",
+            process=m.process,
+        )
+    else:
+        limit = t.param(f"alumina_project_gate.max_unit_energy.{m.process}")
+        ok = m.unit_energy <= limit
+        t.check(
+            "ENERGY_ABOVE_BENCHMARK",
+            ok,
+            f"{_PROCESS_ZH[m.process]}单位产品综合能耗 {m.unit_energy} kgce/t，"
+            + ("达到" if ok else "未达到")
+            + f"标杆水平（≤ {limit} kgce/t）",
+            unit_energy=m.unit_energy,
+            benchmark=limit,
+        )
+    _industry_norms(t, m)
+    t.check(
+        "CATALOG_NOT_ALLOWED",
+        m.catalog_allowed,
+        "工艺技术装备" + ("符合" if m.catalog_allowed else "不符合") + "《产业结构调整指导目录》",
+        catalog_allowed=m.catalog_allowed,
+    )
+    return t.decide(Outcome.NON_COMPLIANT if t.failed else Outcome.COMPLIANT)
+
+
+def evaluate_smelter(app: Application, ctx: Context) -> Decision:
+    t = Trail(app, ctx, "SMELTER_PROJECT_GATE", "二(1-2)", "工信厅")
+    project_code(t)
+    m = _metrics(t)
+    if m is None:
+        return t.decide(Outcome.NON_COMPLIANT)
+    minimum_share = t.param("smelter_project_gate.min_renewable_share_pct")
+    share = m.renewable_share_pct
+    t.check(
+        "RENEWABLE_SHARE_BELOW_MINIMUM",
+        share is not None and share >= minimum_share,
+        "未填写可再生能源比例，请补填"
+        if share is None
+        else f"可再生能源使用比例 {share}%，"
+        + ("不低于" if share >= minimum_share else "低于")
+        + f" {minimum_share}%",
+        renewable_share_pct=share,
+        minimum_pct=minimum_share,
+    )
+    if m.capacity_source == "transferred":
+        paired = m.paired_project_code
+        if not paired:
+            t.check(
+                "PAIRED_PROJECT_MISSING",
+                False,
+                "承接区外电解铝产能，须配套建设铝深加工项目；未填写配套深加工项目编号",
+                capacity_source=m.capacity_source,
+            )
+        else:
+            known = paired in ctx.projects
+            t.check(
+                "PAIRED_PROJECT_MISSING",
+                known,
+                f"承接区外电解铝产能，配套深加工项目 {paired}"
+                + (
+                    f" 已申报（{ctx.projects[paired]}）"
+                    if known
+                    else " 未在本次评审的申报中，请同时申报该项目或更正项目编号"
+                ),
+                capacity_source=m.capacity_source,
+                paired_project_code=paired,
+            )
+    limit = t.param("smelter_project_gate.max_unit_energy")
+    ok = m.unit_energy <= limit
+    t.check(
+        "ENERGY_ABOVE_BENCHMARK",
+        ok,
+        f"铝液交流电耗 {m.unit_energy} kWh/t，"
+        + ("达到" if ok else "未达到")
+        + f"标杆水平（≤ {limit} kWh/t）",
+        unit_energy=m.unit_energy,
+        benchmark=limit,
+    )
+    _industry_norms(t, m)
+    grade = t.param("smelter_project_gate.required_environmental_grade")
+    t.check(
+        "ENVIRONMENTAL_GRADE_BELOW_A",
+        m.environmental_grade == grade,
+        f"环保绩效等级 {m.environmental_grade or '（未填写）'}，"
+        + ("达到" if m.environmental_grade == grade else "未达到")
+        + f" {grade} 级",
+        environmental_grade=m.environmental_grade,
+        required=grade,
+    )
+    t.check(
+        "EQUIPMENT_NOT_ADVANCED",
+        m.advanced_equipment is True,
+        "主要用能设备" + ("达到" if m.advanced_equipment else "未达到（或未填写）") + "能效先进水平",
+        advanced_equipment=m.advanced_equipment,
+    )
+    return t.decide(Outcome.NON_COMPLIANT if t.failed else Outcome.COMPLIANT)
+
+
+def _metrics(t: Trail) -> GateMetrics | None:
+    if not t.app.gate_metrics:
+        t.check("GATE_METRICS_REQUIRED", False, "未填写合规指标明细，无法判定，请补充")
+        return None
+    return t.app.gate_metrics[0]
+
+
+def _industry_norms(t: Trail, m: GateMetrics) -> None:
+    t.check(
+        "INDUSTRY_NORMS_NOT_MET",
+        m.meets_industry_norms,
+        ("满足" if m.meets_industry_norms else "不满足") + "铝行业规范条件",
+        meets_industry_norms=m.meets_industry_norms,
+    )

@@ -1,0 +1,91 @@
+"""六(2) 加强科技成果转化 — IP_COMMERCIALIZATION.
+
+> 加强科技成果转化，对企业自有发明专利或购买的国内外授权发明专利、软件著作权等成果转化为本企业项目，按实际完成
+> 投资额的 20%给予一次性奖补，最高奖补 500 万元。（责任单位：自治区工信厅、市场监督管理局、财政厅、新闻出版局）
+
+At least one granted invention patent (own or purchased) or software copyright, granted on or before the
+evaluation date, and a project completed on or before it (clauses.md). Award object:
+`IP_COMMERCIALIZATION:<project_code>`.
+"""
+
+from __future__ import annotations
+
+from rules.context import Context
+from rules.decision import Award, Decision, Outcome, to_fen, yuan
+from rules.model import Application
+from rules.parameters import declare
+from rules.projects import completed, project_code
+from rules.trail import Trail, day
+
+CLAUSE = "六(2)"
+PROGRAM = "IP_COMMERCIALIZATION"
+LEAD = "工信厅"
+
+PARAMETERS = declare("ip_commercialization.rate", "ip_commercialization.cap")
+
+_KIND_ZH = {"invention_patent": "发明专利", "software_copyright": "软件著作权"}
+_ACQUISITION_ZH = {"own": "自有", "purchased": "购买"}
+
+
+def evaluate(app: Application, ctx: Context) -> Decision:
+    t = Trail(app, ctx, PROGRAM, CLAUSE, LEAD)
+    project_code(t)
+    completed(t)
+    granted = [ip for ip in app.ip_assets if ip.ip_kind in _KIND_ZH and ip.granted_on <= ctx.as_of]
+    for ip in app.ip_assets:
+        if ip.granted_on > ctx.as_of:
+            t.note(
+                "IP_NOT_YET_GRANTED",
+                f"{_KIND_ZH.get(ip.ip_kind, ip.ip_kind)} {ip.ip_number} 授权日期 {day(ip.granted_on)} 晚于评审日期，不计入",
+                ip_number=ip.ip_number,
+                granted_on=ip.granted_on,
+            )
+    t.check(
+        "IP_ASSET_REQUIRED",
+        bool(granted),
+        "已授权成果："
+        + "、".join(
+            f"{_ACQUISITION_ZH.get(ip.acquisition, ip.acquisition)}{_KIND_ZH[ip.ip_kind]} {ip.ip_number}"
+            for ip in granted
+        )
+        if granted
+        else "未附评审日期前已授权的发明专利或软件著作权，不符合成果转化奖补条件",
+        ip_numbers=[ip.ip_number for ip in granted],
+    )
+    invested = app.completed_investment
+    if not invested:
+        t.check(
+            "COMPLETED_INVESTMENT_REQUIRED",
+            False,
+            "未填写实际完成投资额或为零，无法计算奖补，请补填",
+            completed_investment_yuan=invested,
+        )
+    if t.failed or invested is None:
+        return t.decide(Outcome.REJECTED)
+
+    rate = t.param("ip_commercialization.rate")
+    cap = t.param("ip_commercialization.cap")
+    computed = to_fen(invested * rate)
+    amount = min(computed, to_fen(cap))
+    steps = [f"实际完成投资额 {yuan(invested)} 元 × {rate} = {yuan(computed)} 元（四舍五入到分）"]
+    t.check("IP_AWARD", True, steps[0], completed_investment_yuan=invested, rate=rate, amount_yuan=computed)
+    if computed > cap:
+        steps.append(f"超过最高奖补 {yuan(cap)} 元，按上限奖补")
+        t.note(
+            "CAP_APPLIED",
+            f"按比例计算 {yuan(computed)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
+            computed_yuan=computed,
+            cap_yuan=cap,
+        )
+    award = Award(
+        award_key=f"{PROGRAM}:{app.project_code}",
+        amount=amount,
+        basis={
+            "project_code": app.project_code,
+            "ip_numbers": [ip.ip_number for ip in granted],
+            "completed_investment_yuan": invested,
+            "parameters": [t.cite("ip_commercialization.rate"), t.cite("ip_commercialization.cap")],
+            "steps": steps,
+        },
+    )
+    return t.decide(Outcome.AWARDED, [award])

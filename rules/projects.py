@@ -1,0 +1,72 @@
+"""Conditions shared by the project programs (interest subsidies, equipment, savings, IP, gates).
+
+Readings of clauses.md: 已完工 means completed on or before the evaluation date; 新建成投产 means completed and in
+production on or before the evaluation date, with production starting on or after the policy's effective date.
+"""
+
+from __future__ import annotations
+
+from rules.parameters import declare
+from rules.trail import Trail, day
+
+PARAMETERS = declare("general.effective_date")
+
+
+def project_code(t: Trail) -> bool:
+    """One-time project awards are keyed by the project code, so a project program cannot go without one."""
+    return t.check(
+        "PROJECT_CODE_REQUIRED",
+        bool(t.app.project_code),
+        "已填写项目编号"
+        if t.app.project_code
+        else "未填写项目编号，项目类奖补以项目编号认定一次性奖励对象，请补填",
+        project_code=t.app.project_code,
+    )
+
+
+def completed(t: Trail) -> bool:
+    done = t.app.completion_date
+    passed = done is not None and done <= t.ctx.as_of
+    if done is None:
+        message = "未填写竣工日期，无法认定项目已完工，请补填"
+    elif passed:
+        message = f"竣工日期 {day(done)} 不晚于评审日期 {day(t.ctx.as_of)}，项目已完工"
+    else:
+        message = f"竣工日期 {day(done)} 晚于评审日期 {day(t.ctx.as_of)}，项目尚未完工，请竣工后再申报"
+    return t.check("PROJECT_COMPLETED", passed, message, completion_date=done, as_of=t.ctx.as_of)
+
+
+def newly_in_production(t: Trail) -> bool:
+    """新建成投产: completed, in production, production started on or after the effective date."""
+    effective = t.param("general.effective_date")
+    started = t.app.production_start
+    ok = completed(t)
+    if started is None:
+        return (
+            t.check(
+                "PRODUCTION_STARTED",
+                False,
+                "未填写投产日期，无法认定新建成投产，请补填",
+                production_start=None,
+            )
+            and ok
+        )
+    in_production = t.check(
+        "PRODUCTION_STARTED",
+        started <= t.ctx.as_of,
+        f"投产日期 {day(started)} 不晚于评审日期 {day(t.ctx.as_of)}，已投产"
+        if started <= t.ctx.as_of
+        else f"投产日期 {day(started)} 晚于评审日期 {day(t.ctx.as_of)}，尚未投产，请投产后再申报",
+        production_start=started,
+        as_of=t.ctx.as_of,
+    )
+    newly = t.check(
+        "PRODUCTION_BEFORE_EFFECTIVE_DATE",
+        started >= effective,
+        f"投产日期 {day(started)} 不早于政策实施日期 {day(effective)}，属新建成投产"
+        if started >= effective
+        else f"投产日期 {day(started)} 早于政策实施日期 {day(effective)}，不属于新建成投产项目",
+        production_start=started,
+        effective_date=effective,
+    )
+    return ok and in_production and newly

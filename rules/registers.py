@@ -1,0 +1,84 @@
+"""Registers and statistics, no money: 二(3) RENEWABLE_SHARE, 三(2) FIRST_BATCH, 四(1) RECYCLED_DATABASE,
+六(1) SCI_TECH_PROJECT. An application is recorded (`eligible`) or rejected with what to fix.
+
+二(3) RENEWABLE_SHARE:
+> 支持电解铝企业参与以消纳可再生能源为主的微电网建设，通过绿色电力交易、购买绿色电力证书等方式消纳可再生能源。
+> ……提高铝产业可再生能源消纳比例。（责任单位：自治区能源局、工信厅）
+
+三(2) FIRST_BATCH:
+> 开展自治区铝深加工关键零部件首批（次）、新材料首批（次）产品认定，支持铝深加工关键零部件、新材料申报国家首批次
+> 应用示范。（责任单位：自治区工信厅）
+
+四(1) RECYCLED_DATABASE:
+> 推动建立再生铝资源消耗、回收利用、处理处置、再生原料消费等基础数据库。（责任单位：自治区工信厅、财政厅、税务局）
+
+六(1) SCI_TECH_PROJECT:
+> 支持企业联合高等院校、科研院所等，通过揭榜挂帅、赛马制等方式，承担自治区铝产业科技重大专项项目。（责任单位：
+> 自治区科技厅）
+
+None of these names an amount or a threshold, so no parameter is read: a register records what happened.
+"""
+
+from __future__ import annotations
+
+from rules.context import Context
+from rules.decision import Decision, Outcome
+from rules.model import Application
+from rules.recognitions import LEVEL_ZH, TYPE_ZH
+from rules.trail import Trail, day
+
+
+def evaluate_renewable_share(app: Application, ctx: Context) -> Decision:
+    t = Trail(app, ctx, "RENEWABLE_SHARE", "二(3)", "能源局")
+    t.note(
+        "STATISTIC_FROM_METERING",
+        "已登记；可再生能源消纳比例由计量数据（可再生电力 / 全部电力）统计，不涉及奖补资金",
+    )
+    return t.decide(Outcome.ELIGIBLE)
+
+
+def evaluate_recycled_database(app: Application, ctx: Context) -> Decision:
+    t = Trail(app, ctx, "RECYCLED_DATABASE", "四(1)", "工信厅")
+    t.note(
+        "RECORDED_IN_DATABASE",
+        "已纳入再生铝基础数据库（资源消耗、回收利用、处理处置、再生原料消费），不涉及奖补资金",
+    )
+    return t.decide(Outcome.ELIGIBLE)
+
+
+def evaluate_first_batch(app: Application, ctx: Context) -> Decision:
+    return _register(app, ctx, "FIRST_BATCH", "三(2)", "工信厅", "first_batch")
+
+
+def evaluate_sci_tech_project(app: Application, ctx: Context) -> Decision:
+    return _register(app, ctx, "SCI_TECH_PROJECT", "六(1)", "科技厅", "sci_tech_project")
+
+
+def _register(app: Application, ctx: Context, program: str, clause: str, lead: str, wanted: str) -> Decision:
+    t = Trail(app, ctx, program, clause, lead)
+    recorded = 0
+    if not app.recognitions:
+        t.check("RECOGNITION_REQUIRED", False, f"未填写{TYPE_ZH[wanted]}认定明细（认定表），请补充")
+    for rec in app.recognitions:
+        label = (
+            f"{LEVEL_ZH.get(rec.level, rec.level)}{TYPE_ZH.get(rec.recognition_type, rec.recognition_type)}"
+        )
+        label += f"（{rec.document_no or '无文号'}，{day(rec.recognized_on)}）"
+        values = {
+            "recognition_type": rec.recognition_type,
+            "level": rec.level,
+            "recognized_on": rec.recognized_on,
+        }
+        if rec.recognition_type != wanted:
+            t.check("RECOGNITION_TYPE_NOT_COVERED", False, f"{label} 不是{TYPE_ZH[wanted]}认定", **values)
+        elif rec.recognized_on > ctx.as_of:
+            t.check(
+                "RECOGNIZED_AFTER_EVALUATION_DATE",
+                False,
+                f"{label} 认定日期晚于评审日期，请认定后再登记",
+                **values,
+            )
+        else:
+            t.check("REGISTERED", True, f"{label} 已登记，不涉及奖补资金", **values)
+            recorded += 1
+    return t.decide(Outcome.ELIGIBLE if recorded else Outcome.REJECTED)

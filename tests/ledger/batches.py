@@ -1,0 +1,114 @@
+"""Decisions and ledger rows for ledger tests, importable by the child processes the tests start."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, text
+
+from pipelines.ledger import BookingResult, book, serialize_sqlite_writers
+from rules.decision import Award, Condition, Decision, Outcome
+from schemas.tables import LedgerEntry
+
+CREDIT_CODE = "911502001001583827"
+PROGRAM = "STANDARD_SETTING"
+
+
+def ledger_engine(url: str, migrate: bool = True) -> Engine:
+    engine = create_engine(url)
+    serialize_sqlite_writers(engine)
+    if migrate:
+        from schemas.migrate import upgrade  # alembic is slow to import; booking children do not need it
+
+        upgrade(engine)
+    return engine
+
+
+def awarded(application_id: str, *awards: tuple[str, str]) -> Decision:
+    """An awarded decision holding the given (award key, yuan) pairs."""
+    return Decision(
+        application_id,
+        PROGRAM,
+        CREDIT_CODE,
+        Outcome.AWARDED,
+        "七",
+        "工信厅",
+        (Condition("TEST_PASSED", "七", True, "测试：条件满足"),),
+        awards=tuple(Award(key, Decimal(yuan), {"test": True}) for key, yuan in awards),
+    )
+
+
+def rejected(application_id: str) -> Decision:
+    return Decision(
+        application_id,
+        PROGRAM,
+        CREDIT_CODE,
+        Outcome.REJECTED,
+        "七",
+        "工信厅",
+        (Condition("TEST_FAILED", "七", False, "测试：条件不满足"),),
+    )
+
+
+def batch(size: int, seed: int) -> list[Decision]:
+    """`size` applications, one award key each, with amounts in fen drawn from `seed`."""
+    rng = random.Random(seed)
+    return [
+        awarded(f"APP-{i:03d}", (f"{PROGRAM}:TEST:{i:03d}", str(Decimal(rng.randint(1, 50_000_000)) / 100)))
+        for i in range(size)
+    ]
+
+
+def book_batch(engine: Engine, decisions: list[Decision], run_id: str, **options: Any) -> BookingResult:
+    return book(
+        engine,
+        decisions,
+        run_id=run_id,
+        rulebook_version="rb-test",
+        enterprise_names={CREDIT_CODE: "测试铝业有限公司"},
+        **options,
+    )
+
+
+def balances(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {k: int(v) for k, v in conn.execute(text("SELECT award_key, net_fen FROM award_balances"))}
+
+
+def entries(engine: Engine, key: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM award_ledger" + (" WHERE award_key = :key" if key else "") + " ORDER BY entry_id"
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(sql), {"key": key})]
+
+
+def raw_entry(**fields: Any) -> dict[str, Any]:
+    """A ledger row written past `book()`, to show what the database itself refuses."""
+    fen = int(fields.pop("amount_fen", 100_000_00))
+    row = {
+        "award_key": f"{PROGRAM}:RAW",
+        "award_version": 1,
+        "application_id": "RAW-1",
+        "credit_code": CREDIT_CODE,
+        "enterprise_name": "测试铝业有限公司",
+        "program": PROGRAM,
+        "clause": "七",
+        "entry_type": "award",
+        "reverses_entry_id": None,
+        "amount_fen": fen,
+        "amount_yuan": Decimal(fen) / 100,
+        "lead_department": "工信厅",
+        "rulebook_version": "rb-test",
+        "run_id": "raw",
+        "recorded_at": datetime.now(UTC),
+        "basis": "{}",
+    }
+    return row | fields
+
+
+def insert_raw(engine: Engine, **fields: Any) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(insert(LedgerEntry).values(raw_entry(**fields)).returning(LedgerEntry.entry_id))
+        return int(result.scalar_one())

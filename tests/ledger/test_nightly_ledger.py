@@ -1,0 +1,133 @@
+"""The ledger through the real nightly job: repeated runs change nothing, corrections and rejections arrive as
+later batches, and SQLite and PostgreSQL end with the same balances."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+import assets as asset_package
+from pipelines.settings import SAMPLE_INBOX
+from rules.parameters import Parameters
+from samples.build import sample_sheets
+from samples.workbook import write_batch
+from tests.conftest import AS_OF, Nightly
+
+APPLICATION = "STD-002"
+
+
+def _balances(n: Nightly) -> dict[str, int]:
+    return {
+        r["award_key"]: int(r["net_fen"]) for r in n.rows("SELECT award_key, net_fen FROM award_balances")
+    }
+
+
+def _run_and_check(n: Nightly, instance: dg.DagsterInstance) -> None:
+    """One nightly run, as `Nightly.run` does, on an instance shared by the test's runs (a new one costs a second)."""
+    result = dg.materialize(
+        [
+            *dg.load_assets_from_package_module(asset_package),
+            *dg.load_asset_checks_from_package_module(asset_package),
+        ],
+        resources=n.resources(),
+        instance=instance,
+    )
+    evaluations = result.get_asset_check_evaluations()
+    assert result.success and [(e.check_name, e.description) for e in evaluations if not e.passed] == []
+    assert {e.check_name for e in evaluations} >= {
+        "one_award_per_key", "reversals_cancel_their_award", "control_total", "published_columns",
+        "fund_within_budget",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def nightly_on(database_url: str, sample_inbox: Path, tmp_path: Path) -> Nightly:
+    return Nightly(inbox=sample_inbox, database_url=database_url, reports=tmp_path / "reports")
+
+
+def test_five_runs_over_the_same_inbox_book_once_and_keep_identical_balances(
+    nightly_on: Nightly, instance: dg.DagsterInstance
+):
+    _run_and_check(nightly_on, instance)
+    entries = nightly_on.rows("SELECT * FROM award_ledger ORDER BY entry_id")
+    balances = _balances(nightly_on)
+    assert entries and any(balances.values())
+    for _ in range(4):
+        _run_and_check(nightly_on, instance)
+        assert nightly_on.rows("SELECT * FROM award_ledger ORDER BY entry_id") == entries
+        assert _balances(nightly_on) == balances
+
+
+def _resubmit(inbox: Path, name: str, **standard_changes: dict[str, object]) -> None:
+    """Send STD-002 again, whole, with some of its standards changed (inputs.md: a later batch corrects it)."""
+    sheets = sample_sheets()
+    application = [a for a in sheets["applications"] if a["application_id"] == APPLICATION]
+    standards = [
+        s | standard_changes.get(str(s["standard_code"]), {})
+        for s in sheets["standards"]
+        if s["application_id"] == APPLICATION
+    ]
+    write_batch(inbox / name, {"applications": application, "standards": standards})
+
+
+def _key_entries(n: Nightly, key: str) -> list[tuple[str, int]]:
+    rows = n.rows(
+        "SELECT entry_type, amount_fen FROM award_ledger WHERE award_key = :k ORDER BY entry_id", k=key
+    )
+    return [(str(r["entry_type"]), int(str(r["amount_fen"]))) for r in rows]
+
+
+def test_a_corrected_then_rejected_application_gives_the_same_entries_and_balances_on_both_backends(
+    tmp_path: Path, pg_url: str, instance: dg.DagsterInstance
+):
+    standards = [s for s in sample_sheets()["standards"] if s["application_id"] == APPLICATION]
+    participated = next(s for s in standards if s["role"] == "参与")
+    corrected_code = str(participated["standard_code"])
+    params = Parameters.load().at(AS_OF)
+    level = "international" if participated["standard_level"] == "国际" else "national"
+    before = int(params.value(f"standard_setting.award.{level}.participate") * 100)
+    after = int(params.value(f"standard_setting.award.{level}.lead") * 100)
+
+    def scenario(name: str, url: str) -> dict[str, int]:
+        inbox = shutil.copytree(SAMPLE_INBOX, tmp_path / name / "inbox")
+        n = Nightly(inbox=inbox, database_url=url, reports=tmp_path / name / "reports")
+        _run_and_check(n, instance)
+        keys = {str(r["award_key"]).rsplit(":", 1)[1]: str(r["award_key"]) for r in n.rows(
+            "SELECT award_key FROM award_ledger WHERE application_id = :a", a=APPLICATION)}  # fmt: skip
+        corrected, untouched = keys.pop(corrected_code), keys.popitem()[1]
+        kept = _balances(n)[untouched]
+        assert _key_entries(n, corrected) == [("award", before)]
+
+        _resubmit(inbox, "2026-03-02-包头市.xlsx", **{corrected_code: {"role": "主导"}})
+        _run_and_check(n, instance)
+        assert _key_entries(n, corrected) == [("award", before), ("reversal", -before), ("award", after)]
+        assert _key_entries(n, untouched) == [("award", kept)]  # its standard did not change: nothing booked
+
+        too_early = {
+            "published_on": "2023-01-01"
+        }  # before the policy took effect: the application is rejected
+        _resubmit(inbox, "2026-03-03-包头市.xlsx", **{str(s["standard_code"]): too_early for s in standards})
+        _run_and_check(n, instance)
+        assert _key_entries(n, corrected) == [
+            ("award", before), ("reversal", -before), ("award", after), ("reversal", -after),
+        ]  # fmt: skip
+        assert _key_entries(n, untouched) == [("award", kept), ("reversal", -kept)]
+        decision = n.rows(
+            "SELECT decision FROM application_decisions WHERE application_id = :a", a=APPLICATION
+        )
+        assert decision == [{"decision": "rejected"}]
+        return _balances(n)
+
+    on_sqlite = scenario("sqlite", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    on_postgresql = scenario("postgresql", pg_url)
+    assert on_sqlite == on_postgresql and any(on_sqlite.values())

@@ -1,0 +1,297 @@
+"""The department reports and the fund summary of a real nightly run on the sample inbox, opened with openpyxl:
+sheets, print and filter setup, yuan formats, and every total tied to `award_balances`."""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from assets.fund_summary import FILE_NAME, fund_mismatches
+from assets.reports import department_mismatches
+from pipelines.excel import YUAN_FORMAT
+from pipelines.settings import SAMPLE_INBOX
+from rules.catalog import DEPARTMENTS, PROGRAMS
+from rules.parameters import Parameters
+from tests.conftest import AS_OF, Nightly
+
+EXTRA_SHEETS = {
+    "工信厅": ["项目合规判定", "再生铝基础数据库", "再生铝月度能耗", "首批次登记"],
+    "发展改革委": ["项目合规判定"],
+    "财政厅": [],
+    "商务厅": [],
+    "税务局": ["增值税即征即退"],
+    "能源局": ["项目合规判定", "可再生能源消纳比例"],
+    "生态环境厅": ["项目合规判定"],
+    "科技厅": ["科技重大专项登记"],
+    "市场监督管理局": [],
+    "新闻出版局": [],
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Nightly, dg.ExecuteInProcessResult]]:
+    """One real run of the whole graph on a private copy of the sample inbox, shared by this module's tests."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("reports")
+    shutil.copytree(SAMPLE_INBOX, root / "inbox")
+    nightly = Nightly(
+        inbox=root / "inbox", database_url=f"sqlite:///{root / 'ledger.sqlite'}", reports=root / "out"
+    )
+    yield nightly, nightly.run()
+
+
+def _folder(n: Nightly) -> Path:
+    return n.reports / AS_OF.isoformat()
+
+
+def _header_row(ws: Worksheet) -> int:
+    return int(ws.freeze_panes[1:]) - 1
+
+
+def _table(ws: Worksheet) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Header and data rows of a report sheet (the rows inside its autofilter)."""
+    header_row = _header_row(ws)
+    last = int(ws.auto_filter.ref.split(":")[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    header = [c.value for c in ws[header_row]]
+    rows = [r for r in ws.iter_rows(min_row=header_row + 1, max_row=last, values_only=True) if any(r)]
+    return header, rows
+
+
+def _books(n: Nightly) -> dict[str, Path]:
+    return {p.stem: p for p in _folder(n).glob("*.xlsx")}
+
+
+def _ledger_by_program(n: Nightly) -> dict[str, Decimal]:
+    rows = n.rows("SELECT program, SUM(net_fen) AS net FROM award_balances GROUP BY program")
+    return {r["program"]: Decimal(int(r["net"])) / 100 for r in rows}
+
+
+def test_each_department_gets_its_workbook_with_its_own_sheets_and_finance_gets_the_fund_summary(run):
+    n, result = run
+    assert result.success
+    books = _books(n)
+    assert set(books) == {*DEPARTMENTS, Path(FILE_NAME).stem}
+    for department in DEPARTMENTS:
+        wb = load_workbook(books[department])
+        assert wb.sheetnames == ["汇总", "明细", "待审核", "退回行", *EXTRA_SHEETS[department]], department
+    assert load_workbook(books[Path(FILE_NAME).stem]).sheetnames == ["概况", "按项目", "按盟市", "按月份"]
+
+
+def test_every_sheet_has_a_frozen_filtered_header_and_prints_landscape_one_page_wide(run):
+    n, _ = run
+    for name, path in _books(n).items():
+        for ws in load_workbook(path).worksheets:
+            where = f"{name}/{ws.title}"
+            header_row = _header_row(ws)
+            assert ws.freeze_panes == f"A{header_row + 1}", where
+            assert ws.auto_filter.ref.startswith(f"A{header_row}:"), where
+            assert ws.print_title_rows == f"${header_row}:${header_row}", where
+            assert ws.page_setup.orientation == "landscape", where
+            assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), where
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, where
+            header = ws[header_row]
+            assert all(c.value and c.font.b for c in header), where
+            for cell in header:
+                # fitted: at least as wide as the header, a Chinese character taking two columns
+                width = ws.column_dimensions[cell.column_letter].width
+                shown = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(cell.value))
+                assert width >= min(shown, 60), (where, cell.value, width)
+
+
+def test_every_amount_in_yuan_is_a_number_with_thousands_separators_and_two_decimals(run):
+    n, _ = run
+    seen = 0
+    for name, path in _books(n).items():
+        for ws in load_workbook(path).worksheets:
+            header_row = _header_row(ws)
+            yuan_columns = [c.column for c in ws[header_row] if "(元)" in str(c.value)]
+            for col in yuan_columns:
+                for (cell,) in ws.iter_rows(min_row=header_row + 1, min_col=col, max_col=col):
+                    if cell.value is None:
+                        continue
+                    assert isinstance(cell.value, int | float), (name, ws.title, cell.coordinate, cell.value)
+                    assert cell.number_format == YUAN_FORMAT, (name, ws.title, cell.coordinate)
+                    seen += 1
+    assert seen > 100
+
+
+def test_each_department_summary_ties_program_by_program_to_award_balances(run):
+    n, _ = run
+    ledger = _ledger_by_program(n)
+    assert sum(ledger.values()) > 0
+    for department in DEPARTMENTS:
+        wb = load_workbook(_books(n)[department])
+        header, rows = _table(wb["汇总"])
+        code, decided, ledger_at = (
+            header.index("申报类别"),
+            header.index("奖补决定金额(元)"),
+            header.index("台账净额(元)"),
+        )
+        shown = {r[code]: r for r in rows}
+        mine = [p for p in PROGRAMS if department in p.departments]
+        assert [r[code] for r in rows] == [p.code for p in mine]
+        for p in mine:
+            assert Decimal(str(shown[p.code][ledger_at])) == ledger.get(p.code, 0), (department, p.code)
+            if p.kind == "fund":
+                assert Decimal(str(shown[p.code][decided])) == ledger.get(p.code, 0), (department, p.code)
+        total = next(r for r in wb["汇总"].iter_rows(values_only=True) if r[0] == "合计")
+        assert Decimal(str(total[ledger_at])) == sum(ledger.get(p.code, Decimal(0)) for p in mine)
+
+        # the detail lists every application of the department's programs, and its awards add up to the same
+        d_header, detail = _table(wb["明细"])
+        awarded: dict[str, Decimal] = defaultdict(Decimal)
+        for r in detail:
+            amount = r[d_header.index("奖补金额(元)")]
+            if amount is not None:
+                awarded[r[d_header.index("类别代码")]] += Decimal(str(amount))
+        for p in mine:
+            if p.kind == "fund":
+                assert awarded[p.code] == ledger.get(p.code, 0), (department, p.code)
+        expected = n.scalar(
+            "SELECT COUNT(*) FROM application_decisions WHERE program IN ("
+            + ",".join(f"'{p.code}'" for p in mine)
+            + ")"
+        )
+        assert len(detail) == expected
+
+
+def test_the_needs_review_sheet_says_what_is_missing_for_each_application_under_review(run):
+    n, _ = run
+    review = n.rows(
+        "SELECT application_id, program FROM application_decisions WHERE decision = 'needs_review'"
+    )
+    for department in DEPARTMENTS:
+        codes = {p.code for p in PROGRAMS if department in p.departments}
+        header, rows = _table(load_workbook(_books(n)[department])["待审核"])
+        assert sorted(r[0] for r in rows) == sorted(
+            a["application_id"] for a in review if a["program"] in codes
+        )
+        assert all(r[header.index("需补充或核实的内容")] for r in rows)
+
+
+def test_the_tax_bureau_list_carries_each_vat_applications_estimated_refund(run):
+    n, _ = run
+    decided = {
+        r["application_id"]: r
+        for r in n.rows(
+            "SELECT application_id, decision, amount_fen FROM application_decisions "
+            "WHERE program IN ('FLYASH_ALUMINA_VAT', 'RECYCLED_VAT')"
+        )
+    }
+    header, rows = _table(load_workbook(_books(n)["税务局"])["增值税即征即退"])
+    assert {r[0] for r in rows} == set(decided)
+    for r in rows:
+        estimate = r[header.index("退税估算(元)")]
+        d = decided[r[0]]
+        if d["decision"] == "eligible":
+            assert Decimal(str(estimate)) == Decimal(int(d["amount_fen"])) / 100
+        else:
+            assert estimate is None
+    # VAT refunds never enter the special-fund ledger
+    assert not n.scalar("SELECT COUNT(*) FROM award_ledger WHERE program LIKE '%VAT'")
+
+
+def test_the_fund_summary_ties_by_program_city_and_month_to_the_ledger_against_the_budget(run):
+    n, _ = run
+    wb = load_workbook(_books(n)[Path(FILE_NAME).stem])
+    ledger = _ledger_by_program(n)
+    total = sum(ledger.values(), Decimal(0))
+
+    header, rows = _table(wb["按项目"])
+    by_program = {r[0]: Decimal(str(r[header.index("累计承诺(元)")])) for r in rows}
+    assert by_program == {p.code: ledger.get(p.code, Decimal(0)) for p in PROGRAMS if p.kind == "fund"}
+    for sheet, key in (("按盟市", "累计承诺(元)"), ("按月份", "净承诺(元)")):
+        header, rows = _table(wb[sheet])
+        assert sum(Decimal(str(r[header.index(key)] or 0)) for r in rows) == total, sheet
+    cities = {r[0] for r in _table(wb["按盟市"])[1]}
+    assert {"包头市", "阿拉善盟"} <= cities
+
+    budget = Parameters.load().at(AS_OF).value("fund.annual_budget")
+    overview = {r[0]: r for r in wb["概况"].iter_rows(values_only=True) if r[0]}
+    assert Decimal(str(overview[f"{AS_OF.year} 年度预算"][1])) == budget
+    assert len(wb["按项目"]._charts) == 1 and len(wb["按盟市"]._charts) == 1
+
+
+def test_each_report_asset_records_its_files_and_a_markdown_preview_and_its_ledger_check_passes(run):
+    _, result = run
+    for key in ("department_reports", "fund_summary"):
+        (event,) = result.asset_materializations_for_node(key)
+        metadata = event.metadata
+        paths = [v.path for v in metadata.values() if isinstance(v, dg.PathMetadataValue)]
+        assert paths and all(Path(p).exists() for p in paths), key
+        assert isinstance(metadata["summary"], dg.MarkdownMetadataValue), key
+    (department_paths,) = [
+        [
+            v.path
+            for v in e.metadata.values()
+            if isinstance(v, dg.PathMetadataValue) and str(v.path).endswith(".xlsx")
+        ]
+        for e in result.asset_materializations_for_node("department_reports")
+    ]
+    assert len(department_paths) == len(DEPARTMENTS)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["department_reports_tie_to_ledger"] is True
+    assert checks["fund_summary_ties_to_ledger"] is True
+
+
+def test_a_workbook_whose_totals_no_longer_match_the_ledger_fails_the_tie(run, tmp_path: Path):
+    n, _ = run
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(_folder(n), folder)
+    assert department_mismatches(n.engine(), folder) == []
+    assert fund_mismatches(n.engine(), folder / FILE_NAME) == []
+
+    wb = load_workbook(folder / "财政厅.xlsx")
+    ws = wb["汇总"]
+    header_row = _header_row(ws)
+    ledger_col = [c.value for c in ws[header_row]].index("台账净额(元)") + 1
+    cell = next(
+        ws.cell(row=r, column=ledger_col)
+        for r in range(header_row + 1, ws.max_row + 1)
+        if ws.cell(row=r, column=1).value == "STANDARD_SETTING"
+    )
+    cell.value = cell.value + 1
+    wb.save(folder / "财政厅.xlsx")
+    problems = department_mismatches(n.engine(), folder)
+    assert [(p["department"], p["program"]) for p in problems] == [("财政厅", "STANDARD_SETTING")]
+
+    wb = load_workbook(folder / FILE_NAME)
+    ws = wb["按盟市"]
+    ws.cell(row=_header_row(ws) + 1, column=5).value = 1
+    wb.save(folder / FILE_NAME)
+    assert [p["sheet"] for p in fund_mismatches(n.engine(), folder / FILE_NAME)] == ["按盟市"]
+
+
+def test_the_energy_bureau_gets_every_metered_renewable_share_and_miit_the_recycled_enterprises_months(run):
+    n, _ = run
+    header, rows = _table(load_workbook(_books(n)["能源局"])["可再生能源消纳比例"])
+    shares = n.rows("SELECT credit_code, month, share FROM renewable_shares")
+    assert shares, "the sample's metering export yields renewable shares"
+    assert sorted((r[1], r[3]) for r in rows) == sorted((s["credit_code"], s["month"]) for s in shares)
+    assert all(
+        r[header.index("可再生能源消纳比例")] is None or 0 <= r[header.index("可再生能源消纳比例")] <= 1
+        for r in rows
+    )
+
+    recycled = {
+        r["credit_code"]
+        for r in n.rows("SELECT credit_code FROM application_decisions WHERE program LIKE 'RECYCLED_%'")
+    }
+    months = {
+        (r["credit_code"], r["month"])
+        for r in n.rows("SELECT DISTINCT credit_code, month FROM meter_months")
+        if r["credit_code"] in recycled
+    }
+    _, monthly = _table(load_workbook(_books(n)["工信厅"])["再生铝月度能耗"])
+    assert {(r[1], r[3]) for r in monthly} == months
+    _, extract = _table(load_workbook(_books(n)["工信厅"])["再生铝基础数据库"])
+    assert {r[1] for r in extract} == recycled
