@@ -2,7 +2,12 @@
 
 一次性 (clauses.md): an award object is paid at most once, ever. When several applications claim one object,
 the one submitted first (申报日期, then 申报编号) takes it; the others lose that object with a reason naming the
-holder. Objects already held in the ledger by another application stay with it.
+holder. Objects already held in the ledger by another application stay with it, unless that application is
+re-decided now and no longer earns them: then they go, in the same night, to the first other claimant.
+
+Which parameters: those in force on the application's 申报日期 (never later than the evaluation date, never
+before the rulebook is complete). A value dated later applies to applications submitted from then on; it never
+re-prices an application already submitted, and so never moves money already booked for it.
 """
 
 from __future__ import annotations
@@ -25,17 +30,43 @@ def decide_all(
     held: Mapping[str, str] | None = None,
 ) -> list[Decision]:
     """Decide every application. `held` maps award keys booked in the ledger to the application holding them."""
-    taken: dict[str, str] = dict(held or {})
     ordered = sorted(applications, key=lambda a: (a.submitted_on or date.max, a.application_id))
-    ctx = Context(
-        as_of=as_of,
-        params=parameters.at(as_of),
-        rulebook_version=parameters.version,
-        projects={a.project_code: a.program for a in ordered if a.project_code},
-        # The live map: a rule sees the objects taken by the applications decided before it (就高补差).
-        taken=taken,
-    )
-    return [_take_keys(decide(app, ctx), taken) for app in ordered]
+    reserved = dict(held or {})
+    decided_ids = {a.application_id for a in ordered}
+    while True:
+        decisions = _decide_in_order(ordered, as_of, parameters, reserved)
+        earned = {(award.award_key, d.application_id) for d in decisions for award in d.awards}
+        released = {
+            key for key, holder in reserved.items() if holder in decided_ids and (key, holder) not in earned
+        }
+        if not released:
+            return decisions
+        # The holder was re-decided (corrected, now rejected) and no longer earns the object: free it for the
+        # others in submission order instead of keeping them out until tomorrow's run.
+        reserved = {k: v for k, v in reserved.items() if k not in released}
+
+
+def _decide_in_order(
+    ordered: list[Application], as_of: date, parameters: Parameters, reserved: Mapping[str, str]
+) -> list[Decision]:
+    taken: dict[str, str] = dict(reserved)
+    projects = {a.project_code: a.program for a in ordered if a.project_code}
+    complete_from = parameters.complete_from()
+    contexts: dict[date, Context] = {}
+    decisions = []
+    for app in ordered:
+        on = max(min(app.submitted_on or as_of, as_of), complete_from)
+        if on not in contexts:
+            contexts[on] = Context(
+                as_of=as_of,
+                params=parameters.at(on),
+                rulebook_version=parameters.version,
+                projects=projects,
+                # The live map: a rule sees the objects taken by the applications decided before it (就高补差).
+                taken=taken,
+            )
+        decisions.append(_take_keys(decide(app, contexts[on]), taken))
+    return decisions
 
 
 def decide(app: Application, ctx: Context) -> Decision:

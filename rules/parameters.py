@@ -144,8 +144,14 @@ class Parameters:
     def keys(self) -> Iterable[str]:
         return self._parameters.keys()
 
+    def complete_from(self) -> date:
+        """The first date on which every parameter has a value: the rulebook is complete from then on."""
+        return max(p.values[0].since for p in self._parameters.values())
+
     def history(self, key: str) -> tuple[ParameterValue, ...]:
         """Every dated value of one parameter, oldest first."""
+        if key not in self._parameters:
+            raise ParameterError(f"unknown parameter {key}")
         return self._parameters[key].values
 
     def with_value(self, key: str, value: Any, since: date, source: str) -> Parameters:

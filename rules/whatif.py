@@ -47,10 +47,13 @@ def _value(text: str) -> Any:
 
 
 def modified(parameters: Parameters, overrides: Iterable[Override], as_of: date) -> Parameters:
-    """A copy of `parameters` with each override in force from its date (default: the evaluation date)."""
+    """A copy of `parameters` with each override in force from its date (default: from its first value on)."""
     changed = parameters
     for o in overrides:
-        changed = changed.with_value(o.key, o.value, o.since or as_of, f"what-if: --set {o.key}")
+        # Without @since the value replaces the parameter's first value, so it applies to every application
+        # (applications are decided with the parameters in force on their 申报日期).
+        since = o.since or changed.history(o.key)[0].since
+        changed = changed.with_value(o.key, o.value, since, f"what-if: --set {o.key}")
     return changed
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-import assets as asset_package
 from pipelines.settings import SAMPLE_INBOX
 from rules.parameters import Parameters
 from samples.build import sample_sheets
@@ -27,15 +26,8 @@ def _balances(n: Nightly) -> dict[str, int]:
 
 
 def _run_and_check(n: Nightly, instance: dg.DagsterInstance) -> None:
-    """One nightly run, as `Nightly.run` does, on an instance shared by the test's runs (a new one costs a second)."""
-    result = dg.materialize(
-        [
-            *dg.load_assets_from_package_module(asset_package),
-            *dg.load_asset_checks_from_package_module(asset_package),
-        ],
-        resources=n.resources(),
-        instance=instance,
-    )
+    """One nightly run on an instance shared by the test's runs (a new one costs a second)."""
+    result = n.run(instance=instance)
     evaluations = result.get_asset_check_evaluations()
     assert result.success and [(e.check_name, e.description) for e in evaluations if not e.passed] == []
     assert {e.check_name for e in evaluations} >= {

@@ -55,6 +55,30 @@ def test_across_batches_a_project_held_in_the_ledger_stays_with_its_holder():
     assert "EQ-OLD" in decision.reasons()[0]["message"]
 
 
+def test_a_project_whose_holder_is_corrected_into_a_rejection_goes_the_same_night_to_the_next_claimant():
+    # EQ-A held the project in the ledger; its correction now falls below 2,000 万 total investment.
+    corrected = application(
+        "EQUIPMENT_UPGRADE",
+        "EQ-A",
+        project_code="XM-1",
+        completion_date=date(2025, 10, 31),
+        total_investment=wan("1999.99"),
+        equipment_investment=wan("1000"),
+        submitted_on=date(2026, 2, 1),
+    )
+    other = equipment("EQ-B", "XM-1", date(2026, 2, 2))
+    by_id = {d.application_id: d for d in decide(corrected, other, held={"EQUIPMENT_UPGRADE:XM-1": "EQ-A"})}
+    assert by_id["EQ-A"].outcome == Outcome.REJECTED
+    assert by_id["EQ-B"].outcome == Outcome.AWARDED and by_id["EQ-B"].amount == D("2000000.00")
+
+
+def test_a_project_held_by_an_application_not_decided_tonight_is_never_released():
+    (decision,) = decide(
+        equipment("EQ-B", "XM-1", date(2026, 2, 2)), held={"EQUIPMENT_UPGRADE:XM-1": "EQ-ABSENT"}
+    )
+    assert decision.outcome == Outcome.REJECTED
+
+
 def test_a_corrected_application_is_re_evaluated_and_keeps_its_own_project():
     (decision,) = decide(
         equipment("EQ-A", "XM-1", date(2026, 2, 1), "1500"), held={"EQUIPMENT_UPGRADE:XM-1": "EQ-A"}
@@ -115,3 +139,14 @@ def test_every_decision_explains_itself_with_conditions_values_and_cited_paramet
     }
     assert all(p["source"] for p in explanation["parameters"])
     assert PARAMETERS.version.startswith("rb-") and AS_OF.year == 2026
+
+
+def test_a_new_dated_rate_applies_to_applications_submitted_from_its_date_and_never_re_prices_earlier_ones():
+    raised = PARAMETERS.with_value(
+        "equipment_upgrade.rate", Decimal("0.25"), date(2026, 6, 1), "test: 新费率"
+    )
+    before = equipment("EQ-A", "XM-1", date(2026, 5, 31))
+    after = equipment("EQ-B", "XM-2", date(2026, 6, 1))
+    by_id = {d.application_id: d for d in decide(before, after, parameters=raised)}
+    assert by_id["EQ-A"].amount == D("2000000.00")  # 20 % of 1,000 万, the rate of its 申报日期
+    assert by_id["EQ-B"].amount == D("2500000.00")  # 25 % from 2026-06-01
