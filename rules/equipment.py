@@ -10,10 +10,10 @@ the number itself: exactly 2,000 万元 qualifies. Award object: `EQUIPMENT_UPGR
 from __future__ import annotations
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome, to_fen, wan, yuan
+from rules.decision import Award, Decision, Outcome, wan
 from rules.model import Application
 from rules.parameters import declare
-from rules.projects import completed, project_code
+from rules.projects import capped_share, completed, project_code
 from rules.trail import Trail
 
 CLAUSE = "五(1)"
@@ -61,27 +61,9 @@ def evaluate(app: Application, ctx: Context) -> Decision:
     if t.failed or equipment is None:
         return t.decide(Outcome.REJECTED)
 
-    rate = t.param("equipment_upgrade.rate")
-    cap = t.param("equipment_upgrade.cap")
-    computed = to_fen(equipment * rate)
-    amount = min(computed, to_fen(cap))
-    steps = [f"设备投资额 {yuan(equipment)} 元 × {rate} = {yuan(computed)} 元（四舍五入到分）"]
-    t.check(
-        "EQUIPMENT_AWARD",
-        True,
-        steps[0],
-        equipment_investment_yuan=equipment,
-        rate=rate,
-        amount_yuan=computed,
+    amount, steps = capped_share(
+        t, equipment, "设备投资额", "equipment_investment_yuan", "equipment_upgrade", "EQUIPMENT_AWARD"
     )
-    if computed > cap:
-        steps.append(f"超过最高奖补 {yuan(cap)} 元，按上限奖补")
-        t.note(
-            "CAP_APPLIED",
-            f"按比例计算 {yuan(computed)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
-            computed_yuan=computed,
-            cap_yuan=cap,
-        )
     award = Award(
         award_key=f"{PROGRAM}:{app.project_code}",
         amount=amount,

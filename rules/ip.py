@@ -11,10 +11,10 @@ evaluation date, and a project completed on or before it (clauses.md). Award obj
 from __future__ import annotations
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome, to_fen, yuan
+from rules.decision import Award, Decision, Outcome
 from rules.model import Application
 from rules.parameters import declare
-from rules.projects import completed, project_code
+from rules.projects import capped_share, completed, project_code
 from rules.trail import Trail, day
 
 CLAUSE = "六(2)"
@@ -63,20 +63,9 @@ def evaluate(app: Application, ctx: Context) -> Decision:
     if t.failed or invested is None:
         return t.decide(Outcome.REJECTED)
 
-    rate = t.param("ip_commercialization.rate")
-    cap = t.param("ip_commercialization.cap")
-    computed = to_fen(invested * rate)
-    amount = min(computed, to_fen(cap))
-    steps = [f"实际完成投资额 {yuan(invested)} 元 × {rate} = {yuan(computed)} 元（四舍五入到分）"]
-    t.check("IP_AWARD", True, steps[0], completed_investment_yuan=invested, rate=rate, amount_yuan=computed)
-    if computed > cap:
-        steps.append(f"超过最高奖补 {yuan(cap)} 元，按上限奖补")
-        t.note(
-            "CAP_APPLIED",
-            f"按比例计算 {yuan(computed)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
-            computed_yuan=computed,
-            cap_yuan=cap,
-        )
+    amount, steps = capped_share(
+        t, invested, "实际完成投资额", "completed_investment_yuan", "ip_commercialization", "IP_AWARD"
+    )
     award = Award(
         award_key=f"{PROGRAM}:{app.project_code}",
         amount=amount,

@@ -6,6 +6,9 @@ production on or before the evaluation date, with production starting on or afte
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from rules.decision import to_fen, yuan
 from rules.parameters import declare
 from rules.trail import Trail, day
 
@@ -70,3 +73,27 @@ def newly_in_production(t: Trail) -> bool:
         effective_date=effective,
     )
     return ok and in_production and newly
+
+
+def capped_share(
+    t: Trail, base: Decimal, base_name: str, value_key: str, prefix: str, code: str
+) -> tuple[Decimal, list[str]]:
+    """五(1) and 六(2): `<prefix>.rate` of an investment, rounded half-up to the fen, then `<prefix>.cap` per project.
+
+    Returns the amount and the steps that explain it (for the ledger's basis).
+    """
+    rate = t.param(f"{prefix}.rate")
+    cap = t.param(f"{prefix}.cap")
+    computed = to_fen(base * rate)
+    amount = min(computed, to_fen(cap))
+    steps = [f"{base_name} {yuan(base)} 元 × {rate} = {yuan(computed)} 元（四舍五入到分）"]
+    t.check(code, True, steps[0], **{value_key: base}, rate=rate, amount_yuan=computed)
+    if computed > cap:
+        steps.append(f"超过最高奖补 {yuan(cap)} 元，按上限奖补")
+        t.note(
+            "CAP_APPLIED",
+            f"按比例计算 {yuan(computed)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
+            computed_yuan=computed,
+            cap_yuan=cap,
+        )
+    return amount, steps

@@ -30,21 +30,19 @@ from rules.decision import Award, Decision, Outcome, to_fen, yuan
 from rules.model import Application, Recognition
 from rules.parameters import declare
 from rules.trail import Trail, day
+from schemas.sheets import LEVELS, RECOGNITION_TYPES
 
 LEAD = "工信厅"
-LEVEL_ZH = {"national": "国家级", "regional": "自治区级"}
-TYPE_ZH = {
-    "green_factory": "绿色工厂",
-    "green_supply_chain": "绿色供应链",
-    "energy_efficiency_leader": "能效领跑者",
-    "water_efficiency_leader": "水效领跑者",
-    "single_champion": "制造业单项冠军",
-    "innovative_sme": "创新型中小企业",
-    "specialized_sme": "专精特新中小企业",
-    "little_giant": '专精特新"小巨人"',
-    "first_batch": "首批次",
-    "sci_tech_project": "科技重大专项",
-}
+# The Chinese labels officials read are the ones enterprises type (one list, in the sheet specs).
+LEVEL_ZH = LEVELS
+TYPE_ZH = RECOGNITION_TYPES
+
+
+def label(rec: Recognition) -> str:
+    """国家级绿色工厂（工信厅节函〔2025〕321号，2025-12-20）: how a recognition is named in every message."""
+    text = f"{LEVEL_ZH.get(rec.level, rec.level)}{TYPE_ZH.get(rec.recognition_type, rec.recognition_type)}"
+    return text + f"（{rec.document_no or '无文号'}，{day(rec.recognized_on)}）"
+
 
 PARAMETERS = declare(
     "general.effective_date",
@@ -156,10 +154,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     if not app.recognitions:
         t.check("RECOGNITION_REQUIRED", False, "未填写认定明细（认定表），无法核定奖励，请补充")
     for rec in app.recognitions:
-        label = (
-            f"{LEVEL_ZH.get(rec.level, rec.level)}{TYPE_ZH.get(rec.recognition_type, rec.recognition_type)}"
-        )
-        label += f"（{rec.document_no or '无文号'}，{day(rec.recognized_on)}）"
+        name = label(rec)
         values = {
             "recognition_type": rec.recognition_type,
             "level": rec.level,
@@ -170,7 +165,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             t.check(
                 "RECOGNITION_TYPE_NOT_COVERED",
                 False,
-                f"{label} 不属于本项目的认定类型（{allowed}）",
+                f"{name} 不属于本项目的认定类型（{allowed}）",
                 **values,
             )
             continue
@@ -178,7 +173,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             t.check(
                 "RECOGNIZED_BEFORE_EFFECTIVE_DATE",
                 False,
-                f"{label} 认定日期早于政策实施日期 {day(effective)}，不属于新认定，不予奖励",
+                f"{name} 认定日期早于政策实施日期 {day(effective)}，不属于新认定，不予奖励",
                 **values,
                 effective_date=effective,
             )
@@ -187,14 +182,14 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             t.check(
                 "RECOGNIZED_AFTER_EVALUATION_DATE",
                 False,
-                f"{label} 认定日期晚于评审日期 {day(ctx.as_of)}，请认定后再申报",
+                f"{name} 认定日期晚于评审日期 {day(ctx.as_of)}，请认定后再申报",
                 **values,
                 as_of=ctx.as_of,
             )
             continue
         rung = scheme.rung(app.credit_code, rec)
         full = Decimal(t.param(rung.parameter))
-        amount, steps = full, [f"{label}：{rung.parameter} = {yuan(full)} 元"]
+        amount, steps = full, [f"{name}：{rung.parameter} = {yuan(full)} 元"]
         if difference_only:
             higher = [k for k in rung.higher if k in holders]
             paid_lower = [(k, Decimal(t.param(p))) for k, p in rung.lower if k in holders]
@@ -202,7 +197,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
                 t.check(
                     "HIGHER_RECOGNITION_ALREADY_AWARDED",
                     False,
-                    f"{label}：已获更高等级认定奖励（{higher[0]}，申报 {holders[higher[0]]}），按就高补差不再奖励",
+                    f"{name}：已获更高等级认定奖励（{higher[0]}，申报 {holders[higher[0]]}），按就高补差不再奖励",
                     **values,
                     higher_award_key=higher[0],
                 )

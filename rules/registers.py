@@ -24,8 +24,8 @@ from __future__ import annotations
 from rules.context import Context
 from rules.decision import Decision, Outcome
 from rules.model import Application
-from rules.recognitions import LEVEL_ZH, TYPE_ZH
-from rules.trail import Trail, day
+from rules.recognitions import TYPE_ZH, label
+from rules.trail import Trail
 
 
 def evaluate_renewable_share(app: Application, ctx: Context) -> Decision:
@@ -60,25 +60,22 @@ def _register(app: Application, ctx: Context, program: str, clause: str, lead: s
     if not app.recognitions:
         t.check("RECOGNITION_REQUIRED", False, f"未填写{TYPE_ZH[wanted]}认定明细（认定表），请补充")
     for rec in app.recognitions:
-        label = (
-            f"{LEVEL_ZH.get(rec.level, rec.level)}{TYPE_ZH.get(rec.recognition_type, rec.recognition_type)}"
-        )
-        label += f"（{rec.document_no or '无文号'}，{day(rec.recognized_on)}）"
+        name = label(rec)
         values = {
             "recognition_type": rec.recognition_type,
             "level": rec.level,
             "recognized_on": rec.recognized_on,
         }
         if rec.recognition_type != wanted:
-            t.check("RECOGNITION_TYPE_NOT_COVERED", False, f"{label} 不是{TYPE_ZH[wanted]}认定", **values)
+            t.check("RECOGNITION_TYPE_NOT_COVERED", False, f"{name} 不是{TYPE_ZH[wanted]}认定", **values)
         elif rec.recognized_on > ctx.as_of:
             t.check(
                 "RECOGNIZED_AFTER_EVALUATION_DATE",
                 False,
-                f"{label} 认定日期晚于评审日期，请认定后再登记",
+                f"{name} 认定日期晚于评审日期，请认定后再登记",
                 **values,
             )
         else:
-            t.check("REGISTERED", True, f"{label} 已登记，不涉及奖补资金", **values)
+            t.check("REGISTERED", True, f"{name} 已登记，不涉及奖补资金", **values)
             recorded += 1
     return t.decide(Outcome.ELIGIBLE if recorded else Outcome.REJECTED)
