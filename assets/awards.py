@@ -1,9 +1,13 @@
 """Decisions for every application and the award ledger, written together in one transaction."""
 
+import json
+import re
 from collections import Counter
 from dataclasses import replace
+from typing import Any
 
 import dagster as dg
+from sqlalchemy import func, select
 
 from assets._metadata import markdown_table, table_schema
 from pipelines import applications as building
@@ -13,6 +17,10 @@ from pipelines.ledger import book, from_fen, held_keys
 from rules.engine import decide_all
 from rules.model import MeteredSaving
 from rules.parameters import Parameters
+from schemas.tables import ApplicationDecision, LedgerEntry
+
+STABLE_CODE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 LEDGER_COLUMNS = table_schema(
     [
@@ -122,13 +130,129 @@ def awards(
             ),
         },
     )
+    total_entries, booked = _ledger_entries(engine, context.run.run_id)
     yield dg.Output(
         None,
         output_name="award_ledger",
         metadata={
+            "dagster/row_count": total_entries,
             "awards_booked": result.awards,
             "reversals_booked": result.reversals,
             "net_booked_yuan": str(from_fen(result.net_fen)),
             "attempts": result.attempts,
+            "booked_this_run": markdown_table(booked, limit=50),
         },
     )
+
+
+def _ledger_entries(engine: Any, run_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """All entries in the ledger after this run, and the ones this run booked (for the preview)."""
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        rows = conn.execute(
+            select(
+                LedgerEntry.entry_id,
+                LedgerEntry.entry_type,
+                LedgerEntry.award_key,
+                LedgerEntry.application_id,
+                LedgerEntry.enterprise_name,
+                LedgerEntry.program,
+                LedgerEntry.amount_fen,
+            )
+            .where(LedgerEntry.run_id == run_id)
+            .order_by(LedgerEntry.entry_id)
+        ).all()
+    booked = [
+        {
+            "分录": r.entry_id,
+            "类型": "冲销" if r.entry_type == "reversal" else "奖补",
+            "奖励对象": r.award_key,
+            "申报编号": r.application_id,
+            "企业名称": r.enterprise_name or "—",
+            "类别": r.program,
+            "金额(元)": from_fen(int(r.amount_fen)),
+        }
+        for r in rows
+    ]
+    return int(total), booked
+
+
+@dg.asset_check(
+    asset="application_decisions",
+    additional_ins={"submissions": dg.AssetIn("submissions")},
+    description="每个已接受的申报在 application_decisions 中恰有一条当前决定（类别、企业一致），"
+    "且每条决定至少有一条理由，理由代码为稳定的大写代码、说明为中文",
+)
+def every_application_decided(ledger_db: LedgerDatabase, submissions: Submissions) -> dg.AssetCheckResult:
+    apps = submissions.frames["applications"]
+    accepted = {
+        a: (p, c)
+        for a, p, c in zip(apps["application_id"], apps["program"], apps["credit_code"], strict=True)
+    }
+    with ledger_db.engine().connect() as conn:
+        rows = conn.execute(
+            select(
+                ApplicationDecision.application_id,
+                ApplicationDecision.program,
+                ApplicationDecision.credit_code,
+                ApplicationDecision.reasons,
+            )
+        ).all()
+    decided = {r.application_id: r for r in rows}
+    problems: list[dict[str, str]] = []
+    for app_id, (program, code) in sorted(accepted.items()):
+        row = decided.get(app_id)
+        if row is None:
+            problems.append(
+                {"申报编号": app_id, "问题": "没有决定", "怎么办": "重新运行 nightly_awards 重新评审"}
+            )
+        elif (row.program, row.credit_code) != (program, code):
+            problems.append(
+                {
+                    "申报编号": app_id,
+                    "问题": f"决定记的是 {row.program}/{row.credit_code}，申报是 {program}/{code}",
+                    "怎么办": "重新运行 nightly_awards，以最新申报重新评审",
+                }
+            )
+    for row in rows:
+        wrong = _reason_problem(row.reasons)
+        if wrong:
+            problems.append(
+                {
+                    "申报编号": row.application_id,
+                    "问题": wrong,
+                    "怎么办": "理由由规则生成：请把该申报编号转交规则维护人员修正对应规则后重新运行",
+                }
+            )
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "accepted_applications": len(accepted),
+            "decisions": len(rows),
+            # decisions of applications whose files have left the inbox stay current: reported, not wrong
+            "decisions_without_current_application": len(set(decided) - set(accepted)),
+            "problems": markdown_table(problems, limit=50),
+        },
+        description=None
+        if not problems
+        else f"{len(problems)} 个申报的决定缺失或不完整："
+        + "；".join(f"{p['申报编号']} {p['问题']}（{p['怎么办']}）" for p in problems[:10])
+        + "。在补齐前，这些申报不会出现在部门报表的明细中，请勿据此签发",
+    )
+
+
+def _reason_problem(reasons_json: str) -> str | None:
+    """Why a decision's reasons fall short (in Chinese), or None when they are complete."""
+    try:
+        reasons = json.loads(reasons_json or "[]")
+    except ValueError:
+        return "理由不是有效的 JSON"
+    if not isinstance(reasons, list) or not reasons:
+        return "没有任何理由"
+    for r in reasons:
+        code, message = str(r.get("code") or ""), str(r.get("message") or "")
+        if not STABLE_CODE.match(code):
+            return f"理由代码「{code}」不是稳定的大写代码"
+        if not CHINESE.search(message):
+            return f"理由 {code} 的说明不是中文"
+    return None

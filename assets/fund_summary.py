@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select, text
 
 from assets._metadata import markdown_table
+from assets.reports import sheet_schema
 from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder
 from pipelines.excel import Col, add_bar_chart, new_workbook, save, write_table
 from pipelines.ledger import from_fen
@@ -390,6 +391,9 @@ def fund_summary(
     ]
     return dg.MaterializeResult(
         metadata={
+            # one row per fund program on 按项目, the sheet the budget and ledger totals are read from
+            "dagster/row_count": len(by_program),
+            "dagster/column_schema": sheet_schema(BY_PROGRAM, "按项目"),
             "path": dg.MetadataValue.path(str(report.path)),
             "year_committed_yuan": str(report.year_committed),
             "total_committed_yuan": str(report.total_committed),

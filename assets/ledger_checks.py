@@ -7,6 +7,7 @@ block the department reports of the same run: a report must not tie to a ledger 
 only warns: the policy reports an overrun and never prorates on its own.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -154,12 +155,15 @@ def fund_within_budget(ledger_db: LedgerDatabase, evaluation: Evaluation) -> dg.
     )
 
 
-def schema_problems(engine: Engine) -> list[str]:
-    """Each published column that is missing or has another type than outputs.md promises, in Chinese."""
+def schema_problems(engine: Engine, only: Sequence[str] | None = None) -> list[str]:
+    """Each published column that is missing or has another type than outputs.md promises, in Chinese
+    (`only`: the tables and views to look at; all published ones by default)."""
     inspector = inspect(engine)
     relations = set(inspector.get_table_names()) | set(inspector.get_view_names())
     problems = []
     for relation, columns in PUBLISHED_COLUMNS.items():
+        if only is not None and relation not in only:
+            continue
         if relation not in relations:
             problems.append(f"缺少表或视图 {relation}")
             continue

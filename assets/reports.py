@@ -27,7 +27,7 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, inspect, text
 
-from assets._metadata import markdown_table
+from assets._metadata import markdown_table, table_schema
 from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder
 from pipelines.excel import Col, new_workbook, save, write_table
 from pipelines.intake import Submissions
@@ -189,6 +189,17 @@ REGISTER = [
     Col("登记结果", "decision_zh"),
     Col("理由", "reasons_zh"),
 ]
+
+# Excel column kinds as the column schema shows them.
+COLUMN_TYPES = {"int": "integer", "yuan": "decimal(元)", "qty": "decimal", "pct": "percent", "date": "date"}
+
+
+def sheet_schema(columns: Sequence[Col], sheet: str) -> dg.TableSchema:
+    """The columns of one report sheet, as Dagster's column schema."""
+    return table_schema([(c.header, COLUMN_TYPES.get(c.kind, "text"), f"{sheet}：{c.key}") for c in columns])
+
+
+SUMMARY_SCHEMA = sheet_schema(SUMMARY, SUMMARY_SHEET)
 
 
 @dataclass
@@ -750,6 +761,7 @@ def department_reports(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(written),
+            "dagster/column_schema": SUMMARY_SCHEMA,
             "folder": dg.MetadataValue.path(str(folder)),
             **{f"file/{r.department}": dg.MetadataValue.path(str(r.path)) for r in written},
             "summary": markdown_table(preview),

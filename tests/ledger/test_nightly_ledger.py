@@ -17,6 +17,7 @@ from samples.workbook import write_batch
 from tests.conftest import AS_OF, Nightly
 
 APPLICATION = "STD-002"
+ERROR = dg.AssetCheckSeverity.ERROR
 
 
 def _balances(n: Nightly) -> dict[str, int]:
@@ -29,7 +30,9 @@ def _run_and_check(n: Nightly, instance: dg.DagsterInstance) -> None:
     """One nightly run on an instance shared by the test's runs (a new one costs a second)."""
     result = n.run(instance=instance)
     evaluations = result.get_asset_check_evaluations()
-    assert result.success and [(e.check_name, e.description) for e in evaluations if not e.passed] == []
+    # WARN checks report data findings the sample carries on purpose (its 缺陷示例 batch, a metering gap)
+    failed = [(e.check_name, e.description) for e in evaluations if not e.passed and e.severity == ERROR]
+    assert result.success and failed == []
     assert {e.check_name for e in evaluations} >= {
         "one_award_per_key", "reversals_cancel_their_award", "control_total", "published_columns",
         "fund_within_budget",

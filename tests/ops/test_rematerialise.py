@@ -72,7 +72,12 @@ def test_every_asset_materialised_twice_more_leaves_ledger_decisions_rejections_
                 assert result.success, (key, attempt)
                 materialised = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
                 assert key in materialised
-                failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+                # WARN checks report data findings the sample carries on purpose (缺陷示例, a metering gap)
+                failed = [
+                    e
+                    for e in result.get_asset_check_evaluations()
+                    if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+                ]
                 assert not failed, (key, attempt, failed)
                 assert _snapshot(nightly) == before, (key.to_user_string(), attempt)
             done |= materialised
