@@ -1,10 +1,14 @@
 """The metering stage: one 能耗在线监测 CSV export (inputs.md §2) to exact daily consumption per meter.
 
-Streaming: the file is read in chunks of whole lines (polars' multi-threaded CSV parser on each), so memory follows
-the chunk size, not the file. The repetitive text columns (credit code, meter, medium, unit, reading kind,
-timestamp) are read as categoricals and each distinct text is parsed and validated once, in Python, with Chinese
-messages; per-row work is vectorised integer arithmetic in numpy (one 64-bit sort key per row, run-length
-aggregation instead of hashing). Line numbers assume one record per line (no quoted line breaks).
+Streaming: polars' streaming engine parses the file (multi-threaded) into batches of rows with their line numbers,
+and parses the next batches while this one is aggregated, so memory follows the batch size, not the file. The
+repetitive text columns (credit code, meter, medium, unit, reading kind, timestamp) are read as categoricals and
+each distinct text is parsed and validated once, in Python, with Chinese messages; the columns naming a series
+are looked up once per run of one series' rows, not per row. Per-row work is vectorised integer arithmetic in
+numpy on the batch as it lies: an export lists each meter's readings in runs in time order, so a batch is
+aggregated run by run without sorting or copying it (a batch interleaving meters row by row, or going back in time,
+is sorted first). Line numbers assume one record per line (no quoted line breaks). The file's SHA-256 is computed
+on another thread while it is parsed.
 Values are decimals read at six places (digits beyond the sixth are rounded by the reader: a millionth of the unit
 given) and kept as integer micro-units of the canonical unit (kWh, kg, m3, MJ) from the cell to the database: no
 float touches a reading.
@@ -30,6 +34,7 @@ import csv
 import hashlib
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,7 +53,8 @@ SCALE = 6  # values are read at six decimal places: micro-units of the unit as g
 MICRO = 10**SCALE
 DAY = 86_400
 EPOCH = date(1970, 1, 1)
-CHUNK_BYTES = 96 << 20  # one batch: about 1.2 million rows, bounded memory whatever the file size
+CHUNK_BYTES = 24 << 20  # one batch: about 300,000 rows, bounded memory whatever the file size
+ROW_BYTES = 80  # a typical line, to turn a batch's bytes into rows
 
 # Column key -> Chinese header (inputs.md §2); both are accepted.
 COLUMNS = {
@@ -226,41 +232,31 @@ def header_keys(headers: list[str]) -> list[str | None]:
     return keys
 
 
-def _chunks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
-    """(line number of the chunk's first row, whole lines); the header line is line 1 and is skipped."""
-    line = 2
-    with path.open("rb") as f:
-        f.readline()
-        rest = b""
-        while True:
-            block = f.read(size)
-            if not block:
-                if rest.strip():
-                    yield line, rest + b"\n"
-                return
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                rest = block
-                continue
-            yield line, block[:cut]
-            line += block.count(b"\n", 0, cut)
-            rest = block[cut:]
+def _batches(source: Path, keys: list[str | None], rows: int) -> Iterator[pl.DataFrame]:
+    """The data lines in batches of at most `rows`, each row with its line number (the header is line 1).
 
-
-def _read(chunk: bytes, first_line: int, keys: list[str | None]) -> pl.DataFrame:
+    Polars' streaming engine parses the next batches on its own threads while the caller works on this one.
+    """
     names = [k or f"_ignored_{i}" for i, k in enumerate(keys)]
     schema = {n: (pl.Decimal(38, SCALE) if n == "value" else pl.Categorical) for n in names}
-    frame = pl.read_csv(
-        chunk,
+    query = pl.scan_csv(
+        source,
         has_header=False,
+        skip_lines=1,
         schema=schema,
         ignore_errors=True,  # a value that is not a number reads as null, and is rejected with its line
         row_index_name="line",
-        row_index_offset=first_line,
+        row_index_offset=2,
         truncate_ragged_lines=True,
+    ).select(
+        "line",
+        *COLUMNS,
+        # Exact micro-units as one integer (-1: empty, not a number, or beyond int64), on the engine's threads.
+        value_e6=pl.col("value").to_physical().cast(pl.Int64, strict=False).fill_null(-1),
     )
-    return frame.select("line", *COLUMNS)
+    for batch in query.collect_batches(chunk_size=rows):
+        # The engine may hand over more rows than asked: the bound on memory and on a batch is ours to keep.
+        yield from batch.iter_slices(rows)
 
 
 # --- validating distinct texts once -------------------------------------------------------------------------
@@ -316,26 +312,41 @@ class _Lookups:
         self.blank = 0
         self.checked: set[int] = set()
 
-    def of(self, column: str, frame: pl.DataFrame) -> np.ndarray:
-        """What each row's text means (-1: not acceptable); texts not met before in this file are parsed now."""
-        series = frame.get_column(column)
-        codes = series.to_physical().fill_null(0).to_numpy()
+    def of(
+        self, column: str, series: pl.Series, codes: np.ndarray, at: np.ndarray | None = None
+    ) -> np.ndarray:
+        """What each text means (-1: not acceptable), given the codes of the series' rows `at` (default: all);
+        texts not met before in this file are parsed now."""
+        nulls = codes == _NULL_CODE if series.null_count() else None
+        if nulls is not None:
+            codes = np.where(nulls, 0, codes)
         table = self.value.get(column, np.zeros(0, dtype=np.int64))
         if len(codes) and int(codes.max()) >= len(table):
             grown = np.full(int(codes.max()) + 1, _UNSEEN, dtype=np.int64)
             grown[: len(table)] = table
             self.value[column] = table = grown
-        meaning = np.take(table, codes)  # np.take: far faster than fancy indexing with uint32 codes
-        unseen = meaning == _UNSEEN
-        if unseen.any():
-            fresh = series.filter(pl.Series(unseen)).drop_nulls().unique()
-            pairs = zip(fresh.to_physical().to_list(), fresh.cast(pl.String).to_list(), strict=True)
-            for code, text in pairs:
-                self.text[code] = text
+        # Where each code is met (its last row; nulls left out): the codes not met before in this file are few,
+        # found over the table rather than over the rows.
+        row_of = np.full(len(table), -1, dtype=np.int64)
+        if nulls is None:
+            row_of[codes] = np.arange(len(codes))
+        else:
+            filled = np.flatnonzero(~nulls)
+            row_of[np.take(codes, filled)] = filled
+        fresh = np.flatnonzero((row_of >= 0) & (table == _UNSEEN))
+        if len(fresh):
+            # Cell by cell: a polars expression here would queue behind the parser's work on the next batches.
+            rows = np.take(row_of, fresh)
+            for code, row in zip(
+                fresh.tolist(), (rows if at is None else np.take(at, rows)).tolist(), strict=True
+            ):
+                text = series[row]
+                if column != "timestamp":  # instants are many, and not needed again as text
+                    self.text[code] = text
                 table[code] = self._meaning(column, code, text)
-            meaning = np.take(table, codes)
-        if series.null_count():
-            meaning = np.where(series.is_null().to_numpy(), -1, meaning)
+        meaning = np.take(table, codes)  # np.take: far faster than fancy indexing with uint32 codes
+        if nulls is not None:
+            meaning[nulls] = -1
         return meaning
 
     def _meaning(self, column: str, code: int, text: str) -> int:
@@ -373,6 +384,7 @@ for _m, _medium_key in enumerate(MEDIUM_KEYS):
         _FACTORS[_m, UNIT_KEYS.index(_unit_key)] = _factor
 _INT64_MAX = np.iinfo(np.int64).max
 _UNSEEN = -2
+_NULL_CODE = np.iinfo(np.uint32).max  # an empty cell, in a categorical column's codes
 _METER_BITS_CAP = 1 << 20
 
 
@@ -388,35 +400,68 @@ class _Rows:
         return _Rows(np.take(self.sid, index), np.take(self.ts, index), np.take(self.v, index))
 
 
+def _codes(series: pl.Series) -> np.ndarray:
+    """A categorical column's codes (a null is `_NULL_CODE`), without a copy when there is no null."""
+    physical = series.to_physical()
+    return (physical.fill_null(_NULL_CODE) if physical.null_count() else physical).to_numpy()
+
+
+_SERIES_COLUMNS = ("credit_code", "meter_id", "medium", "unit", "reading_kind")
+
+
 def _typed(frame: pl.DataFrame, lookups: _Lookups, file: str) -> tuple[_Rows, list[Rejection]]:
     """Per-row checks by lookup; returns the accepted rows and one rejection per failing cell."""
-    cc = lookups.of("credit_code", frame)
-    meter = lookups.of("meter_id", frame)
-    medium = lookups.of("medium", frame)
-    unit = lookups.of("unit", frame)
-    kind = lookups.of("reading_kind", frame)
-    ts = lookups.of("timestamp", frame)
+    n = frame.height
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Rows(empty, empty, empty), []
+    # The five columns that name a series change only where one series' run of rows ends (exports list a
+    # meter's readings together): they are looked up and checked once per run, not once per row.
+    codes = {c: _codes(frame.get_column(c)) for c in _SERIES_COLUMNS}
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(codes["credit_code"][1:], codes["credit_code"][:-1], out=change[1:])
+    for c in _SERIES_COLUMNS[1:]:
+        change[1:] |= codes[c][1:] != codes[c][:-1]
+    at = np.flatnonzero(change)
+    length = np.diff(np.append(at, n))
+    cc, meter, medium, unit, kind = (
+        lookups.of(c, frame.get_column(c), np.take(codes[c], at), at) for c in _SERIES_COLUMNS
+    )
     pair = np.maximum(medium, 0) * len(UNIT_KEYS) + np.maximum(unit, 0)
     factor = np.where((medium >= 0) & (unit >= 0), np.take(_FACTORS.ravel(), pair), 0)
-    raw_value = frame.get_column("value")
-    value = raw_value.to_physical().cast(pl.Int64, strict=False).fill_null(-1).to_numpy()
-    checks = {
+    run_checks = {
         "credit_code": cc < 0,
         "meter_id": meter < 0,
         "medium": medium < 0,
         "unit": (unit < 0) | ((medium >= 0) & (factor == 0)),
         "reading_kind": kind < 0,
-        "timestamp": ts < 0,
-        "value": (value < 0) | (value > _INT64_MAX // np.maximum(factor, 1)),
     }
-    bad = np.logical_or.reduce(list(checks.values()))
+    run_bad = np.logical_or.reduce(list(run_checks.values()))
     # One integer per series: enterprise, meter, then medium and reading kind in the low five bits.
-    rejections = _rejections(frame, checks, bad, lookups, file, medium, unit) if bad.any() else []
-    sid = ((cc << 20) + meter) * 32 + medium * 2 + kind
-    rows = _Rows(sid, ts, value * factor)
-    if bad.any():
-        rows = rows.take(np.flatnonzero(~bad))
-    return rows, rejections
+    sid = np.repeat(((cc << 20) + meter) * 32 + medium * 2 + kind, length)
+    timestamp = frame.get_column("timestamp")
+    ts = lookups.of("timestamp", timestamp, _codes(timestamp))
+    value = frame.get_column("value_e6").to_numpy()
+    limit = _INT64_MAX // np.maximum(factor, 1)
+    too_large = (
+        value > np.repeat(limit, length) if len(value) and int(value.max()) > int(limit.min()) else None
+    )
+    bad = (ts < 0) | (value < 0)
+    if too_large is not None:
+        bad |= too_large
+    if run_bad.any():
+        bad |= np.repeat(run_bad, length)
+    v = value * np.repeat(factor, length) if int(factor.max()) > 1 or int(factor.min()) < 1 else value
+    rows = _Rows(sid, ts, v)
+    if not bad.any():
+        return rows, []
+    checks = {c: np.repeat(m, length) for c, m in run_checks.items()}
+    checks["timestamp"] = ts < 0
+    checks["value"] = (value < 0) if too_large is None else (value < 0) | too_large
+    medium_rows, unit_rows = np.repeat(medium, length), np.repeat(unit, length)
+    rejections = _rejections(frame, checks, bad, lookups, file, medium_rows, unit_rows)
+    return rows.take(np.flatnonzero(~bad)), rejections
 
 
 def _rejections(
@@ -492,9 +537,25 @@ class _Partial:
     steps: list[pl.DataFrame] = field(default_factory=list)
     overlapping: int = 0
     duplicates: int = 0
+    kept: int = 0  # rows held in `days` and `steps` when last compacted
+
+    def compact(self) -> None:
+        """Sum the batches' partial rows once they hold many more rows than last time: memory stays bounded by
+        the series' days and steps, not by the file."""
+        held = sum(d.height for d in self.days) + sum(s.height for s in self.steps)
+        if held < max(2 * self.kept, _COMPACT_ROWS):
+            return
+        keys = {"days": ["sid", "day"], "steps": ["sid", "step"]}
+        for name, by in keys.items():
+            parts: list[pl.DataFrame] = getattr(self, name)
+            if parts:
+                setattr(self, name, [pl.concat(parts).group_by(by).agg(pl.all().sum())])
+        self.kept = sum(d.height for d in self.days) + sum(s.height for s in self.steps)
 
 
 State = dict[int, tuple[int, int | None]]  # series id -> (last timestamp, last counter reading)
+_COMPACT_ROWS = 2_000_000
+_MIN_RUN = 16  # a batch whose series change more often than every 16 rows on average is sorted first
 
 
 def _sorted(rows: _Rows) -> _Rows:
@@ -511,81 +572,200 @@ def _sorted(rows: _Rows) -> _Rows:
     return rows.take(np.lexsort((rows.ts, rows.sid)))
 
 
+@dataclass
+class _Runs:
+    """A batch as runs of consecutive rows of one series, each in time order; listed by series, then position.
+
+    A usual export (each meter's readings of a day together, or one meter after another) is already in runs,
+    so the batch is aggregated where it lies: no sort, no copy of its rows.
+    """
+
+    starts: np.ndarray
+    ends: np.ndarray
+    sid: np.ndarray
+    head: np.ndarray  # the series' first run in the batch
+    tail: np.ndarray  # the series' last run in the batch
+
+
+def _runs(rows: _Rows) -> _Runs | None:
+    """The batch's runs, or None when a series goes back in time or repeats an instant from one run to its next."""
+    sid, ts = rows.sid, rows.ts
+    n = len(sid)
+    cut = np.flatnonzero(sid[1:] != sid[:-1]) + 1
+    back = ts[1:] < ts[:-1]
+    back[cut - 1] = False
+    if back.any():
+        return None
+    starts = np.concatenate((np.zeros(1, dtype=np.int64), cut))
+    ends = np.append(cut, n)
+    order = np.argsort(np.take(sid, starts), kind="stable")
+    starts, ends = np.take(starts, order), np.take(ends, order)
+    run_sid = np.take(sid, starts)
+    head = np.ones(len(starts), dtype=bool)
+    head[1:] = run_sid[1:] != run_sid[:-1]
+    if not np.all(head[1:] | (np.take(ts, starts[1:]) > np.take(ts, ends[:-1] - 1))):
+        return None
+    tail = np.append(head[1:], True)
+    return _Runs(starts, ends, run_sid, head, tail)
+
+
+def _in_runs(rows: _Rows) -> tuple[_Rows, _Runs]:
+    """The batch as it lies when it is in runs of reasonable length, else sorted (one run per series)."""
+    runs = _runs(rows) if len(rows.sid) else None
+    if runs is None or len(runs.starts) * _MIN_RUN > len(rows.sid):
+        rows = _sorted(rows)
+        runs = _runs(rows)
+    assert runs is not None  # sorted rows are one run per series
+    return rows, runs
+
+
+def _dedupe(rows: _Rows, runs: _Runs, partial: _Partial) -> tuple[_Rows, _Runs, np.ndarray, np.ndarray]:
+    """Repeats of a series' instant (adjacent within a run): identical ones count once, conflicting ones drop
+    the interval. Returns the rows left, their runs and the (series, day) of each conflict."""
+    n = len(rows.sid)
+    repeat = np.zeros(n, dtype=bool)
+    repeat[1:] = rows.ts[1:] == rows.ts[:-1]
+    repeat[runs.starts] = False
+    none = np.zeros(0, dtype=np.int64)
+    if not repeat.any():
+        return rows, runs, none, none
+    starts = np.flatnonzero(~repeat)
+    lo = np.minimum.reduceat(rows.v, starts)
+    hi = np.maximum.reduceat(rows.v, starts)
+    size = np.diff(np.append(starts, n))
+    conflict = lo != hi
+    partial.duplicates += int((size[~conflict] - 1).sum())
+    conflict_sid = rows.sid[starts[conflict]]
+    conflict_day = (rows.ts[starts[conflict]] - 1) // DAY
+    rows = rows.take(starts[~conflict])
+    new_runs = _runs(rows) if len(rows.sid) else None
+    if new_runs is None:  # nothing left, or (cannot happen) out of order: sorting settles either
+        rows, new_runs = _in_runs(rows)
+    return rows, new_runs, conflict_sid, conflict_day
+
+
+def _carried(rows: _Rows, runs: _Runs, state: State) -> tuple[np.ndarray, set[int]]:
+    """Each series' counter before the batch (-1 unknown), per head run; and the series that went back in time."""
+    heads = runs.starts[runs.head]
+    carried = np.full(len(heads), -1, dtype=np.int64)
+    late: set[int] = set()
+    for i, (sid, first) in enumerate(zip(runs.sid[runs.head].tolist(), rows.ts[heads].tolist(), strict=True)):
+        before = state.get(sid)
+        if before is None:
+            continue
+        if first <= before[0]:
+            late.add(sid)
+        elif before[1] is not None:
+            carried[i] = before[1]
+    return carried, late
+
+
 def _process(rows: _Rows, state: State, partial: _Partial, floor: dict[int, int] | None = None) -> set[int]:
     """Aggregate one batch into `partial`, advancing `state`; returns the series that went back in time."""
-    rows = _sorted(rows)
     if floor:
         # Exact pass: readings at or before the series' last reading from earlier files are already booked.
         limit = np.array([floor.get(int(s), -1) for s in rows.sid], dtype=np.int64)
         old = rows.ts <= limit
         partial.overlapping += int(old.sum())
         rows = rows.take(np.flatnonzero(~old))
-    n = len(rows.sid)
-    if n == 0:
+    if len(rows.sid) == 0:
         return set()
-    same = np.zeros(n, dtype=bool)
-    same[1:] = rows.sid[1:] == rows.sid[:-1]
-    dup = np.zeros(n, dtype=bool)
-    dup[1:] = same[1:] & (rows.ts[1:] == rows.ts[:-1])
-    conflict_sid = conflict_day = np.zeros(0, dtype=np.int64)
-    if dup.any():
-        starts = np.flatnonzero(~dup)
-        lo = np.minimum.reduceat(rows.v, starts)
-        hi = np.maximum.reduceat(rows.v, starts)
-        size = np.diff(np.append(starts, n))
-        conflict = lo != hi
-        partial.duplicates += int((size[~conflict] - 1).sum())
-        keep = starts[~conflict]
-        conflict_sid = rows.sid[starts[conflict]]
-        conflict_day = (rows.ts[starts[conflict]] - 1) // DAY
-        rows = rows.take(keep)
-        n = len(rows.sid)
-        same = np.zeros(n, dtype=bool)
-        same[1:] = rows.sid[1:] == rows.sid[:-1]
-
-    # A series whose first reading here is not after where it stood: set aside for the exact pass.
-    firsts = np.flatnonzero(~same)
-    carried = np.full(n, -1, dtype=np.int64)
-    late: set[int] = set()
-    for i in firsts:
-        sid = int(rows.sid[i])
-        before = state.get(sid)
-        if before is None:
-            continue
-        if rows.ts[i] <= before[0]:
-            late.add(sid)
-        elif before[1] is not None:
-            carried[i] = before[1]
+    rows, runs = _in_runs(rows)
+    rows, runs, conflict_sid, conflict_day = _dedupe(rows, runs, partial)
+    if len(rows.sid) == 0:
+        _add_conflicts(partial, conflict_sid, conflict_day)
+        return set()
+    carried, late = _carried(rows, runs, state)
     if late:
-        out = np.isin(rows.sid, np.array(sorted(late), dtype=np.int64))
-        rows, carried = rows.take(np.flatnonzero(~out)), carried[~out]
-        inside = ~np.isin(conflict_sid, np.array(sorted(late), dtype=np.int64))
+        wanted = np.array(sorted(late), dtype=np.int64)
+        rows = rows.take(np.flatnonzero(~np.isin(rows.sid, wanted)))
+        inside = ~np.isin(conflict_sid, wanted)
         conflict_sid, conflict_day = conflict_sid[inside], conflict_day[inside]
-        n = len(rows.sid)
-        same = np.zeros(n, dtype=bool)
-        same[1:] = rows.sid[1:] == rows.sid[:-1]
-    if n == 0:
-        return late
+        if len(rows.sid) == 0:
+            _add_conflicts(partial, conflict_sid, conflict_day)
+            return late
+        rows, runs = _in_runs(rows)
+        carried, _ = _carried(rows, runs, state)
+    _aggregate(rows, runs, carried, partial)
+    _add_conflicts(partial, conflict_sid, conflict_day)
+    lasts = runs.ends[runs.tail] - 1
+    for sid, ts, v in zip(
+        runs.sid[runs.tail].tolist(), rows.ts[lasts].tolist(), rows.v[lasts].tolist(), strict=True
+    ):
+        state[sid] = (ts, v if sid & 1 else None)
+    return late
 
-    cumulative = (rows.sid & 1) == 1
-    prev = np.where(same, np.roll(rows.v, 1), carried)
-    known = ~cumulative | (prev >= 0)
-    reset = cumulative & known & (rows.v < prev)
-    use = np.where(cumulative, np.where(reset, rows.v, rows.v - prev), rows.v)
-    use = np.where(known, use, 0)
-    day = (rows.ts - 1) // DAY
-    boundary = ~same
+
+def _aggregate(rows: _Rows, runs: _Runs, carried: np.ndarray, partial: _Partial) -> None:
+    """Days and steps of a batch in runs, without moving its rows."""
+    sid, ts, v = rows.sid, rows.ts, rows.v
+    n = len(sid)
+    # Where each run's series stood just before it: the previous run of the series, or the earlier batches.
+    before_end = np.roll(runs.ends, 1) - 1
+    run_prev_ts = np.take(ts, before_end)
+    run_prev_v = np.take(v, before_end)
+    run_prev_v[runs.head] = carried
+    first = np.zeros(n, dtype=bool)
+    first[runs.starts] = True
+
+    cumulative = (sid & 1) == 1
+    if cumulative.any():
+        prev = np.empty(n, dtype=np.int64)
+        prev[1:] = v[:-1]
+        prev[runs.starts] = run_prev_v
+        known = ~cumulative | (prev >= 0)
+        reset = cumulative & known & (v < prev)
+        use = np.where(known, np.where(cumulative & ~reset, v - prev, v), 0)
+        # Usually every reading is known and no counter was reset: plain counts then, no second and third sums.
+        known = None if known.all() else known
+        reset = reset if reset.any() else None
+    else:
+        known = reset = None
+        use = v
+    day = (ts - 1) // DAY
+    boundary = first.copy()
     boundary[1:] |= day[1:] != day[:-1]
-    starts = np.flatnonzero(boundary)
-    days = {
-        "sid": rows.sid[starts],
-        "day": day[starts],
-        "consumption_e6": np.add.reduceat(use, starts),
-        "present": np.add.reduceat(known.astype(np.int64), starts),
-        "resets": np.add.reduceat(reset.astype(np.int64), starts),
-        "conflicts": np.zeros(len(starts), dtype=np.int64),
-    }
-    partial.days.append(pl.DataFrame(days))
+    at = np.flatnonzero(boundary)
+    counts = np.diff(np.append(at, n))
+    partial.days.append(
+        pl.DataFrame(
+            {
+                "sid": np.take(sid, at),
+                "day": np.take(day, at),
+                "consumption_e6": np.add.reduceat(use, at),
+                "present": counts if known is None else np.add.reduceat(known.astype(np.int64), at),
+                "resets": np.zeros(len(at), dtype=np.int64)
+                if reset is None
+                else np.add.reduceat(reset.astype(np.int64), at),
+                "conflicts": np.zeros(len(at), dtype=np.int64),
+            }
+        )
+    )
+    # Steps between consecutive readings of a series, counted per stretch of equal steps (a meter's step rarely
+    # changes). A series' first reading in the batch has no step: it stands alone in its stretch, left out.
+    step = np.empty(n, dtype=np.int64)
+    step[0] = 0
+    np.subtract(ts[1:], ts[:-1], out=step[1:])
+    step[runs.starts] = np.take(ts, runs.starts) - run_prev_ts
+    heads = runs.starts[runs.head]
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(step[1:], step[:-1], out=change[1:])
+    change[runs.starts] = True
+    change[heads[heads + 1 < n] + 1] = True
+    stretch = np.flatnonzero(change)
+    keep = ~np.isin(stretch, heads, assume_unique=True)
+    stretch = stretch[keep]
+    if len(stretch):
+        length = np.diff(np.append(np.flatnonzero(change), n))[keep]
+        steps = pl.DataFrame({"sid": np.take(sid, stretch), "step": np.take(step, stretch), "n": length})
+        if len(stretch) * _MIN_RUN > n:  # irregular steps: keep one row per distinct step, not per reading
+            steps = steps.group_by("sid", "step").agg(pl.col("n").sum())
+        partial.steps.append(steps)
+    partial.compact()
+
+
+def _add_conflicts(partial: _Partial, conflict_sid: np.ndarray, conflict_day: np.ndarray) -> None:
     if len(conflict_sid):
         zeros = np.zeros(len(conflict_sid), dtype=np.int64)
         partial.days.append(
@@ -600,25 +780,6 @@ def _process(rows: _Rows, state: State, partial: _Partial, floor: dict[int, int]
                 }
             )
         )
-    # Steps between consecutive readings, counted per run of equal steps (a meter's step rarely changes).
-    pairs = same[1:]
-    step = (rows.ts[1:] - rows.ts[:-1])[pairs]
-    step_sid = rows.sid[1:][pairs]
-    if len(step):
-        change = np.ones(len(step), dtype=bool)
-        change[1:] = (step[1:] != step[:-1]) | (step_sid[1:] != step_sid[:-1])
-        runs = np.flatnonzero(change)
-        counts = np.diff(np.append(runs, len(step)))
-        partial.steps.append(
-            pl.DataFrame({"sid": step_sid[runs], "step": step[runs], "n": counts})
-            .group_by("sid", "step")
-            .agg(pl.col("n").sum())
-        )
-    lasts = np.flatnonzero(np.append(~same[1:], True))
-    for i in lasts:
-        sid = int(rows.sid[i])
-        state[sid] = (int(rows.ts[i]), int(rows.v[i]) if sid & 1 else None)
-    return late
 
 
 # --- the stage ----------------------------------------------------------------------------------------------
@@ -634,7 +795,18 @@ def ingest(
 
     `previous` is where each series stood after the files ingested before (its reading kind and last reading).
     """
-    sha = sha256 or file_sha256(path)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # hashlib releases the GIL: the file is hashed on another thread while it is parsed.
+        digest = pool.submit(file_sha256, path) if sha256 is None else None
+        result = _ingest_file(path, previous or {}, max(1, chunk_bytes // ROW_BYTES))
+        result.sha256 = sha256 or (digest.result() if digest else "")
+    return result
+
+
+def _ingest_file(
+    path: Path, previous: dict[SeriesKey, tuple[str, SeriesState]], batch_rows: int
+) -> MeteringResult:
+    sha = ""  # filled in by the caller
     encoding = detect_encoding(path)
     with tempfile.TemporaryDirectory(prefix="metering-") as tmp:
         source = _to_utf8(path, Path(tmp)) if encoding == "gb18030" else path
@@ -647,7 +819,7 @@ def ingest(
             rejection = Rejection(path.name, SHEET, 1, None, first.strip()[:200], exc.code, exc.message)
             return MeteringResult(path.name, sha, _empty("days"), _empty("steps"), {}, [rejection], 0)
         try:
-            return _ingest(source, path.name, sha, keys, previous or {}, chunk_bytes, encoding)
+            return _ingest(source, path.name, sha, keys, previous, batch_rows, encoding)
         except MeteringFileError as exc:
             rejection = Rejection(path.name, SHEET, None, None, None, exc.code, exc.message)
             return MeteringResult(path.name, sha, _empty("days"), _empty("steps"), {}, [rejection], 0)
@@ -659,7 +831,7 @@ def _ingest(
     sha: str,
     keys: list[str | None],
     previous: dict[SeriesKey, tuple[str, SeriesState]],
-    chunk_bytes: int,
+    batch_rows: int,
     encoding: str,
 ) -> MeteringResult:
     lookups = _Lookups()
@@ -669,8 +841,7 @@ def _ingest(
     received = 0
     state: State = {}
     start: State = {}
-    for first_line, chunk in _chunks(source, chunk_bytes):
-        frame = _read(chunk, first_line, keys)
+    for frame in _batches(source, keys, batch_rows):
         received += frame.height
         rows, bad = _typed(frame, lookups, name)
         rejections.extend(bad)
@@ -684,8 +855,8 @@ def _ingest(
         # The exact pass: those series' rows all at once, from where they stood before this file.
         wanted = np.array(sorted(late), dtype=np.int64)
         parts = []
-        for first_line, chunk in _chunks(source, chunk_bytes):
-            rows, _ = _typed(_read(chunk, first_line, keys), lookups, name)
+        for frame in _batches(source, keys, batch_rows):
+            rows, _ = _typed(frame, lookups, name)
             parts.append(rows.take(np.flatnonzero(np.isin(rows.sid, wanted))))
         late_rows = _Rows(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("sid", "ts", "v")))
         late_state = {sid: start[sid] for sid in late if sid in start}
@@ -708,7 +879,8 @@ def _new_series(
     if not previous or len(rows.sid) == 0:
         return []
     found = []
-    for sid in pl.Series(rows.sid).unique().to_list():
+    heads = np.flatnonzero(rows.sid[1:] != rows.sid[:-1]) + 1
+    for sid in np.unique(np.append(rows.sid[heads], rows.sid[0])).tolist():
         if sid in start or sid in lookups.checked:
             continue
         lookups.checked.add(sid)
@@ -741,8 +913,8 @@ def _empty(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=_SCHEMAS[kind])
 
 
-def _named(frame: pl.DataFrame, lookups: _Lookups) -> pl.DataFrame:
-    """Series ids back to credit code, meter id, medium and reading kind."""
+def _named(frame: pl.DataFrame, lookups: _Lookups, ordered: bool = False) -> pl.DataFrame:
+    """Series ids back to credit code, meter id, medium and reading kind; `ordered`: by those, then day."""
     sids = frame["sid"].unique().to_list()
     names = [series_key(s, lookups) for s in sids]
     table = pl.DataFrame(
@@ -755,7 +927,11 @@ def _named(frame: pl.DataFrame, lookups: _Lookups) -> pl.DataFrame:
         },
         schema_overrides={"sid": pl.Int64},
     )
-    return frame.join(table, on="sid", how="left").drop("sid")
+    if not ordered:
+        return frame.join(table, on="sid", how="left").drop("sid")
+    # Sorting the few series by their texts, then the rows by integers, is far cheaper than sorting rows by texts.
+    table = table.with_columns(rank=pl.struct("credit_code", "meter_id", "medium").rank("dense"))
+    return frame.join(table, on="sid", how="left").sort("rank", "day").drop("sid", "rank")
 
 
 def _finish(
@@ -778,11 +954,7 @@ def _finish(
             .agg(pl.col("consumption_e6", "present", "resets", "conflicts").sum())
             .with_columns(pl.col("day").cast(pl.Int32).cast(pl.Date))
         )
-        days = (
-            _named(summed, lookups)
-            .select(list(_SCHEMAS["days"]))
-            .sort("credit_code", "meter_id", "medium", "day")
-        )
+        days = _named(summed, lookups, ordered=True).select(list(_SCHEMAS["days"]))
     if partial.steps:
         summed = pl.concat(partial.steps).group_by("sid", "step").agg(pl.col("n").sum())
         steps = _named(summed, lookups).select(list(_SCHEMAS["steps"]))

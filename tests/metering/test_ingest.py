@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines import metering
 from pipelines.metering import MeteringResult, ingest, to_decimal
 from schemas.credit_code import make
 
@@ -161,3 +162,54 @@ def test_a_later_file_continues_each_counter_and_does_not_book_readings_already_
     second = ingest(write(tmp_path / "2.csv", [row(2, "150"), row(3, "190")]), previous=first.states)
     assert by_day(second, "C") == {"2025-03-02": (Decimal(40), 1)}
     assert second.overlapping == 1
+
+
+def interval_rows(meters: list[str], days: int, hours: int) -> list[list[str]]:
+    """Hourly interval readings, one meter's day after another (the usual export), values in thousandths."""
+    return [
+        [GOOD, m, "electricity", "kWh", "interval", f"2025-03-{d:02d}T{h:02d}:00:00+08:00", f"{i}.{h:03d}"]
+        for d in range(1, days + 1)
+        for i, m in enumerate(meters, start=1)
+        for h in range(1, hours + 1)
+    ]
+
+
+def test_a_file_interleaving_meters_row_by_row_gives_the_same_days_as_one_listing_each_meters_day_together(
+    tmp_path: Path,
+):
+    grouped = interval_rows(["A", "B", "C"], days=4, hours=23)
+    interleaved = sorted(grouped, key=lambda r: (r[5], r[1]))  # every meter's reading of an instant together
+    expected = ingest(write(tmp_path / "a.csv", grouped), chunk_bytes=2_000)
+    got = ingest(write(tmp_path / "b.csv", interleaved), chunk_bytes=2_000)
+    assert got.days.equals(expected.days)
+    assert by_day(got, "B")["2025-03-02"] == (sum(Decimal(f"2.{h:03d}") for h in range(1, 24)), 23)
+    assert got.exact_pass_series == 0
+
+
+def test_an_instant_repeated_in_a_later_run_of_the_same_meter_counts_once(tmp_path: Path):
+    rows = interval_rows(["A", "B"], days=1, hours=6)
+    repeat = rows[2]  # meter A at 03:00 once more, after meter B's run
+    result = ingest(write(tmp_path / "m.csv", [*rows, repeat]))
+    assert result.duplicates == 1 and result.conflicts == 0
+    assert by_day(result, "A")["2025-03-01"] == (sum(Decimal(f"1.{h:03d}") for h in range(1, 7)), 6)
+
+
+def test_an_empty_cell_or_blank_line_inside_a_meters_run_rejects_only_that_line(tmp_path: Path):
+    rows = interval_rows(["A"], days=1, hours=5)
+    rows[1] = [GOOD, "", *rows[1][2:]]  # line 3: no meter id
+    rows[3] = []  # line 5: blank, not a reading
+    result = ingest(write(tmp_path / "m.csv", rows))
+    assert [(r.row_number, r.column, r.code) for r in result.rejections] == [(3, "计量点编号", "REQUIRED")]
+    assert (result.received, result.rejected) == (4, 1)
+    assert by_day(result, "A")["2025-03-01"] == (Decimal("1.001") + Decimal("1.003") + Decimal("1.005"), 3)
+
+
+def test_batches_summed_along_the_way_give_the_same_days_and_steps_as_summed_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = write(tmp_path / "m.csv", interval_rows(["A", "B", "C"], days=6, hours=24))
+    at_the_end = ingest(path, chunk_bytes=1_000)
+    monkeypatch.setattr(metering, "_COMPACT_ROWS", 10)
+    along_the_way = ingest(path, chunk_bytes=1_000)
+    assert along_the_way.days.equals(at_the_end.days)
+    assert along_the_way.steps.sort("meter_id", "step").equals(at_the_end.steps.sort("meter_id", "step"))
