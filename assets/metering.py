@@ -185,6 +185,31 @@ def metering_files_balance(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
 
 @dg.asset_check(
     asset=meter_readings,
+    description="（警告）后到文件中时间不晚于同一计量点此前最后读数的行（重发或迟到的数据）：按重叠忽略，未与原读数比对",
+)
+def overlapping_readings_ignored(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
+    f = store.metering_files.c
+    with ledger_db.engine().connect() as conn:
+        files = conn.execute(
+            select(f.file, f.rows_overlapping).where(f.rows_overlapping > 0).order_by(f.file)
+        ).all()
+    # Readings already covered by an earlier file are skipped, not compared: a corrected resend would otherwise
+    # be dropped without anyone noticing.
+    rows = [{"文件": x.file, "重叠忽略的行": int(x.rows_overlapping)} for x in files]
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files": len(rows), "overlapping": markdown_table(rows, limit=60)},
+        description=None
+        if not rows
+        else "；".join(f"「{r['文件']}」{r['重叠忽略的行']} 行" for r in rows)
+        + "：这些读数的时间不晚于同一计量点在此前文件中的最后读数，已按重叠忽略，未与原读数比对。"
+        "如为更正后的重发数据，请联系系统管理员人工核对；如为迟到的旧数据，请按时间顺序重新导出",
+    )
+
+
+@dg.asset_check(
+    asset=meter_readings,
     description="meter_months 的每个计量点、介质、月份的消耗量（微单位）= meter_days 逐日之和",
 )
 def meter_months_match_days(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:

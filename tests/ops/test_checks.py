@@ -19,7 +19,12 @@ import pytest
 
 import assets as asset_package
 from assets.awards import every_application_decided
-from assets.metering import meter_months_match_days, metering_files_balance
+from assets.metering import (
+    meter_months_match_days,
+    meter_readings,
+    metering_files_balance,
+    overlapping_readings_ignored,
+)
 from pipelines.settings import SAMPLE_INBOX
 from samples.build import SAMPLE_FILE, credit_codes, sample_sheets
 from samples.workbook import write_batch
@@ -347,3 +352,27 @@ def test_every_asset_records_row_count_column_schema_and_a_preview(sample: Run):
 
     fund = sample.metadata("fund_summary")
     assert fund["dagster/row_count"].value == fund["summary"].md_str.count("\n|") - 1
+
+
+def test_a_later_export_resending_readings_already_ingested_is_named_as_ignored(tmp_path: Path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLE_INBOX / METERING_FILE, inbox / METERING_FILE)
+    lines = (SAMPLE_INBOX / METERING_FILE).read_text(encoding="utf-8-sig").splitlines()
+    (inbox / "2026-01-06-重发.csv").write_text("\n".join(lines[:11]) + "\n", encoding="utf-8")
+    n = Nightly(
+        inbox=inbox, database_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}", reports=tmp_path / "reports"
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [meter_readings, overlapping_readings_ignored],
+            resources=n.resources(),
+            instance=instance,
+        )
+    evaluation = _evaluation(result, "overlapping_readings_ignored")
+    assert not evaluation.passed and evaluation.severity == WARN
+    assert "2026-01-06-重发.csv」10 行" in (evaluation.description or "")
+
+
+def test_exports_that_never_overlap_leave_the_overlap_check_green(clean: Run):
+    assert clean.check("overlapping_readings_ignored").passed
