@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         as_of = parse_as_of(args.as_of)
         overrides = [Override.parse(text) for text in args.overrides]
         base = Parameters.load()
-        whatif = modified(base, overrides, as_of)
+        whatif = modified(base, overrides)
     except (ParameterError, ValueError) as error:
         print(f"参数错误：{error}", file=sys.stderr)
         return 2

@@ -46,7 +46,7 @@ def _value(text: str) -> Any:
         return text  # Parameters.with_value turns numbers into Decimal, text stays text
 
 
-def modified(parameters: Parameters, overrides: Iterable[Override], as_of: date) -> Parameters:
+def modified(parameters: Parameters, overrides: Iterable[Override]) -> Parameters:
     """A copy of `parameters` with each override in force from its date (default: from its first value on)."""
     changed = parameters
     for o in overrides:

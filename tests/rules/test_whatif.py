@@ -32,7 +32,7 @@ def test_an_override_reads_a_number_a_date_or_a_switch_with_an_optional_start():
 
 def test_an_override_of_an_unknown_parameter_is_refused():
     with pytest.raises(ParameterError, match="unknown parameter"):
-        modified(PARAMETERS, [Override("equipment_upgrade.cpa", "1", None)], AS_OF)
+        modified(PARAMETERS, [Override("equipment_upgrade.cpa", "1", None)])
 
 
 def test_moving_the_effective_date_a_day_earlier_awards_the_recognition_of_the_day_before():
@@ -41,7 +41,7 @@ def test_moving_the_effective_date_a_day_earlier_awards_the_recognition_of_the_d
         "GM-3",
         recognitions=(recognition("energy_efficiency_leader", "regional", date(2024, 10, 29)),),
     )
-    whatif = modified(PARAMETERS, [Override.parse("general.effective_date=2024-10-29")], AS_OF)
+    whatif = modified(PARAMETERS, [Override.parse("general.effective_date=2024-10-29")])
     (row,) = compare([app], AS_OF, PARAMETERS, whatif)
     assert (row.base_decision, row.base_amount) == ("rejected", None)
     assert (row.whatif_decision, row.whatif_amount) == ("awarded", D("500000.00"))
