@@ -12,15 +12,42 @@ re-prices an application already submitted, and so never moves money already boo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 
+from rules import equipment, gates, interest, ip, recognitions, registers, savings, standards, vat
 from rules.catalog import BY_CODE
 from rules.context import Context
 from rules.decision import Condition, Decision, Outcome
 from rules.model import Application
 from rules.parameters import Parameters
+
+Rule = Callable[[Application, Context], Decision]
+
+# The rule that decides each program of rules.catalog (one module per clause of the policy). A program missing
+# here is decided `needs_review` with the code `PROGRAM_NOT_IMPLEMENTED`, never dropped and never awarded.
+RULES: dict[str, Rule] = {
+    "FLYASH_ALUMINA_INTEREST": interest.evaluate_flyash,
+    "FLYASH_ALUMINA_VAT": vat.evaluate_flyash,
+    "ALUMINA_PROJECT_GATE": gates.evaluate_alumina,
+    "SMELTER_PROJECT_GATE": gates.evaluate_smelter,
+    "RENEWABLE_SHARE": registers.evaluate_renewable_share,
+    "DEEP_PROCESSING_INTEREST": interest.evaluate_deep_processing,
+    "FIRST_BATCH": registers.evaluate_first_batch,
+    "RECYCLED_DATABASE": registers.evaluate_recycled_database,
+    "RECYCLED_PROCESSING_INTEREST": interest.evaluate_recycled_processing,
+    "RECYCLED_VAT": vat.evaluate_recycled,
+    "EQUIPMENT_UPGRADE": equipment.evaluate,
+    "ENERGY_SAVING": savings.evaluate_energy,
+    "WATER_SAVING": savings.evaluate_water,
+    "GREEN_MANUFACTURING": recognitions.evaluate_green,
+    "SCI_TECH_PROJECT": registers.evaluate_sci_tech_project,
+    "IP_COMMERCIALIZATION": ip.evaluate,
+    "STANDARD_SETTING": standards.evaluate,
+    "SINGLE_CHAMPION": recognitions.evaluate_champion,
+    "QUALITY_SME": recognitions.evaluate_quality_sme,
+}
 
 
 def decide_all(
@@ -92,7 +119,8 @@ def decide(app: Application, ctx: Context) -> Decision:
             program.lead_department,
             conditions,
         )
-    if program.rule is None:
+    rule = RULES.get(program.code)
+    if rule is None:
         return _plain(
             app,
             Outcome.NEEDS_REVIEW,
@@ -105,7 +133,7 @@ def decide(app: Application, ctx: Context) -> Decision:
                 f"{program.name}（{program.code}）的规则尚未实现，本申报暂不评审、不奖补，待人工审核",
             ),
         )
-    return program.rule(app, ctx)
+    return rule(app, ctx)
 
 
 def _plain(app: Application, outcome: Outcome, clause: str, lead: str, condition: Condition) -> Decision:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from rules.context import Context
 from rules.decision import Decision, Outcome
+from rules.labels import PROCESSES
 from rules.model import Application, GateMetrics
 from rules.parameters import declare
 from rules.projects import project_code
@@ -33,11 +34,9 @@ PARAMETERS = declare(
     "smelter_project_gate.required_environmental_grade",
 )
 
-_PROCESS_ZH = {"bayer": "拜耳法", "other": "其他工艺", "electrolysis": "电解"}
-
 
 def evaluate_alumina(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "ALUMINA_PROJECT_GATE", "一(3)", "发展改革委")
+    t = Trail(app, ctx, "ALUMINA_PROJECT_GATE")
     project_code(t)
     m = _metrics(t)
     if m is None:
@@ -46,7 +45,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
         t.check(
             "PROCESS_NOT_ALUMINA",
             False,
-            f"工艺为{_PROCESS_ZH.get(m.process, m.process)}，氧化铝项目应填写拜耳法或其他",
+            f"工艺为{PROCESSES.get(m.process, m.process)}，氧化铝项目应填写拜耳法或其他",
             process=m.process,
         )
     else:
@@ -55,7 +54,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
         t.check(
             "ENERGY_ABOVE_BENCHMARK",
             ok,
-            f"{_PROCESS_ZH[m.process]}单位产品综合能耗 {m.unit_energy} kgce/t，"
+            f"{PROCESSES[m.process]}工艺单位产品综合能耗 {m.unit_energy} kgce/t，"
             + ("达到" if ok else "未达到")
             + f"标杆水平（≤ {limit} kgce/t）",
             unit_energy=m.unit_energy,
@@ -72,7 +71,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
 
 
 def evaluate_smelter(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "SMELTER_PROJECT_GATE", "二(1-2)", "工信厅")
+    t = Trail(app, ctx, "SMELTER_PROJECT_GATE")
     project_code(t)
     m = _metrics(t)
     if m is None:

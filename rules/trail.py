@@ -1,7 +1,9 @@
 """The explanation a rule writes while it evaluates: each condition with its values, each parameter it read.
 
-A rule creates one `Trail`, checks its conditions in the order of the clause, and ends with `decide(...)`.
-Conditions are all evaluated where they can be, so an enterprise learns every problem at once, not one per round.
+A rule creates one `Trail` for its program code, checks its conditions in the order of the clause, and ends with
+`decide(...)`. Conditions are all evaluated where they can be, so an enterprise learns every problem at once, not
+one per round. The program's clause and lead department come from `rules.catalog`, their only home; a condition
+of one paragraph of a longer clause (二(1) of 二(1-2)) names that paragraph with `clause=`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from rules.catalog import BY_CODE
 from rules.context import Context
 from rules.decision import Award, Condition, Decision, Outcome
 from rules.model import Application
@@ -17,14 +20,29 @@ from rules.parameters import ParameterValue
 
 
 class Trail:
-    def __init__(self, app: Application, ctx: Context, program: str, clause: str, lead: str) -> None:
+    def __init__(
+        self, app: Application, ctx: Context, program: str, clause: str | None = None, lead: str | None = None
+    ) -> None:
+        entry = BY_CODE[program]
+        # `clause` and `lead` are accepted only as they stand in the catalog (rules/savings.py still passes them
+        # until the metering branch merges): a rule can never decide under a clause of its own.
+        if (clause, lead) not in ((None, None), (entry.clause, entry.lead_department)):
+            raise ValueError(f"{program}: clause {clause} / lead {lead} differ from rules.catalog")
         self.app = app
         self.ctx = ctx
         self.program = program
-        self.clause = clause
-        self.lead = lead
+        self.clause = entry.clause
+        self.sub_clauses = entry.sub_clauses
+        self.lead = entry.lead_department
         self.used: list[ParameterValue] = []
         self.conditions: list[Condition] = []
+
+    def _clause(self, clause: str | None) -> str:
+        if clause is None:
+            return self.clause
+        if clause not in self.sub_clauses:
+            raise ValueError(f"{self.program}: {clause} is not one of its paragraphs {self.sub_clauses}")
+        return clause
 
     def param(self, key: str) -> Any:
         return self.ctx.param(key, self.used).value
@@ -32,12 +50,14 @@ class Trail:
     def cite(self, key: str) -> dict[str, str]:
         return self.ctx.param(key, self.used).cite()
 
-    def check(self, code: str, passed: bool, message: str, **values: Any) -> bool:
-        self.conditions.append(Condition(code, self.clause, passed, message, values))
+    def check(
+        self, code: str, passed: bool, message: str, *, clause: str | None = None, **values: Any
+    ) -> bool:
+        self.conditions.append(Condition(code, self._clause(clause), passed, message, values))
         return passed
 
-    def note(self, code: str, message: str, **values: Any) -> None:
-        self.conditions.append(Condition(code, self.clause, None, message, values))
+    def note(self, code: str, message: str, *, clause: str | None = None, **values: Any) -> None:
+        self.conditions.append(Condition(code, self._clause(clause), None, message, values))
 
     @property
     def failed(self) -> bool:
