@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from rules.context import Context
 from rules.decision import Decision, Outcome
-from rules.model import Application
 from rules.labels import RECOGNITION_TYPES
+from rules.model import Application
 from rules.recognitions import label
 from rules.trail import Trail
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rules.context import Context
 from rules.catalog import BY_CODE
+from rules.context import Context
 from rules.decision import Award, Condition, Decision, Outcome
 from rules.labels import ROLES, STANDARD_LEVELS
 from rules.model import Application
