@@ -17,13 +17,15 @@
 > 自治区科技厅）
 
 None of these names an amount or a threshold, so no parameter is read: a register records what happened.
+六(1) names 自治区铝产业科技重大专项项目, so its register holds regional (自治区级) projects only; a national project
+is rejected with that reason. 三(2)'s register holds both levels (自治区 recognitions and national 首批次 pilots).
 """
 
 from __future__ import annotations
 
 from rules.context import Context
 from rules.decision import Decision, Outcome
-from rules.labels import RECOGNITION_TYPES
+from rules.labels import LEVELS, RECOGNITION_TYPES
 from rules.model import Application
 from rules.recognitions import label
 from rules.trail import Trail
@@ -48,14 +50,14 @@ def evaluate_recycled_database(app: Application, ctx: Context) -> Decision:
 
 
 def evaluate_first_batch(app: Application, ctx: Context) -> Decision:
-    return _register(app, ctx, "FIRST_BATCH", "first_batch")
+    return _register(app, ctx, "FIRST_BATCH", "first_batch", tuple(LEVELS))
 
 
 def evaluate_sci_tech_project(app: Application, ctx: Context) -> Decision:
-    return _register(app, ctx, "SCI_TECH_PROJECT", "sci_tech_project")
+    return _register(app, ctx, "SCI_TECH_PROJECT", "sci_tech_project", ("regional",))
 
 
-def _register(app: Application, ctx: Context, program: str, wanted: str) -> Decision:
+def _register(app: Application, ctx: Context, program: str, wanted: str, levels: tuple[str, ...]) -> Decision:
     t = Trail(app, ctx, program)
     recorded = 0
     if not app.recognitions:
@@ -70,6 +72,14 @@ def _register(app: Application, ctx: Context, program: str, wanted: str) -> Deci
         if rec.recognition_type != wanted:
             t.check(
                 "RECOGNITION_TYPE_NOT_COVERED", False, f"{name} 不是{RECOGNITION_TYPES[wanted]}认定", **values
+            )
+        elif rec.level not in levels:
+            allowed = "、".join(LEVELS[level] for level in levels)
+            t.check(
+                "RECOGNITION_LEVEL_NOT_COVERED",
+                False,
+                f"{name} 不属于本登记的级别：只登记{allowed}{RECOGNITION_TYPES[wanted]}",
+                **values,
             )
         elif rec.recognized_on > ctx.as_of:
             t.check(

@@ -3,12 +3,13 @@
 A rule creates one `Trail` for its program code, checks its conditions in the order of the clause, and ends with
 `decide(...)`. Conditions are all evaluated where they can be, so an enterprise learns every problem at once, not
 one per round. The program's clause and lead department come from `rules.catalog`, their only home; a condition
-of one paragraph of a longer clause (二(1) of 二(1-2)) names that paragraph with `clause=`.
+of one paragraph of a longer clause (二(1) of 二(1-2)) is checked inside `with t.paragraph("二(1)"):`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -33,16 +34,21 @@ class Trail:
         self.program = program
         self.clause = entry.clause
         self.sub_clauses = entry.sub_clauses
+        self._current = entry.clause
         self.lead = entry.lead_department
         self.used: list[ParameterValue] = []
         self.conditions: list[Condition] = []
 
-    def _clause(self, clause: str | None) -> str:
-        if clause is None:
-            return self.clause
+    @contextmanager
+    def paragraph(self, clause: str) -> Iterator[None]:
+        """Conditions checked inside cite this paragraph of the program's clause (one the catalog lists)."""
         if clause not in self.sub_clauses:
             raise ValueError(f"{self.program}: {clause} is not one of its paragraphs {self.sub_clauses}")
-        return clause
+        self._current = clause
+        try:
+            yield
+        finally:
+            self._current = self.clause
 
     def param(self, key: str) -> Any:
         return self.ctx.param(key, self.used).value
@@ -50,14 +56,12 @@ class Trail:
     def cite(self, key: str) -> dict[str, str]:
         return self.ctx.param(key, self.used).cite()
 
-    def check(
-        self, code: str, passed: bool, message: str, *, clause: str | None = None, **values: Any
-    ) -> bool:
-        self.conditions.append(Condition(code, self._clause(clause), passed, message, values))
+    def check(self, code: str, passed: bool, message: str, **values: Any) -> bool:
+        self.conditions.append(Condition(code, self._current, passed, message, values))
         return passed
 
-    def note(self, code: str, message: str, *, clause: str | None = None, **values: Any) -> None:
-        self.conditions.append(Condition(code, self._clause(clause), None, message, values))
+    def note(self, code: str, message: str, **values: Any) -> None:
+        self.conditions.append(Condition(code, self._current, None, message, values))
 
     @property
     def failed(self) -> bool:
