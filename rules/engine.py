@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import date
 
 from rules import equipment, gates, interest, ip, recognitions, registers, savings, standards, vat
-from rules.catalog import BY_CODE
+from rules.catalog import BY_CODE, DEPARTMENTS
 from rules.codes import Retyped, canonical_application, identity
 from rules.context import Context
 from rules.decision import Condition, Decision, Outcome
@@ -157,11 +157,12 @@ def _as_booked(decision: Decision, booked: Mapping[str, str]) -> Decision:
 def decide(app: Application, ctx: Context) -> Decision:
     program = BY_CODE.get(app.program)
     if program is None:
+        # 工信厅 leads the policy as a whole: it answers for a program that does not exist.
         return _plain(
             app,
             Outcome.REJECTED,
             "",
-            "工信厅",
+            DEPARTMENTS[0],
             Condition("UNKNOWN_PROGRAM", "", False, f"申报类别 {app.program} 不是本政策的奖补项目"),
         )
     if app.intake_problems:
