@@ -37,7 +37,9 @@ def canonical(code: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _DASHES.sub("-", text)
     text = _SPACE.sub("", text)
-    return text.upper()
+    # Removing a space or upper-casing can leave a sequence NFKC composes (`A´` -> `A` + U+0301 -> `Á`): normalise
+    # again, so the form is its own canonical form.
+    return unicodedata.normalize("NFKC", text.upper())
 
 
 def identity(award_key: str) -> str:
