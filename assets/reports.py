@@ -33,10 +33,10 @@ from pipelines.excel import Col, new_workbook, save, write_table
 from pipelines.intake import Submissions
 from pipelines.ledger import from_fen
 from rules.catalog import BY_CODE, DEPARTMENTS, PROGRAMS, Program
+from rules.money import WAN
 from schemas.sheets import BY_KEY, CAPACITY_SOURCES, LEVELS, PROCESSES, RECOGNITION_TYPES
 
 ZERO = Decimal("0.00")
-WAN = Decimal(10000)
 MICRO = Decimal(1_000_000)
 DECISIONS = ("awarded", "eligible", "compliant", "non_compliant", "rejected", "needs_review")
 DECISION_ZH = {

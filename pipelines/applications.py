@@ -9,16 +9,15 @@ import pandas as pd
 
 from pipelines.intake import Submissions
 from rules import model
+from rules.money import from_wan
 from schemas.sheets import SHEETS
-
-WAN = Decimal(10000)
 
 # Which detail sheet each program needs before it can be evaluated at all.
 REQUIRED_DETAIL = {program: sheet.key for sheet in SHEETS for program in sheet.programs}
 
 
 def _wan(value: Any) -> Decimal | None:
-    return None if value is None else value * WAN
+    return None if value is None else from_wan(value)
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -91,11 +90,11 @@ def build(subs: Submissions) -> list[model.Application]:
                     model.Loan(
                         r["loan_contract_no"],
                         r["lender"],
-                        r["principal_wan"] * WAN,
+                        from_wan(r["principal_wan"]),
                         r["annual_rate_pct"],
                         r["drawdown_date"],
                         r["repaid_date"],
-                        r["interest_paid_wan"] * WAN,
+                        from_wan(r["interest_paid_wan"]),
                     )
                     for r in loans.get(app_id, [])
                 ),
@@ -144,8 +143,8 @@ def build(subs: Submissions) -> list[model.Application]:
                     model.VatClaim(
                         r["period_start"],
                         r["period_end"],
-                        r["sales_wan"] * WAN,
-                        r["vat_paid_wan"] * WAN,
+                        from_wan(r["sales_wan"]),
+                        from_wan(r["vat_paid_wan"]),
                         r["waste_feed_share_pct"],
                         r["serious_violation_6m"],
                         r["restricted_or_eliminated"],

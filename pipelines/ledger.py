@@ -22,29 +22,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rules.decision import Award, Decision, jsonable
+from rules.money import as_fen, from_fen
 from schemas.tables import ApplicationDecision, LedgerEntry
 
-FEN_PER_YUAN = 100
-
 EntryHook = Callable[[dict[str, Any]], None]
-
-
-def to_fen(amount: Decimal) -> int:
-    fen = amount * FEN_PER_YUAN
-    if fen != fen.to_integral_value():
-        raise ValueError(f"amount {amount} is not a whole number of fen")
-    return int(fen)
-
-
-def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))
 
 
 class LedgerConflict(RuntimeError):
@@ -212,7 +199,7 @@ def plan_entries(
         holder = current.get(key)
         claim = wanted.get(key)
         claimant = claim[0].application_id if claim else None
-        fen = to_fen(claim[1].amount) if claim else 0
+        fen = as_fen(claim[1].amount) if claim else 0
         if holder is not None:
             if claimant == holder.application_id and fen == holder.amount_fen:
                 continue
@@ -332,7 +319,7 @@ def _write_decisions(
                 "lead_department": d.lead_department,
                 "decision": str(d.outcome),
                 "amount_yuan": amount,
-                "amount_fen": None if amount is None else to_fen(amount),
+                "amount_fen": None if amount is None else as_fen(amount),
                 "reasons": json.dumps(d.reasons(), ensure_ascii=False),
                 "explanation": json.dumps(d.explanation(), ensure_ascii=False),
                 "source_file": files.get(d.application_id),

@@ -1,20 +1,14 @@
-"""The 19 programs of clauses.md: code, Chinese name, clause, responsible departments (lead first), rule.
+"""The 19 programs of clauses.md: code, Chinese name, clause, responsible departments (lead first), kind.
 
-Every program names the rule that decides it (one module per clause of the policy). A program whose rule is
-`None` would be decided `needs_review` with the code `PROGRAM_NOT_IMPLEMENTED`, never dropped and never awarded.
+This module is the only holder of each program's clause and lead department: a rule names its program by code
+and its `Trail` takes the clause and the lead from here (a test guards that no rule module repeats them). Where
+one program spans several paragraphs (二(1) and 二(2) for the smelter gate), `sub_clauses` lists them and each
+condition carries its own. Which rule decides a program is `rules.engine.RULES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-
-from rules import equipment, gates, interest, ip, recognitions, registers, savings, standards, vat
-from rules.context import Context
-from rules.decision import Decision
-from rules.model import Application
-
-Rule = Callable[[Application, Context], Decision]
 
 DEPARTMENTS = (
     "工信厅",
@@ -37,7 +31,7 @@ class Program:
     clause: str
     departments: tuple[str, ...]  # the first is the lead (牵头)
     kind: str  # "fund" (money from the special fund), "vat", "gate", "register"
-    rule: Rule | None = None
+    sub_clauses: tuple[str, ...] = ()  # the paragraphs a condition may cite instead of the whole clause
 
     @property
     def lead_department(self) -> str:
@@ -51,7 +45,6 @@ PROGRAMS: tuple[Program, ...] = (
         "一(1)",
         ("工信厅", "发展改革委", "商务厅", "财政厅"),
         "fund",
-        interest.evaluate_flyash,
     ),
     Program(
         "FLYASH_ALUMINA_VAT",
@@ -59,7 +52,6 @@ PROGRAMS: tuple[Program, ...] = (
         "一(2)",
         ("税务局", "工信厅", "财政厅"),
         "vat",
-        vat.evaluate_flyash,
     ),
     Program(
         "ALUMINA_PROJECT_GATE",
@@ -67,7 +59,6 @@ PROGRAMS: tuple[Program, ...] = (
         "一(3)",
         ("发展改革委", "工信厅", "生态环境厅"),
         "gate",
-        gates.evaluate_alumina,
     ),
     Program(
         "SMELTER_PROJECT_GATE",
@@ -75,7 +66,7 @@ PROGRAMS: tuple[Program, ...] = (
         "二(1-2)",
         ("工信厅", "能源局", "发展改革委", "生态环境厅"),
         "gate",
-        gates.evaluate_smelter,
+        ("二(1)", "二(2)"),
     ),
     Program(
         "RENEWABLE_SHARE",
@@ -83,7 +74,6 @@ PROGRAMS: tuple[Program, ...] = (
         "二(3)",
         ("能源局", "工信厅"),
         "register",
-        registers.evaluate_renewable_share,
     ),
     Program(
         "DEEP_PROCESSING_INTEREST",
@@ -91,18 +81,14 @@ PROGRAMS: tuple[Program, ...] = (
         "三(1)",
         ("工信厅", "发展改革委", "财政厅"),
         "fund",
-        interest.evaluate_deep_processing,
     ),
-    Program(
-        "FIRST_BATCH", "首批次新材料登记", "三(2)", ("工信厅",), "register", registers.evaluate_first_batch
-    ),
+    Program("FIRST_BATCH", "首批次新材料登记", "三(2)", ("工信厅",), "register"),
     Program(
         "RECYCLED_DATABASE",
         "再生铝基础数据库",
         "四(1)",
         ("工信厅", "财政厅", "税务局"),
         "register",
-        registers.evaluate_recycled_database,
     ),
     Program(
         "RECYCLED_PROCESSING_INTEREST",
@@ -110,7 +96,6 @@ PROGRAMS: tuple[Program, ...] = (
         "四(1)",
         ("工信厅", "财政厅", "税务局"),
         "fund",
-        interest.evaluate_recycled_processing,
     ),
     Program(
         "RECYCLED_VAT",
@@ -118,7 +103,6 @@ PROGRAMS: tuple[Program, ...] = (
         "四(1)",
         ("工信厅", "财政厅", "税务局"),
         "vat",
-        vat.evaluate_recycled,
     ),
     Program(
         "EQUIPMENT_UPGRADE",
@@ -126,17 +110,15 @@ PROGRAMS: tuple[Program, ...] = (
         "五(1)",
         ("工信厅", "财政厅"),
         "fund",
-        equipment.evaluate,
     ),
-    Program("ENERGY_SAVING", "节能改造奖补", "五(2)", ("工信厅", "财政厅"), "fund", savings.evaluate_energy),
-    Program("WATER_SAVING", "节水改造奖补", "五(2)", ("工信厅", "财政厅"), "fund", savings.evaluate_water),
+    Program("ENERGY_SAVING", "节能改造奖补", "五(2)", ("工信厅", "财政厅"), "fund"),
+    Program("WATER_SAVING", "节水改造奖补", "五(2)", ("工信厅", "财政厅"), "fund"),
     Program(
         "GREEN_MANUFACTURING",
         "绿色制造奖励",
         "五(2)",
         ("工信厅", "财政厅"),
         "fund",
-        recognitions.evaluate_green,
     ),
     Program(
         "SCI_TECH_PROJECT",
@@ -144,7 +126,6 @@ PROGRAMS: tuple[Program, ...] = (
         "六(1)",
         ("科技厅",),
         "register",
-        registers.evaluate_sci_tech_project,
     ),
     Program(
         "IP_COMMERCIALIZATION",
@@ -152,7 +133,6 @@ PROGRAMS: tuple[Program, ...] = (
         "六(2)",
         ("工信厅", "市场监督管理局", "财政厅", "新闻出版局"),
         "fund",
-        ip.evaluate,
     ),
     Program(
         "STANDARD_SETTING",
@@ -160,7 +140,6 @@ PROGRAMS: tuple[Program, ...] = (
         "七",
         ("工信厅", "市场监督管理局", "财政厅"),
         "fund",
-        standards.evaluate,
     ),
     Program(
         "SINGLE_CHAMPION",
@@ -168,7 +147,6 @@ PROGRAMS: tuple[Program, ...] = (
         "八",
         ("工信厅", "财政厅"),
         "fund",
-        recognitions.evaluate_champion,
     ),
     Program(
         "QUALITY_SME",
@@ -176,7 +154,6 @@ PROGRAMS: tuple[Program, ...] = (
         "八",
         ("工信厅", "财政厅"),
         "fund",
-        recognitions.evaluate_quality_sme,
     ),
 )
 

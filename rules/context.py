@@ -15,8 +15,9 @@ class Context:
     as_of: date
     params: ParameterSet
     rulebook_version: str
-    # project code -> program code of every application in this evaluation (二: 配套建设铝深加工项目).
-    projects: Mapping[str, str] = field(default_factory=dict)
+    # project code (canonical form) -> the programs of this evaluation's applications naming it
+    # (二(1): 配套建设铝深加工项目 must be one of them, as a deep-processing application).
+    projects: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # award key -> application holding it: the ledger's open awards plus those taken earlier in this evaluation
     # (就高补差 needs to know whether the lower recognition was already paid).
     taken: Mapping[str, str] = field(default_factory=dict)

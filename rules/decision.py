@@ -6,28 +6,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
+from rules import money
 from rules.parameters import ParameterValue
 
-FEN = Decimal("0.01")
-
-
-def to_fen(amount: Decimal) -> Decimal:
-    """Round half-up (四舍五入) to the fen: once, at the end of each award's computation."""
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
-
-
-def yuan(amount: Decimal) -> str:
-    """1234567.5 -> '1,234,567.50' for Chinese messages."""
-    return f"{amount:,.2f}"
-
-
-def wan(amount: Decimal) -> str:
-    """A yuan amount as 万元 text: 19999900 -> '1,999.99'."""
-    return f"{(amount / Decimal(10000)).normalize():,f}"
+# Old names that rules/savings.py and rules/whatif.py still import; both move to rules.money on their own branches
+# (issues 11 and 15), and these two lines go when they have merged. No other module may use them (a test guards).
+to_fen = money.round_to_fen
+yuan = money.yuan_text
 
 
 class Outcome(StrEnum):
@@ -109,6 +99,8 @@ class Decision:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, Fraction):
+        return money.exact_text(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):

@@ -10,15 +10,14 @@ the number itself: exactly 2,000 万元 qualifies. Award object: `EQUIPMENT_UPGR
 from __future__ import annotations
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome, wan
+from rules.decision import Award, Decision, Outcome
 from rules.model import Application
+from rules.money import wan_text
 from rules.parameters import declare
 from rules.projects import capped_share, completed, project_code
 from rules.trail import Trail
 
-CLAUSE = "五(1)"
 PROGRAM = "EQUIPMENT_UPGRADE"
-LEAD = "工信厅"
 
 PARAMETERS = declare(
     "equipment_upgrade.min_total_investment",
@@ -28,7 +27,7 @@ PARAMETERS = declare(
 
 
 def evaluate(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, PROGRAM, CLAUSE, LEAD)
+    t = Trail(app, ctx, PROGRAM)
     project_code(t)
     completed(t)
     minimum = t.param("equipment_upgrade.min_total_investment")
@@ -37,16 +36,16 @@ def evaluate(app: Application, ctx: Context) -> Decision:
         t.check(
             "TOTAL_INVESTMENT_BELOW_MINIMUM",
             False,
-            f"未填写项目总投资，无法认定是否达到 {wan(minimum)} 万元以上，请补填",
+            f"未填写项目总投资，无法认定是否达到 {wan_text(minimum)} 万元以上，请补填",
         )
     else:
         passed = total >= minimum
         t.check(
             "TOTAL_INVESTMENT_BELOW_MINIMUM",
             passed,
-            f"项目总投资 {wan(total)} 万元，"
+            f"项目总投资 {wan_text(total)} 万元，"
             + ("达到" if passed else "未达到")
-            + f" {wan(minimum)} 万元以上",
+            + f" {wan_text(minimum)} 万元以上",
             total_investment_yuan=total,
             minimum_yuan=minimum,
         )

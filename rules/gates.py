@@ -13,17 +13,23 @@
 Readings: 不低于 and 达到 include the number itself. The alumina benchmark depends on the process (parameters,
 *assumption* GB 21346-2022 grade 1). The sheet does not say whether a smelter is new or expanded, so the 50 %
 renewable share is required of every smelter project assessed (*assumption*). A transferred capacity's paired
-deep-processing project must be a project submitted in this evaluation (so its own application can be checked).
+project (须配套建设铝深加工项目) must be a deep-processing project submitted in this evaluation, so its own
+application can be checked: a `DEEP_PROCESSING_INTEREST` application naming that project code — not the smelter
+itself, not an equipment, savings or any other project. Conditions cite their own paragraph: the renewable share
+and the paired project 二(1), the norms, benchmark, A grade and equipment 二(2).
 """
 
 from __future__ import annotations
 
 from rules.context import Context
 from rules.decision import Decision, Outcome
+from rules.labels import PROCESSES
 from rules.model import Application, GateMetrics
 from rules.parameters import declare
 from rules.projects import project_code
 from rules.trail import Trail
+
+DEEP_PROCESSING = "DEEP_PROCESSING_INTEREST"  # 三(1): the only program whose project is 铝深加工
 
 PARAMETERS = declare(
     "alumina_project_gate.max_unit_energy.bayer",
@@ -33,11 +39,9 @@ PARAMETERS = declare(
     "smelter_project_gate.required_environmental_grade",
 )
 
-_PROCESS_ZH = {"bayer": "拜耳法", "other": "其他工艺", "electrolysis": "电解"}
-
 
 def evaluate_alumina(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "ALUMINA_PROJECT_GATE", "一(3)", "发展改革委")
+    t = Trail(app, ctx, "ALUMINA_PROJECT_GATE")
     project_code(t)
     m = _metrics(t)
     if m is None:
@@ -46,7 +50,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
         t.check(
             "PROCESS_NOT_ALUMINA",
             False,
-            f"工艺为{_PROCESS_ZH.get(m.process, m.process)}，氧化铝项目应填写拜耳法或其他",
+            f"工艺为{PROCESSES.get(m.process, m.process)}，氧化铝项目应填写拜耳法或其他",
             process=m.process,
         )
     else:
@@ -55,7 +59,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
         t.check(
             "ENERGY_ABOVE_BENCHMARK",
             ok,
-            f"{_PROCESS_ZH[m.process]}单位产品综合能耗 {m.unit_energy} kgce/t，"
+            f"{PROCESSES[m.process]}工艺单位产品综合能耗 {m.unit_energy} kgce/t，"
             + ("达到" if ok else "未达到")
             + f"标杆水平（≤ {limit} kgce/t）",
             unit_energy=m.unit_energy,
@@ -72,11 +76,21 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
 
 
 def evaluate_smelter(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "SMELTER_PROJECT_GATE", "二(1-2)", "工信厅")
+    t = Trail(app, ctx, "SMELTER_PROJECT_GATE")
     project_code(t)
     m = _metrics(t)
     if m is None:
         return t.decide(Outcome.NON_COMPLIANT)
+    with t.paragraph("二(1)"):
+        _renewable_share(t, m)
+        if m.capacity_source == "transferred":
+            _paired_project(t, m)
+    with t.paragraph("二(2)"):
+        _smelter_efficiency(t, m)
+    return t.decide(Outcome.NON_COMPLIANT if t.failed else Outcome.COMPLIANT)
+
+
+def _renewable_share(t: Trail, m: GateMetrics) -> None:
     minimum_share = t.param("smelter_project_gate.min_renewable_share_pct")
     share = m.renewable_share_pct
     t.check(
@@ -90,29 +104,56 @@ def evaluate_smelter(app: Application, ctx: Context) -> Decision:
         renewable_share_pct=share,
         minimum_pct=minimum_share,
     )
-    if m.capacity_source == "transferred":
-        paired = m.paired_project_code
-        if not paired:
-            t.check(
-                "PAIRED_PROJECT_MISSING",
-                False,
-                "承接区外电解铝产能，须配套建设铝深加工项目；未填写配套深加工项目编号",
-                capacity_source=m.capacity_source,
-            )
-        else:
-            known = paired in ctx.projects
-            t.check(
-                "PAIRED_PROJECT_MISSING",
-                known,
-                f"承接区外电解铝产能，配套深加工项目 {paired}"
-                + (
-                    f" 已申报（{ctx.projects[paired]}）"
-                    if known
-                    else " 未在本次评审的申报中，请同时申报该项目或更正项目编号"
-                ),
-                capacity_source=m.capacity_source,
-                paired_project_code=paired,
-            )
+
+
+def _paired_project(t: Trail, m: GateMetrics) -> None:
+    """承接区外电解铝产能，须配套建设铝深加工项目: a deep-processing application of this evaluation."""
+    paired = m.paired_project_code
+    values = {"capacity_source": m.capacity_source, "paired_project_code": paired}
+    if not paired:
+        t.check(
+            "PAIRED_PROJECT_MISSING",
+            False,
+            "承接区外电解铝产能，须配套建设铝深加工项目；未填写配套深加工项目编号",
+            **values,
+        )
+        return
+    programs = t.ctx.projects.get(paired, frozenset())
+    if paired == t.app.project_code:
+        t.check(
+            "PAIRED_PROJECT_NOT_DEEP_PROCESSING",
+            False,
+            f"承接区外电解铝产能，配套项目编号 {paired} 即本电解铝项目自身；须另行配套建设铝深加工项目"
+            f"（以 {DEEP_PROCESSING} 申报）",
+            **values,
+        )
+    elif not programs:
+        t.check(
+            "PAIRED_PROJECT_MISSING",
+            False,
+            f"承接区外电解铝产能，配套深加工项目 {paired} 未在本次评审的申报中，请同时以 {DEEP_PROCESSING}"
+            "（铝高端延伸加工项目贴息）申报该项目或更正项目编号",
+            **values,
+        )
+    elif DEEP_PROCESSING not in programs:
+        t.check(
+            "PAIRED_PROJECT_NOT_DEEP_PROCESSING",
+            False,
+            f"承接区外电解铝产能，配套项目 {paired} 在本次评审中以 {'、'.join(sorted(programs))} 申报，"
+            f"不是铝深加工项目（应为 {DEEP_PROCESSING} 申报的铝高端延伸加工项目）",
+            **values,
+            paired_programs=sorted(programs),
+        )
+    else:
+        t.check(
+            "PAIRED_PROJECT_MISSING",
+            True,
+            f"承接区外电解铝产能，配套铝深加工项目 {paired} 已在本次评审中以 {DEEP_PROCESSING} 申报",
+            **values,
+        )
+
+
+def _smelter_efficiency(t: Trail, m: GateMetrics) -> None:
     limit = t.param("smelter_project_gate.max_unit_energy")
     ok = m.unit_energy <= limit
     t.check(
@@ -141,7 +182,6 @@ def evaluate_smelter(app: Application, ctx: Context) -> Decision:
         "主要用能设备" + ("达到" if m.advanced_equipment else "未达到（或未填写）") + "能效先进水平",
         advanced_equipment=m.advanced_equipment,
     )
-    return t.decide(Outcome.NON_COMPLIANT if t.failed else Outcome.COMPLIANT)
 
 
 def _metrics(t: Trail) -> GateMetrics | None:

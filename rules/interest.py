@@ -17,6 +17,11 @@ Arithmetic (clauses.md): per loan `principal × points/100 × days / day_basis`,
 interest inside the construction period (start and completion both included; from drawdown up to the day before
 repayment, 算头不算尾); each loan limited to the interest actually paid on it in the period; the loans summed,
 rounded half-up to the fen, then capped per project. Award object: `<PROGRAM>:<project_code>`.
+
+Exactness: `/ day_basis` rarely terminates (1/360 of a yuan is 0.00277…), so each loan's subsidy is an exact
+`Fraction` and the loans are summed as fractions; the only rounding is the one of the total. A decimal quotient
+per loan, truncated at 28 digits, makes a total that is exactly n.xx5 come out as n.xx4999… and lose the fen.
+The product value ratio is decided as `price >= minimum × reference` (no division); the quotient is only shown.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome, to_fen, yuan
+from rules.decision import Award, Decision, Outcome
 from rules.model import Application, Loan
+from rules.money import exact_text, round_to_fen, yuan_text
 from rules.parameters import declare
 from rules.projects import newly_in_production, project_code
 from rules.trail import Trail, day
@@ -36,28 +43,20 @@ from rules.trail import Trail, day
 @dataclass(frozen=True)
 class Scheme:
     program: str
-    clause: str
-    lead: str
     cap_key: str
     ratio_key: str | None  # the product value ratio 三/四 require; 一 has none
     reference_zh: str = ""
 
 
-FLYASH_ALUMINA_INTEREST = Scheme(
-    "FLYASH_ALUMINA_INTEREST", "一(1)", "工信厅", "flyash_alumina_interest.cap", None
-)
+FLYASH_ALUMINA_INTEREST = Scheme("FLYASH_ALUMINA_INTEREST", "flyash_alumina_interest.cap", None)
 DEEP_PROCESSING_INTEREST = Scheme(
     "DEEP_PROCESSING_INTEREST",
-    "三(1)",
-    "工信厅",
     "deep_processing_interest.cap",
     "deep_processing_interest.min_value_ratio",
     "电解铝",
 )
 RECYCLED_PROCESSING_INTEREST = Scheme(
     "RECYCLED_PROCESSING_INTEREST",
-    "四(1)",
-    "工信厅",
     "recycled_processing_interest.cap",
     "recycled_processing_interest.min_value_ratio",
     "再生铝",
@@ -86,10 +85,11 @@ def accrual_days(loan: Loan, construction_start: date, completion: date) -> int:
 
 def loan_subsidy(
     loan: Loan, days: int, points: Decimal, day_basis: Decimal, limit_to_paid: bool
-) -> tuple[Decimal, Decimal]:
+) -> tuple[Fraction, Fraction]:
     """(computed at the subsidy points, after the limit to interest actually paid): exact, not yet rounded."""
-    computed = loan.principal * points / Decimal(100) * Decimal(days) / day_basis
-    return computed, min(computed, loan.interest_paid) if limit_to_paid else computed
+    computed = Fraction(loan.principal) * Fraction(points) * days / (100 * Fraction(day_basis))
+    paid = Fraction(loan.interest_paid)
+    return computed, min(computed, paid) if limit_to_paid else computed
 
 
 def evaluate_flyash(app: Application, ctx: Context) -> Decision:
@@ -105,7 +105,7 @@ def evaluate_recycled_processing(app: Application, ctx: Context) -> Decision:
 
 
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, scheme.program, scheme.clause, scheme.lead)
+    t = Trail(app, ctx, scheme.program)
     project_code(t)
     newly_in_production(t)
     if scheme.ratio_key is not None:
@@ -129,7 +129,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     limit = bool(t.param("interest.limit_to_interest_paid"))
     steps: list[str] = []
     loans: list[dict[str, object]] = []
-    total = Decimal(0)
+    total = Fraction(0)
     for loan in app.loans:
         days = accrual_days(loan, start, end)
         computed, subsidy = loan_subsidy(loan, days, points, basis_days, limit)
@@ -156,27 +156,27 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             )
             continue
         line = (
-            f"贷款 {loan.contract_no}：{yuan(loan.principal)} 元 × {points}% × {days} 天 / {basis_days}"
-            f" = {yuan(to_fen(computed))} 元"
+            f"贷款 {loan.contract_no}：{yuan_text(loan.principal)} 元 × {points}% × {days} 天 / {basis_days}"
+            f" = {exact_text(computed)} 元（精确值，合计后四舍五入）"
         )
         if subsidy < computed:
-            line += f"，超过建设期实付利息 {yuan(loan.interest_paid)} 元，按实付利息计"
+            line += f"，超过建设期实付利息 {yuan_text(loan.interest_paid)} 元，按实付利息计"
         t.check("INT_LOAN_ACCRUAL", True, line, **values)
         steps.append(line)
         total += subsidy
 
     cap = t.param(scheme.cap_key)
-    rounded = to_fen(total)
-    amount = min(rounded, to_fen(cap))
-    steps.append(f"合计 {yuan(rounded)} 元（四舍五入到分）")
+    rounded = round_to_fen(total)
+    amount = min(rounded, round_to_fen(cap))
+    steps.append(f"合计 {exact_text(total)} 元，四舍五入到分 {yuan_text(rounded)} 元")
     if rounded > cap:
         t.note(
             "CAP_APPLIED",
-            f"贴息合计 {yuan(rounded)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
+            f"贴息合计 {yuan_text(rounded)} 元超过最高奖补 {yuan_text(cap)} 元，按上限奖补",
             total_yuan=rounded,
             cap_yuan=cap,
         )
-        steps.append(f"最高奖补 {yuan(cap)} 元，按上限")
+        steps.append(f"最高奖补 {yuan_text(cap)} 元，按上限")
     if amount <= 0:
         t.check("INT_NOTHING_TO_SUBSIDISE", False, "建设期内无可贴息的贷款利息，不予贴息", total_yuan=rounded)
     # A loan outside the construction period only loses its own subsidy; any other failure loses the award.
@@ -213,13 +213,12 @@ def _value_ratio(t: Trail, scheme: Scheme) -> bool:
             product_price_yuan_per_t=price,
             reference_price_yuan_per_t=reference,
         )
-    ratio = price / reference
-    shown = ratio.quantize(Decimal("0.0001"))
-    passed = ratio >= minimum
+    shown = (price / reference).quantize(Decimal("0.0001"))  # shown only: the comparison below is exact
+    passed = price >= minimum * reference
     return t.check(
         "VALUE_RATIO_BELOW_MINIMUM",
         passed,
-        f"产品单价 {yuan(price)} 元/吨 ÷ 参照{scheme.reference_zh}价格 {yuan(reference)} 元/吨 = {shown} 倍，"
+        f"产品单价 {yuan_text(price)} 元/吨 ÷ 参照{scheme.reference_zh}价格 {yuan_text(reference)} 元/吨 ≈ {shown} 倍，"
         + (f"达到 {minimum} 倍以上" if passed else f"未达到 {minimum} 倍以上"),
         product_price_yuan_per_t=price,
         reference_price_yuan_per_t=reference,

@@ -12,31 +12,27 @@ from __future__ import annotations
 
 from rules.context import Context
 from rules.decision import Award, Decision, Outcome
+from rules.labels import ACQUISITIONS, IP_KINDS
 from rules.model import Application
 from rules.parameters import declare
 from rules.projects import capped_share, completed, project_code
 from rules.trail import Trail, day
 
-CLAUSE = "六(2)"
 PROGRAM = "IP_COMMERCIALIZATION"
-LEAD = "工信厅"
 
 PARAMETERS = declare("ip_commercialization.rate", "ip_commercialization.cap")
 
-_KIND_ZH = {"invention_patent": "发明专利", "software_copyright": "软件著作权"}
-_ACQUISITION_ZH = {"own": "自有", "purchased": "购买"}
-
 
 def evaluate(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, PROGRAM, CLAUSE, LEAD)
+    t = Trail(app, ctx, PROGRAM)
     project_code(t)
     completed(t)
-    granted = [ip for ip in app.ip_assets if ip.ip_kind in _KIND_ZH and ip.granted_on <= ctx.as_of]
+    granted = [ip for ip in app.ip_assets if ip.ip_kind in IP_KINDS and ip.granted_on <= ctx.as_of]
     for ip in app.ip_assets:
         if ip.granted_on > ctx.as_of:
             t.note(
                 "IP_NOT_YET_GRANTED",
-                f"{_KIND_ZH.get(ip.ip_kind, ip.ip_kind)} {ip.ip_number} 授权日期 {day(ip.granted_on)} 晚于评审日期，不计入",
+                f"{IP_KINDS.get(ip.ip_kind, ip.ip_kind)} {ip.ip_number} 授权日期 {day(ip.granted_on)} 晚于评审日期，不计入",
                 ip_number=ip.ip_number,
                 granted_on=ip.granted_on,
             )
@@ -45,7 +41,7 @@ def evaluate(app: Application, ctx: Context) -> Decision:
         bool(granted),
         "已授权成果："
         + "、".join(
-            f"{_ACQUISITION_ZH.get(ip.acquisition, ip.acquisition)}{_KIND_ZH[ip.ip_kind]} {ip.ip_number}"
+            f"{ACQUISITIONS.get(ip.acquisition, ip.acquisition)}{IP_KINDS[ip.ip_kind]} {ip.ip_number}"
             for ip in granted
         )
         if granted

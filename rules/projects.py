@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rules.decision import to_fen, yuan
+from rules.money import round_to_fen, yuan_text
 from rules.parameters import declare
 from rules.trail import Trail, day
 
@@ -84,15 +84,15 @@ def capped_share(
     """
     rate = t.param(f"{prefix}.rate")
     cap = t.param(f"{prefix}.cap")
-    computed = to_fen(base * rate)
-    amount = min(computed, to_fen(cap))
-    steps = [f"{base_name} {yuan(base)} 元 × {rate} = {yuan(computed)} 元（四舍五入到分）"]
+    computed = round_to_fen(base * rate)
+    amount = min(computed, round_to_fen(cap))
+    steps = [f"{base_name} {yuan_text(base)} 元 × {rate} = {yuan_text(computed)} 元（四舍五入到分）"]
     t.check(code, True, steps[0], **{value_key: base}, rate=rate, amount_yuan=computed)
     if computed > cap:
-        steps.append(f"超过最高奖补 {yuan(cap)} 元，按上限奖补")
+        steps.append(f"超过最高奖补 {yuan_text(cap)} 元，按上限奖补")
         t.note(
             "CAP_APPLIED",
-            f"按比例计算 {yuan(computed)} 元超过最高奖补 {yuan(cap)} 元，按上限奖补",
+            f"按比例计算 {yuan_text(computed)} 元超过最高奖补 {yuan_text(cap)} 元，按上限奖补",
             computed_yuan=computed,
             cap_yuan=cap,
         )

@@ -26,21 +26,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome, to_fen, yuan
+from rules.decision import Award, Decision, Outcome
+from rules.labels import LEVELS, RECOGNITION_TYPES
 from rules.model import Application, Recognition
+from rules.money import round_to_fen, yuan_text
 from rules.parameters import declare
 from rules.trail import Trail, day
-from schemas.sheets import LEVELS, RECOGNITION_TYPES
-
-LEAD = "工信厅"
-# The Chinese labels officials read are the ones enterprises type (one list, in the sheet specs).
-LEVEL_ZH = LEVELS
-TYPE_ZH = RECOGNITION_TYPES
 
 
 def label(rec: Recognition) -> str:
     """国家级绿色工厂（工信厅节函〔2025〕321号，2025-12-20）: how a recognition is named in every message."""
-    text = f"{LEVEL_ZH.get(rec.level, rec.level)}{TYPE_ZH.get(rec.recognition_type, rec.recognition_type)}"
+    text = f"{LEVELS.get(rec.level, rec.level)}{RECOGNITION_TYPES.get(rec.recognition_type, rec.recognition_type)}"
     return text + f"（{rec.document_no or '无文号'}，{day(rec.recognized_on)}）"
 
 
@@ -70,7 +66,6 @@ class Rung:
 @dataclass(frozen=True)
 class Scheme:
     program: str
-    clause: str
     types: tuple[str, ...]
     rung: Callable[[str, Recognition], Rung]
 
@@ -112,7 +107,7 @@ def _sme_rung(credit_code: str, rec: Recognition) -> Rung:
         return f"QUALITY_SME:{credit_code}:{tier}:{level}"
 
     at = _SME_LADDER.index(rec.recognition_type)
-    levels = tuple(LEVEL_ZH)
+    levels = tuple(LEVELS)
     return Rung(
         key(rec.recognition_type, rec.level),
         f"quality_sme.award.{rec.recognition_type}",
@@ -125,12 +120,11 @@ def _sme_rung(credit_code: str, rec: Recognition) -> Rung:
 
 GREEN_MANUFACTURING = Scheme(
     "GREEN_MANUFACTURING",
-    "五(2)",
     ("green_factory", "green_supply_chain", "energy_efficiency_leader", "water_efficiency_leader"),
     _green_rung,
 )
-SINGLE_CHAMPION = Scheme("SINGLE_CHAMPION", "八", ("single_champion",), _champion_rung)
-QUALITY_SME = Scheme("QUALITY_SME", "八", _SME_LADDER, _sme_rung)
+SINGLE_CHAMPION = Scheme("SINGLE_CHAMPION", ("single_champion",), _champion_rung)
+QUALITY_SME = Scheme("QUALITY_SME", _SME_LADDER, _sme_rung)
 
 
 def evaluate_green(app: Application, ctx: Context) -> Decision:
@@ -146,7 +140,7 @@ def evaluate_quality_sme(app: Application, ctx: Context) -> Decision:
 
 
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, scheme.program, scheme.clause, LEAD)
+    t = Trail(app, ctx, scheme.program)
     effective = t.param("general.effective_date")
     difference_only = bool(t.param("recognitions.pay_difference_only"))
     awards: list[Award] = []
@@ -161,7 +155,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             "recognized_on": rec.recognized_on,
         }
         if rec.recognition_type not in scheme.types:
-            allowed = "、".join(TYPE_ZH[x] for x in scheme.types)
+            allowed = "、".join(RECOGNITION_TYPES[x] for x in scheme.types)
             t.check(
                 "RECOGNITION_TYPE_NOT_COVERED",
                 False,
@@ -189,7 +183,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             continue
         rung = scheme.rung(app.credit_code, rec)
         full = Decimal(t.param(rung.parameter))
-        amount, steps = full, [f"{name}：{rung.parameter} = {yuan(full)} 元"]
+        amount, steps = full, [f"{name}：{rung.parameter} = {yuan_text(full)} 元"]
         if difference_only:
             higher = [k for k in rung.higher if k in holders]
             paid_lower = [(k, Decimal(t.param(p))) for k, p in rung.lower if k in holders]
@@ -206,11 +200,11 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
                 lower_key, lower_amount = max(paid_lower, key=lambda pair: pair[1])
                 amount = full - lower_amount
                 steps.append(
-                    f"就高补差：减去已奖励的 {lower_key}（申报 {holders[lower_key]}）{yuan(lower_amount)} 元"
+                    f"就高补差：减去已奖励的 {lower_key}（申报 {holders[lower_key]}）{yuan_text(lower_amount)} 元"
                 )
-        amount = to_fen(amount)
+        amount = round_to_fen(amount)
         holders.setdefault(rung.key, app.application_id)
-        steps.append(f"奖励 {yuan(amount)} 元")
+        steps.append(f"奖励 {yuan_text(amount)} 元")
         t.check("RECOGNITION_AWARD", True, "；".join(steps), **values, amount_yuan=amount)
         awards.append(
             Award(

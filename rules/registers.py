@@ -17,19 +17,22 @@
 > 自治区科技厅）
 
 None of these names an amount or a threshold, so no parameter is read: a register records what happened.
+六(1) names 自治区铝产业科技重大专项项目, so its register holds regional (自治区级) projects only; a national project
+is rejected with that reason. 三(2)'s register holds both levels (自治区 recognitions and national 首批次 pilots).
 """
 
 from __future__ import annotations
 
 from rules.context import Context
 from rules.decision import Decision, Outcome
+from rules.labels import LEVELS, RECOGNITION_TYPES
 from rules.model import Application
-from rules.recognitions import TYPE_ZH, label
+from rules.recognitions import label
 from rules.trail import Trail
 
 
 def evaluate_renewable_share(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "RENEWABLE_SHARE", "二(3)", "能源局")
+    t = Trail(app, ctx, "RENEWABLE_SHARE")
     t.note(
         "STATISTIC_FROM_METERING",
         "已登记；可再生能源消纳比例由计量数据（可再生电力 / 全部电力）统计，不涉及奖补资金",
@@ -38,7 +41,7 @@ def evaluate_renewable_share(app: Application, ctx: Context) -> Decision:
 
 
 def evaluate_recycled_database(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "RECYCLED_DATABASE", "四(1)", "工信厅")
+    t = Trail(app, ctx, "RECYCLED_DATABASE")
     t.note(
         "RECORDED_IN_DATABASE",
         "已纳入再生铝基础数据库（资源消耗、回收利用、处理处置、再生原料消费），不涉及奖补资金",
@@ -47,18 +50,18 @@ def evaluate_recycled_database(app: Application, ctx: Context) -> Decision:
 
 
 def evaluate_first_batch(app: Application, ctx: Context) -> Decision:
-    return _register(app, ctx, "FIRST_BATCH", "三(2)", "工信厅", "first_batch")
+    return _register(app, ctx, "FIRST_BATCH", "first_batch", tuple(LEVELS))
 
 
 def evaluate_sci_tech_project(app: Application, ctx: Context) -> Decision:
-    return _register(app, ctx, "SCI_TECH_PROJECT", "六(1)", "科技厅", "sci_tech_project")
+    return _register(app, ctx, "SCI_TECH_PROJECT", "sci_tech_project", ("regional",))
 
 
-def _register(app: Application, ctx: Context, program: str, clause: str, lead: str, wanted: str) -> Decision:
-    t = Trail(app, ctx, program, clause, lead)
+def _register(app: Application, ctx: Context, program: str, wanted: str, levels: tuple[str, ...]) -> Decision:
+    t = Trail(app, ctx, program)
     recorded = 0
     if not app.recognitions:
-        t.check("RECOGNITION_REQUIRED", False, f"未填写{TYPE_ZH[wanted]}认定明细（认定表），请补充")
+        t.check("RECOGNITION_REQUIRED", False, f"未填写{RECOGNITION_TYPES[wanted]}认定明细（认定表），请补充")
     for rec in app.recognitions:
         name = label(rec)
         values = {
@@ -67,7 +70,17 @@ def _register(app: Application, ctx: Context, program: str, clause: str, lead: s
             "recognized_on": rec.recognized_on,
         }
         if rec.recognition_type != wanted:
-            t.check("RECOGNITION_TYPE_NOT_COVERED", False, f"{name} 不是{TYPE_ZH[wanted]}认定", **values)
+            t.check(
+                "RECOGNITION_TYPE_NOT_COVERED", False, f"{name} 不是{RECOGNITION_TYPES[wanted]}认定", **values
+            )
+        elif rec.level not in levels:
+            allowed = "、".join(LEVELS[level] for level in levels)
+            t.check(
+                "RECOGNITION_LEVEL_NOT_COVERED",
+                False,
+                f"{name} 不属于本登记的级别：只登记{allowed}{RECOGNITION_TYPES[wanted]}",
+                **values,
+            )
         elif rec.recognized_on > ctx.as_of:
             t.check(
                 "RECOGNIZED_AFTER_EVALUATION_DATE",

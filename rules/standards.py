@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rules.catalog import BY_CODE
 from rules.context import Context
-from rules.decision import Award, Condition, Decision, Outcome, to_fen, yuan
+from rules.decision import Award, Condition, Decision, Outcome
+from rules.labels import ROLES, STANDARD_LEVELS
 from rules.model import Application
+from rules.money import round_to_fen, yuan_text
 from rules.parameters import ParameterValue, declare
 
-CLAUSE = "七"
 PROGRAM = "STANDARD_SETTING"
-LEAD = "工信厅"
+CLAUSE = BY_CODE[PROGRAM].clause
 
 PARAMETERS = declare(
     "general.effective_date",
@@ -31,8 +33,6 @@ PARAMETERS = declare(
 
 # 国家（行业）: industry standards are paid as national ones.
 _LEVEL_GROUP = {"international": "international", "national": "national", "industry": "national"}
-_LEVEL_ZH = {"international": "国际标准", "national": "国家标准", "industry": "行业标准"}
-_ROLE_ZH = {"lead": "主导制定", "participate": "参与制定"}
 
 
 def evaluate(app: Application, ctx: Context) -> Decision:
@@ -46,8 +46,8 @@ def evaluate(app: Application, ctx: Context) -> Decision:
             Condition("STD_NO_DETAIL", CLAUSE, False, "申报未附任何标准明细（标准 sheet），无法核定奖励")
         )
     for std in app.standards:
-        label = f"{std.standard_code}（{_LEVEL_ZH.get(std.standard_level, std.standard_level)}，"
-        label += f"{_ROLE_ZH.get(std.role, std.role)}）"
+        label = f"{std.standard_code}（{STANDARD_LEVELS.get(std.standard_level, std.standard_level)}标准，"
+        label += f"{ROLES.get(std.role, std.role)}制定）"
         values = {"standard_code": std.standard_code, "published_on": std.published_on}
         if std.published_on < effective:
             conditions.append(
@@ -74,13 +74,13 @@ def evaluate(app: Application, ctx: Context) -> Decision:
             continue
         key = f"standard_setting.award.{_LEVEL_GROUP[std.standard_level]}.{std.role}"
         rate = ctx.param(key, used)
-        amount = to_fen(Decimal(rate.value))
+        amount = round_to_fen(Decimal(rate.value))
         conditions.append(
             Condition(
                 "STD_AWARD",
                 CLAUSE,
                 True,
-                f"标准 {label} 于 {std.published_on.isoformat()} 发布，按每个标准 {yuan(amount)} 元给予一次性奖励",
+                f"标准 {label} 于 {std.published_on.isoformat()} 发布，按每个标准 {yuan_text(amount)} 元给予一次性奖励",
                 {**values, "amount_yuan": amount},
             )
         )
@@ -103,7 +103,7 @@ def evaluate(app: Application, ctx: Context) -> Decision:
         credit_code=app.credit_code,
         outcome=outcome,
         clause=CLAUSE,
-        lead_department=LEAD,
+        lead_department=BY_CODE[PROGRAM].lead_department,
         conditions=tuple(conditions),
         parameters=tuple(used),
         awards=tuple(awards),

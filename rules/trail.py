@@ -1,15 +1,19 @@
 """The explanation a rule writes while it evaluates: each condition with its values, each parameter it read.
 
-A rule creates one `Trail`, checks its conditions in the order of the clause, and ends with `decide(...)`.
-Conditions are all evaluated where they can be, so an enterprise learns every problem at once, not one per round.
+A rule creates one `Trail` for its program code, checks its conditions in the order of the clause, and ends with
+`decide(...)`. Conditions are all evaluated where they can be, so an enterprise learns every problem at once, not
+one per round. The program's clause and lead department come from `rules.catalog`, their only home; a condition
+of one paragraph of a longer clause (二(1) of 二(1-2)) is checked inside `with t.paragraph("二(1)"):`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from rules.catalog import BY_CODE
 from rules.context import Context
 from rules.decision import Award, Condition, Decision, Outcome
 from rules.model import Application
@@ -17,14 +21,34 @@ from rules.parameters import ParameterValue
 
 
 class Trail:
-    def __init__(self, app: Application, ctx: Context, program: str, clause: str, lead: str) -> None:
+    def __init__(
+        self, app: Application, ctx: Context, program: str, clause: str | None = None, lead: str | None = None
+    ) -> None:
+        entry = BY_CODE[program]
+        # `clause` and `lead` are accepted only as they stand in the catalog (rules/savings.py still passes them
+        # until the metering branch merges): a rule can never decide under a clause of its own.
+        if (clause, lead) not in ((None, None), (entry.clause, entry.lead_department)):
+            raise ValueError(f"{program}: clause {clause} / lead {lead} differ from rules.catalog")
         self.app = app
         self.ctx = ctx
         self.program = program
-        self.clause = clause
-        self.lead = lead
+        self.clause = entry.clause
+        self.sub_clauses = entry.sub_clauses
+        self._current = entry.clause
+        self.lead = entry.lead_department
         self.used: list[ParameterValue] = []
         self.conditions: list[Condition] = []
+
+    @contextmanager
+    def paragraph(self, clause: str) -> Iterator[None]:
+        """Conditions checked inside cite this paragraph of the program's clause (one the catalog lists)."""
+        if clause not in self.sub_clauses:
+            raise ValueError(f"{self.program}: {clause} is not one of its paragraphs {self.sub_clauses}")
+        self._current = clause
+        try:
+            yield
+        finally:
+            self._current = self.clause
 
     def param(self, key: str) -> Any:
         return self.ctx.param(key, self.used).value
@@ -33,11 +57,11 @@ class Trail:
         return self.ctx.param(key, self.used).cite()
 
     def check(self, code: str, passed: bool, message: str, **values: Any) -> bool:
-        self.conditions.append(Condition(code, self.clause, passed, message, values))
+        self.conditions.append(Condition(code, self._current, passed, message, values))
         return passed
 
     def note(self, code: str, message: str, **values: Any) -> None:
-        self.conditions.append(Condition(code, self.clause, None, message, values))
+        self.conditions.append(Condition(code, self._current, None, message, values))
 
     @property
     def failed(self) -> bool:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rules.context import Context
-from rules.decision import Decision, Outcome, to_fen, yuan
+from rules.decision import Decision, Outcome
 from rules.model import Application
+from rules.money import round_to_fen, yuan_text
 from rules.parameters import declare
 from rules.trail import Trail, day
 
@@ -30,14 +31,12 @@ from rules.trail import Trail, day
 @dataclass(frozen=True)
 class Scheme:
     program: str
-    clause: str
-    lead: str
     prefix: str
     waste_zh: str
 
 
-FLYASH_ALUMINA_VAT = Scheme("FLYASH_ALUMINA_VAT", "一(2)", "税务局", "flyash_alumina_vat", "粉煤灰、煤矸石")
-RECYCLED_VAT = Scheme("RECYCLED_VAT", "四(1)", "工信厅", "recycled_vat", "目录所列废旧金属")
+FLYASH_ALUMINA_VAT = Scheme("FLYASH_ALUMINA_VAT", "flyash_alumina_vat", "粉煤灰、煤矸石")
+RECYCLED_VAT = Scheme("RECYCLED_VAT", "recycled_vat", "目录所列废旧金属")
 
 PARAMETERS = declare(
     "vat.excluded_tax_credit_grades",
@@ -57,7 +56,7 @@ def evaluate_recycled(app: Application, ctx: Context) -> Decision:
 
 
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, scheme.program, scheme.clause, scheme.lead)
+    t = Trail(app, ctx, scheme.program)
     excluded = [g.strip() for g in str(t.param("vat.excluded_tax_credit_grades")).split(";") if g.strip()]
     grade = app.enterprise.tax_credit_grade if app.enterprise else None
     if grade is None:
@@ -116,11 +115,11 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
         return t.decide(Outcome.REJECTED)
     ratio = t.param(f"{scheme.prefix}.refund_ratio")
     paid = sum((c.vat_paid for c in app.vat_claims), Decimal(0))
-    estimate = to_fen(paid * ratio)
+    estimate = round_to_fen(paid * ratio)
     t.check(
         "VAT_REFUND_ESTIMATE",
         True,
-        f"符合即征即退条件；估算退税 = 已缴增值税 {yuan(paid)} 元 × 退税比例 {ratio} = {yuan(estimate)} 元"
+        f"符合即征即退条件；估算退税 = 已缴增值税 {yuan_text(paid)} 元 × 退税比例 {ratio} = {yuan_text(estimate)} 元"
         "（由税务部门核定退付，不从专项资金列支）",
         vat_paid_yuan=paid,
         refund_ratio=ratio,

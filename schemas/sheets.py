@@ -8,31 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rules.labels import (
+    ACQUISITIONS,
+    CAPACITY_SOURCES,
+    IP_KINDS,
+    LEVELS,
+    PROCESSES,
+    RECOGNITION_TYPES,
+    ROLES,
+    STANDARD_LEVELS,
+)
+
 LEAGUE_CITIES = (
     "呼和浩特市", "包头市", "乌海市", "赤峰市", "通辽市", "鄂尔多斯市",
     "呼伦贝尔市", "巴彦淖尔市", "乌兰察布市", "兴安盟", "锡林郭勒盟", "阿拉善盟",
 )  # fmt: skip
 
-# Enumerations: key -> Chinese label. Both are accepted in a cell; the key is stored.
-RECOGNITION_TYPES = {
-    "green_factory": "绿色工厂",
-    "green_supply_chain": "绿色供应链",
-    "energy_efficiency_leader": "能效领跑者",
-    "water_efficiency_leader": "水效领跑者",
-    "single_champion": "制造业单项冠军",
-    "innovative_sme": "创新型中小企业",
-    "specialized_sme": "专精特新中小企业",
-    "little_giant": '专精特新"小巨人"',
-    "first_batch": "首批次",
-    "sci_tech_project": "科技重大专项",
-}
-LEVELS = {"national": "国家级", "regional": "自治区级"}
-STANDARD_LEVELS = {"international": "国际", "national": "国家", "industry": "行业"}
-ROLES = {"lead": "主导", "participate": "参与"}
-IP_KINDS = {"invention_patent": "发明专利", "software_copyright": "软件著作权"}
-ACQUISITIONS = {"own": "自有", "purchased": "购买"}
-PROCESSES = {"bayer": "拜耳法", "other": "其他", "electrolysis": "电解"}
-CAPACITY_SOURCES = {"local": "区内", "transferred": "区外转移"}
+# Enumerations: key -> Chinese label. Both are accepted in a cell; the key is stored. The policy's vocabulary is
+# rules.labels (the rules name things with it too); the grades and cities are the sheets' own.
 ENV_GRADES = {"A": "A", "B": "B", "B-": "B-", "C": "C", "D": "D"}
 TAX_GRADES = {"A": "A", "B": "B", "M": "M", "C": "C", "D": "D"}
 CITY_ENUM = {c: c for c in LEAGUE_CITIES}

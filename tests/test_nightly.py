@@ -21,10 +21,10 @@ def test_the_sample_books_the_standards_awards_of_clause_seven(nightly: Nightly)
     assert result.success
     std = {k: v for k, v in _balances(nightly).items() if k.startswith("STANDARD_SETTING:")}
     by_code = {k.split(":", 2)[2]: v for k, v in std.items()}
-    assert by_code == {
-        "ISO 6361-6:2025": 300_000_00,  # 主导 国际: 30 万元
-        "GB/T 3190-2025": 100_000_00,  # 参与 国家: 10 万元
-        "YS/T 429-2025": 200_000_00,  # 主导 行业: 20 万元
+    assert by_code == {  # keyed by the canonical form of the code (rules/codes.py), typed with a space
+        "ISO6361-6:2025": 300_000_00,  # 主导 国际: 30 万元
+        "GB/T3190-2025": 100_000_00,  # 参与 国家: 10 万元
+        "YS/T429-2025": 200_000_00,  # 主导 行业: 20 万元
     }
     decisions = {r["application_id"]: r for r in nightly.rows("SELECT * FROM application_decisions")}
     assert decisions["STD-001"]["decision"] == "awarded"

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from pipelines.settings import SAMPLE_INBOX
+from rules.codes import canonical
 from rules.parameters import Parameters
 from samples.build import sample_sheets
 from samples.workbook import write_batch
@@ -99,7 +100,7 @@ def test_a_corrected_then_rejected_application_gives_the_same_entries_and_balanc
         _run_and_check(n, instance)
         keys = {str(r["award_key"]).rsplit(":", 1)[1]: str(r["award_key"]) for r in n.rows(
             "SELECT award_key FROM award_ledger WHERE application_id = :a", a=APPLICATION)}  # fmt: skip
-        corrected, untouched = keys.pop(corrected_code), keys.popitem()[1]
+        corrected, untouched = keys.pop(canonical(corrected_code)), keys.popitem()[1]  # keys: canonical codes
         kept = _balances(n)[untouched]
         assert _key_entries(n, corrected) == [("award", before)]
 

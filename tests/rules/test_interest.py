@@ -90,6 +90,31 @@ def test_the_fly_ash_alumina_subsidy_is_two_points_of_each_loan_capped_at_five_m
     assert award.award_key == "FLYASH_ALUMINA_INTEREST:XM-1"
 
 
+def test_three_loans_whose_exact_subsidies_add_up_to_half_a_fen_round_up_once_not_lose_the_fen():
+    # 29,636,270 × 2% × 91/360 + 18,212,822 × 2% × 30/360 + 20,000,020 × 2% × 91/360 = 281,293.725 exactly;
+    # each quotient is non-terminating (…8094444…, …70333…, …2122222…): summed as 28-digit decimals they make
+    # 281,293.7249999…, which rounds to …72.
+    loans = (
+        loan("2963.6270", START, date(2025, 4, 2), "100"),  # 91 days
+        loan("1821.2822", START, date(2025, 1, 31), "100"),  # 30 days
+        loan("2000.0020", START, date(2025, 4, 2), "100"),  # 91 days
+    )
+    decision = one(project(loans=loans))
+    assert [line["accrual_days"] for line in decision.awards[0].basis["loans"]] == [91, 30, 91]
+    assert decision.amount == D("281293.73")
+
+
+@pytest.mark.parametrize("program", ["DEEP_PROCESSING_INTEREST", "RECYCLED_PROCESSING_INTEREST"])
+def test_a_product_a_hair_below_one_and_a_half_times_aluminium_is_not_rounded_up_into_the_subsidy(program):
+    # 29,999,999,999,999,999,999,999,999.99 / 20,000,000,000,000,000,000,000,000 is 1.4999…9995 (27 nines):
+    # a 28-digit quotient rounds it to 1.5.
+    reference = D("20000000000000000000000000")
+    price = reference * D("1.5") - D("0.01")
+    decision = one(project(program, product_price_yuan_per_t=price, reference_price_yuan_per_t=reference))
+    assert decision.outcome == Outcome.REJECTED
+    assert "VALUE_RATIO_BELOW_MINIMUM" in codes(decision)
+
+
 def test_a_capped_subsidy_says_the_cap_was_applied_and_one_exactly_at_the_cap_does_not():
     assert "CAP_APPLIED" in codes(one(project(loans=(loan("25000.01", START, None, "2000"),))), None)
     assert "CAP_APPLIED" not in codes(one(project(loans=(loan("25000", START, None, "2000"),))), None)

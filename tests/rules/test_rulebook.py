@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rules.catalog import PROGRAMS
+from rules.engine import RULES as RULE_OF
 from rules.parameters import PARAMETER_DIR, ParameterError, Parameters
 
 RULES = PARAMETER_DIR.parent
@@ -16,9 +17,10 @@ RULES = PARAMETER_DIR.parent
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.code for p in PROGRAMS])
 def test_a_search_for_a_program_code_finds_its_rule_its_quoted_clause_and_its_parameters(program):
-    assert program.rule is not None, f"{program.code} has no rule"
-    module = inspect.getmodule(program.rule)
-    source = Path(inspect.getfile(program.rule)).read_text(encoding="utf-8")
+    rule = RULE_OF.get(program.code)
+    assert rule is not None, f"{program.code} has no rule"
+    module = inspect.getmodule(rule)
+    source = Path(inspect.getfile(rule)).read_text(encoding="utf-8")
     assert program.code in source
     doc = module.__doc__ or ""
     assert program.code in doc and "\n> " in doc, "the module docstring quotes the policy text"
@@ -102,15 +104,3 @@ def test_the_rulebook_version_changes_when_a_parameter_file_changes(tmp_path: Pa
     path.write_text(path.read_text(encoding="utf-8").replace("200000000", "250000000"), encoding="utf-8")
     after = Parameters.load(folder).version
     assert before.startswith("rb-") and after.startswith("rb-") and before != after
-
-
-def test_rule_modules_hold_no_pandas_dagster_or_io():
-    for path in RULES.glob("*.py"):
-        if path.name in (
-            "parameters.py",
-            "whatif.py",
-        ):  # the loader reads its YAML; whatif's __main__ hands off
-            continue
-        text = path.read_text(encoding="utf-8")
-        for word in ("import pandas", "import dagster", "open(", "read_text", "sqlalchemy"):
-            assert word not in text, f"{path.name} uses {word}"
