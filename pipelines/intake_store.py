@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Connection, DateTime, Engine, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,7 +22,9 @@ from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET
 from schemas.tables import Base
 
-PAYLOAD_VERSION = 1  # bump when the payload's shape changes: older rows are then parsed again
+# Bump when the payload's shape or the rules that made it change: older rows are then parsed again.
+# 2: streaming reader with size limits; length and amount limits of schemas.sheets.
+PAYLOAD_VERSION = 2
 
 
 class IntakeFile(Base):
@@ -123,8 +125,12 @@ class IntakeStore:
             ).first()
         return None if row is None else loads(file, sha256, row.kind, row.payload)
 
-    def save(self, batch: Batch, run_id: str) -> None:
-        """Idempotent: a retried or concurrent run saving the same content leaves one row."""
+    def save(self, batch: Batch, run_id: str, conn: Connection) -> None:
+        """Idempotent: a retried or concurrent run saving the same content leaves one row.
+
+        Written on the caller's connection, in the transaction that records the batch's rejections and counts:
+        a run killed in between leaves neither, and the next run parses the file again (never a cache whose
+        rejections were lost)."""
         enterprises = _rows_out("enterprises", batch.frames["enterprises"].to_dict("records")) if (
             "enterprises" in batch.frames
         ) else []  # fmt: skip
@@ -141,8 +147,22 @@ class IntakeStore:
             "recorded_at": datetime.now(UTC),
         }
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        with self.engine.begin() as conn:
-            conn.execute(insert(IntakeFile).values(row).on_conflict_do_nothing())
+        conn.execute(insert(IntakeFile).values(row).on_conflict_do_nothing())
+
+    def latest(self, file: str) -> Batch | None:
+        """The newest content recorded under a file name (for a file that has left the inbox)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(IntakeFile.sha256, IntakeFile.kind, IntakeFile.payload)
+                .where(IntakeFile.file == file)
+                .order_by(IntakeFile.file_id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else loads(file, row.sha256, row.kind, row.payload)
+
+    def files(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(IntakeFile.file).distinct()).scalars())
 
     def enterprises_except(self, files: set[str]) -> list[dict[str, Any]]:
         """Accepted 企业 rows of the latest stored content of every file not in `files` (archived batches),
