@@ -19,9 +19,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
+import dagster as dg
 from sqlalchemy import Engine, func, select
 
-from pipelines.inbox import InboxListing, check_folder, list_inbox
+from pipelines.inbox import InboxListing, InboxUnavailable, check_folder, list_inbox
 from pipelines.intake import Submissions
 from pipelines.intake_store import IntakeFile
 from pipelines.metering_store import metering_files
@@ -41,7 +42,10 @@ class EngineSource(Protocol):
 def run_listing(folder: Path, as_of: date, ledger_db: EngineSource) -> tuple[InboxListing, Engine]:
     """The night's listing. The inbox is checked before the database is opened (opening it may migrate it), so a
     wrong ALU_INBOX_DIR stops the run before anything is written."""
-    check_folder(folder)
+    try:
+        check_folder(folder)
+    except InboxUnavailable as exc:  # the step fails with the operator's two lines, not a traceback to read
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     engine = ledger_db.engine()
     return list_inbox(folder, as_of, first_seen(engine), today_in_shanghai()), engine
 
