@@ -101,17 +101,19 @@ def submission_batches(
     listing, engine = run_listing(inbox.folder, evaluation.date, ledger_db)  # raises before anything is written
     store = IntakeStore(engine)
     batches, to_save, reused, failed = _read(context, listing, listing.batches, store)
-    later = [p for p in listing.later if p.suffix.lower() != ".csv"]
-    later_batches, later_new, _, _ = _read(context, listing, later, store)
-    to_save += later_new
+    later = [listing.name(p) for p in listing.later if p.suffix.lower() != ".csv"]
     gone, gone_exports = departed(engine, listing)
     confirmed = sorted(confirmed_removed() & set(gone))
-    absent = {b.file: ("later", _app_ids(b)) for b in later_batches}
-    for name in sorted(set(gone) - set(confirmed)):
-        earlier = store.latest(name)
-        absent[name] = ("departed", _app_ids(earlier) if earlier is not None else set())
+    # A later-dated batch taken in on a later night may have been booked: it holds back what it corrected. One
+    # never taken in cannot have been, and the past night is reproduced as it was.
+    absent: dict[str, tuple[str, set[str]]] = {}
+    for reason, names in (("later", later), ("departed", sorted(set(gone) - set(confirmed)))):
+        for name in names:
+            recorded = store.latest(name)
+            if recorded is not None:
+                absent[name] = (reason, _app_ids(recorded))
     shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
-    subs = merge(shown, store.enterprises_except({b.file for b in [*shown, *later_batches]}))
+    subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
     withheld = withhold(subs, absent)
     unrecorded = _record(engine, subs, context.run.run_id, store, to_save)
 
@@ -178,7 +180,10 @@ def submission_batches(
     )
     yield accepted_rows_match_schemas(subs.frames)
     yield inbox_files_present(
-        [*gone, *gone_exports], confirmed, withheld, [listing.name(p) for p in listing.later]
+        [*(g for g in gone if g not in confirmed), *gone_exports],
+        confirmed,
+        withheld,
+        [listing.name(p) for p in listing.later],
     )
 
 
