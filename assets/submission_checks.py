@@ -24,7 +24,9 @@ def rows_balance(counts: list[SheetCount], unrecorded: list[Rejection], files: i
     unbalanced = [c for c in counts if c.accepted + c.rejected != c.received]
     parts = [unbalanced_description(unbalanced)] if unbalanced else []
     if unrecorded:
-        places = "；".join(f"「{r.file}」「{_sheet_name(r.sheet)}」表第 {r.row_number} 行" for r in unrecorded[:10])
+        places = "；".join(
+            f"「{r.file}」「{_sheet_name(r.sheet)}」表第 {r.row_number} 行" for r in unrecorded[:10]
+        )
         parts.append(
             f"{len(unrecorded)} 行退回在本次评审中得出，却不在 submission_rejections 表中：{places}。"
             "各部门报表「退回行」会缺少它们；请重新运行 nightly_awards（会补记），仍缺少时转交系统管理员"
@@ -76,7 +78,10 @@ def inbox_files_present(
             "confirmed_removed": dg.MetadataValue.json(confirmed),
             "dated_after_evaluation_day": dg.MetadataValue.json(later),
             "held_back": markdown_table(
-                [{"申报编号": w.application_id, "现有版本": w.source, "更正所在文件": w.held_by} for w in withheld]
+                [
+                    {"申报编号": w.application_id, "现有版本": w.source, "更正所在文件": w.held_by}
+                    for w in withheld
+                ]
             ),
         },
         description="\n".join(lines) or None,
@@ -219,5 +224,3 @@ def accepted_rows_match_schemas(frames: dict[str, pd.DataFrame]) -> dg.AssetChec
         },
         description=description,
     )
-
-

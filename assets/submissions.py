@@ -3,15 +3,10 @@
 import dataclasses
 import hashlib
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assets._metadata import markdown_table, table_schema
 from assets.ledger_checks import schema_problems
@@ -24,11 +19,10 @@ from assets.submission_checks import (
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
 from pipelines.inbox import InboxListing
 from pipelines.inbox_history import confirmed_removed, departed, run_listing, withhold
-from pipelines.intake import Batch, Submissions, file_sha256, merge, read_batch, superseded, unreadable
+from pipelines.intake import Batch, file_sha256, merge, read_batch, superseded, unreadable
 from pipelines.intake_store import IntakeStore
 from schemas.rejection import Rejection
 from schemas.sheets import APPLICATIONS, FILE, ROW
-from schemas.tables import IntakeCount, SubmissionRejection
 
 REJECTION_COLUMNS = table_schema(
     [
@@ -98,7 +92,9 @@ def submission_batches(
 ):
     """Every submission batch of the inbox, read once per content (table `intake_files`), merged in file-name
     order; rejections, per-sheet counts and the parsed cache recorded together, once per file content."""
-    listing, engine = run_listing(inbox.folder, evaluation.date, ledger_db)  # raises before anything is written
+    listing, engine = run_listing(
+        inbox.folder, evaluation.date, ledger_db
+    )  # raises before anything is written
     store = IntakeStore(engine)
     batches, to_save, reused, failed = _read(context, listing, listing.batches, store)
     later = [listing.name(p) for p in listing.later if p.suffix.lower() != ".csv"]
@@ -115,7 +111,7 @@ def submission_batches(
     shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
     subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
     withheld = withhold(subs, absent)
-    unrecorded = _record(engine, subs, context.run.run_id, store, to_save)
+    unrecorded = store.record(subs, context.run.run_id, to_save)
 
     accepted = sum(c.accepted for c in subs.counts)
     rejected = sum(c.rejected for c in subs.counts)
@@ -220,7 +216,9 @@ def _listing_batch(rejection: Rejection) -> Batch:
     """An inbox entry refused by the listing, as a batch of that one rejection. Its content is never read (a link
     outside the inbox must not be), so it is identified by its name."""
     sha = hashlib.sha256(f"inbox-entry\0{rejection.file}\0{rejection.code}".encode()).hexdigest()
-    return Batch(rejection.file, sha, "refused", {}, [dataclasses.replace(rejection, value=rejection.file)], {})
+    return Batch(
+        rejection.file, sha, "refused", {}, [dataclasses.replace(rejection, value=rejection.file)], {}
+    )
 
 
 def _accepted_applications(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -248,71 +246,3 @@ def _preview(r: Rejection) -> dict[str, object]:
         "代码": r.code,
         "说明": r.message,
     }
-
-
-def _fingerprint(r: Rejection, sha: str) -> str:
-    text = "|".join(str(x) for x in (sha, r.sheet, r.row_number, r.column, r.code, r.value))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _record(
-    engine: Engine, subs: Submissions, run_id: str, store: IntakeStore, parsed: list[Batch]
-) -> list[Rejection]:
-    """Newly parsed batches' cache rows, every rejection not yet recorded for its file content, and the counts, in
-    one transaction: a run killed midway leaves none of them, and the next run parses the files again. Returns the
-    rejected rows that are still not in the table afterwards (what `rows_balance` reports)."""
-    shas = dict(subs.files)
-    now = datetime.now(UTC)
-    rows = {
-        _fingerprint(r, shas.get(r.file, "")): r.as_dict()
-        | {"file_sha256": shas.get(r.file, ""), "run_id": run_id, "recorded_at": now}
-        for r in subs.rejections
-    }
-    counts = [
-        {
-            "file": c.file,
-            "file_sha256": shas.get(c.file, ""),
-            "sheet": c.sheet,
-            "received": c.received,
-            "accepted": c.accepted,
-            "rejected": c.rejected,
-            "run_id": run_id,
-            "recorded_at": now,
-        }
-        for c in subs.counts
-        if c.accepted + c.rejected == c.received  # the table refuses others; rows_balance reports them
-    ]
-    dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    table = SubmissionRejection
-    with engine.begin() as conn:
-        for batch in parsed:
-            store.save(batch, run_id, conn)
-        known = _recorded(conn, set(shas.values()), table.fingerprint)
-        new = [row | {"fingerprint": f} for f, row in rows.items() if f not in known]
-        for start in range(0, len(new), 500):
-            conn.execute(
-                dialect_insert(table).on_conflict_do_nothing(index_elements=["fingerprint"]), new[start : start + 500]
-            )
-        for start in range(0, len(counts), 500):
-            conn.execute(
-                dialect_insert(IntakeCount).on_conflict_do_nothing(index_elements=["file_sha256", "sheet"]),
-                counts[start : start + 500],
-            )
-    with engine.connect() as conn:
-        recorded = _recorded(conn, set(shas.values()), table.file_sha256, table.sheet, table.row_number)
-    return [
-        r
-        for r in subs.rejections
-        if r.row_number is not None and (shas.get(r.file, ""), r.sheet, r.row_number) not in recorded
-    ]
-
-
-def _recorded(conn: Connection, shas: set[str], *columns: Any) -> set[Any]:
-    """What submission_rejections holds for these file contents: one column's values, or tuples of several."""
-    found: set[Any] = set()
-    ordered = sorted(shas)
-    for start in range(0, len(ordered), 500):
-        query = select(*columns).where(SubmissionRejection.file_sha256.in_(ordered[start : start + 500]))
-        for row in conn.execute(query.distinct()):
-            found.add(row[0] if len(columns) == 1 else tuple(row))
-    return found

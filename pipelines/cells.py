@@ -184,7 +184,9 @@ def parse_meter_ids(raw: Any, header: str) -> tuple[str, ...]:
         raise CellError("METER_IDS_EMPTY", f"{header} 为空，请填写计量点编号，多个以分号分隔")
     long = next((i for i in ids if len(i) > ID_MAX_LENGTH), None)
     if long is not None:
-        raise CellError("TEXT_TOO_LONG", f"{header} 中的计量点编号超过 {ID_MAX_LENGTH} 个字符（{long[:20]}…），请核对")
+        raise CellError(
+            "TEXT_TOO_LONG", f"{header} 中的计量点编号超过 {ID_MAX_LENGTH} 个字符（{long[:20]}…），请核对"
+        )
     return ids
 
 

@@ -107,7 +107,10 @@ def _rejection(name: str, code: str, message: str) -> Rejection:
 
 
 def list_inbox(
-    folder: Path, as_of: date | None = None, first_seen: dict[str, date] | None = None, today: date | None = None
+    folder: Path,
+    as_of: date | None = None,
+    first_seen: dict[str, date] | None = None,
+    today: date | None = None,
 ) -> InboxListing:
     """Everything at the top of the inbox, sorted into batches, exports and rejections (see the module doc).
 
@@ -156,7 +159,9 @@ def list_inbox(
     return listing
 
 
-def _dated_after(name: str, as_of: date | None, first_seen: dict[str, date] | None, today: date | None) -> bool:
+def _dated_after(
+    name: str, as_of: date | None, first_seen: dict[str, date] | None, today: date | None
+) -> bool:
     if as_of is None:
         return False
     dated = name_date(name) or (first_seen or {}).get(name) or today

@@ -51,7 +51,9 @@ def run_listing(folder: Path, as_of: date, ledger_db: EngineSource) -> tuple[Inb
 
 
 def _day(at: datetime) -> date:
-    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at  # SQLite hands back the naive UTC it was given
+    aware = (
+        at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    )  # SQLite hands back the naive UTC it was given
     return aware.astimezone(SHANGHAI).date()
 
 
@@ -63,7 +65,9 @@ def first_seen(engine: Engine) -> dict[str, date]:
                            (metering_files.c.file, metering_files.c.ingested_at)):  # fmt: skip
             for file, earliest in conn.execute(select(column, func.min(at)).group_by(column)):
                 if file is not None and earliest is not None:
-                    day = _day(earliest if isinstance(earliest, datetime) else datetime.fromisoformat(earliest))
+                    day = _day(
+                        earliest if isinstance(earliest, datetime) else datetime.fromisoformat(earliest)
+                    )
                     seen[file] = min(day, seen.get(file, day))
     return seen
 

@@ -343,6 +343,8 @@ def superseded(subs: Submissions, batches: Iterable[Batch]) -> set[Rejection]:
             continue
         app_id = batch.typed_app_ids.get((r.sheet, r.row_number))
         code = batch.typed_credit_codes.get(r.row_number) if r.sheet == "enterprises" else None
-        if (app_id is not None and str(app_source.get(app_id, "")) > r.file) or (code is not None and str(enterprise_source.get(code, "")) > r.file):
+        if (app_id is not None and str(app_source.get(app_id, "")) > r.file) or (
+            code is not None and str(enterprise_source.get(code, "")) > r.file
+        ):
             out.add(r)
     return out

@@ -244,7 +244,9 @@ def _stream(workbook: Any, worksheet: Any) -> _Streamed:
             if not present:
                 continue
             if index > MAX_SHEET_ROWS:
-                raise _TooLarge(f"工作表「{worksheet.title}」第 {index:,} 行有内容（上限 {MAX_SHEET_ROWS:,} 行）")
+                raise _TooLarge(
+                    f"工作表「{worksheet.title}」第 {index:,} 行有内容（上限 {MAX_SHEET_ROWS:,} 行）"
+                )
             far = max(c.column for c in present)
             if far > MAX_SHEET_COLUMNS:
                 raise _TooLarge(

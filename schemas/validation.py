@@ -109,7 +109,9 @@ def _column_checks(column: Column) -> list[pa.Check]:
         checks.append(pa.Check.isin(list(column.enum), name="ENUM_VALUE"))
     # Built-in checks report their `error` as the failing check's name; it is the code the rejection carries.
     if column.kind == "text":
-        checks.append(pa.Check.str_length(max_value=column.max_length, name="TEXT_TOO_LONG", error="TEXT_TOO_LONG"))
+        checks.append(
+            pa.Check.str_length(max_value=column.max_length, name="TEXT_TOO_LONG", error="TEXT_TOO_LONG")
+        )
     if column.min_value is not None:
         low = Decimal(column.min_value)
         if low == 0 and not column.min_exclusive:
@@ -196,10 +198,14 @@ _MESSAGES = {
     "BELOW_MINIMUM": ("OUT_OF_RANGE", "{header} 不应小于 {low}（填写值 {value}），请核对"),
     "ABOVE_MAXIMUM": ("OUT_OF_RANGE", "{header} 应{below}{high}（填写值 {value}），请核对"),
     "ENUM_VALUE": ("ENUM_VALUE", "{header}「{value}」不是可选值"),
-    "VALUE_TOO_LARGE": ("VALUE_TOO_LARGE",
-                        "{header} 超出系统可受理的上限 {limit}（填写值 {value}），请核对数值和单位（万元还是元）"),
-    "TEXT_TOO_LONG": ("TEXT_TOO_LONG",
-                      "{header} 超过 {length} 个字符（填写了 {size} 个），请核对是否填错列或多复制了内容"),
+    "VALUE_TOO_LARGE": (
+        "VALUE_TOO_LARGE",
+        "{header} 超出系统可受理的上限 {limit}（填写值 {value}），请核对数值和单位（万元还是元）",
+    ),
+    "TEXT_TOO_LONG": (
+        "TEXT_TOO_LONG",
+        "{header} 超过 {length} 个字符（填写了 {size} 个），请核对是否填错列或多复制了内容",
+    ),
 }
 
 

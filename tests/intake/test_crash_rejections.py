@@ -63,13 +63,15 @@ def test_a_run_killed_after_the_parse_is_cached_loses_no_rejection(defects: Inta
     assert defects.scalar("SELECT COUNT(*) FROM intake_files") == 0
     assert defects.scalar("SELECT COUNT(*) FROM submission_rejections") == 0
 
-    _, rejections, result = defects.run()
+    _, _rejections, result = defects.run()
     assert defects.scalar("SELECT COUNT(*) FROM submission_rejections") == expected
-    balance = [e for e in result.get_asset_check_evaluations() if e.check_name == "rows_balance"][0]
+    balance = next(e for e in result.get_asset_check_evaluations() if e.check_name == "rows_balance")
     assert balance.passed
 
 
-def test_rejections_lost_by_an_earlier_crash_are_restored_by_the_next_run_and_named_until_then(defects: Intake):
+def test_rejections_lost_by_an_earlier_crash_are_restored_by_the_next_run_and_named_until_then(
+    defects: Intake,
+):
     defects.run()
     recorded = defects.scalar("SELECT COUNT(*) FROM submission_rejections")
     # what a crash of an older version left behind: the cache row, but only some of its rejections
@@ -79,5 +81,5 @@ def test_rejections_lost_by_an_earlier_crash_are_restored_by_the_next_run_and_na
         conn.execute(text("DELETE FROM submission_rejections WHERE rejection_id % 4 <> 0"))
     _, _, result = defects.run()
     assert defects.scalar("SELECT COUNT(*) FROM submission_rejections") == recorded
-    balance = [e for e in result.get_asset_check_evaluations() if e.check_name == "rows_balance"][0]
+    balance = next(e for e in result.get_asset_check_evaluations() if e.check_name == "rows_balance")
     assert balance.passed and balance.metadata["rejected_rows_not_recorded"].value == 0

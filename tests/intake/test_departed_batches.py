@@ -90,7 +90,9 @@ def test_a_metering_export_that_has_disappeared_is_named_in_a_warning(night: Nig
 def test_re_running_a_past_night_ignores_batches_and_exports_dated_after_it(night: Nightly):
     write_batch(night.inbox / ORIGINAL, valid_sheets())
     later = valid_sheets()
-    later["applications"] = [dict(later["applications"][0], application_id="T-STD-9", submitted_on="2026-11-30")]
+    later["applications"] = [
+        dict(later["applications"][0], application_id="T-STD-9", submitted_on="2026-11-30")
+    ]
     later["standards"] = [dict(later["standards"][0], application_id="T-STD-9", standard_code="GB/T 1-2026",
                                published_on="2026-11-01")]  # fmt: skip
     write_batch(night.inbox / "2026-12-01-测试.xlsx", later)
@@ -107,14 +109,18 @@ def test_re_running_a_past_night_ignores_batches_and_exports_dated_after_it(nigh
     assert _std_net(night) == 200_000_00  # the version in force on 2026-11-24, not the December correction
     assert night.scalar("SELECT COUNT(*) FROM metering_files") == 0
     present = _check(result, "inbox_files_present")
-    assert "2026-12-01-测试.xlsx" in (present.description or "") and "重跑过去某一晚" in (present.description or "")
+    assert "2026-12-01-测试.xlsx" in (present.description or "") and "重跑过去某一晚" in (
+        present.description or ""
+    )
 
     night.as_of = date(2026, 12, 2)  # the next night sees them
     night.run()
     decided = {r["application_id"] for r in night.rows("SELECT application_id FROM application_decisions")}
     assert "T-STD-9" in decided
     assert night.scalar("SELECT COUNT(*) FROM metering_files") == 1
-    assert night.scalar("SELECT net_fen FROM award_balances WHERE award_key LIKE '%YS/T 429-2025'") == 100_000_00
+    assert (
+        night.scalar("SELECT net_fen FROM award_balances WHERE award_key LIKE '%YS/T 429-2025'") == 100_000_00
+    )
 
 
 def test_a_past_night_re_run_after_a_later_correction_was_booked_does_not_move_money_back(night: Nightly):

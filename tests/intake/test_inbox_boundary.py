@@ -43,7 +43,9 @@ def _returned_rows(night: Nightly) -> list[tuple[object, ...]]:
 
 def test_a_missing_inbox_fails_the_run_in_chinese_and_english_before_anything_is_written(tmp_path: Path):
     database = tmp_path / "ledger.sqlite"
-    night = Nightly(inbox=tmp_path / "没有这个目录", database_url=f"sqlite:///{database}", reports=tmp_path / "r")
+    night = Nightly(
+        inbox=tmp_path / "没有这个目录", database_url=f"sqlite:///{database}", reports=tmp_path / "r"
+    )
     result = night.run(raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
@@ -68,8 +70,14 @@ def test_every_unsupported_file_is_a_rejection_in_the_reports_and_in_the_check_t
         (night.inbox / name).write_bytes(b"PK\x03\x04 not what it says")
     (night.inbox / "~$2026-04-01-测试.xlsx").write_bytes(b"lock")  # Excel's own lock file: nobody's
     result = night.run()
-    refused = night.rows("SELECT file, code, message FROM submission_rejections WHERE code = 'FILE_UNSUPPORTED'")
-    assert sorted(r["file"] for r in refused) == ["2026-04-02-包头市.xls", "2026-04-02-鄂尔多斯.xlsm", "说明.txt"]
+    refused = night.rows(
+        "SELECT file, code, message FROM submission_rejections WHERE code = 'FILE_UNSUPPORTED'"
+    )
+    assert sorted(r["file"] for r in refused) == [
+        "2026-04-02-包头市.xls",
+        "2026-04-02-鄂尔多斯.xlsm",
+        "说明.txt",
+    ]
     assert all("请用 Excel 另存为 .xlsx 后重新提交" in str(r["message"]) for r in refused)
     returned = _returned_rows(night)
     for name in ("2026-04-02-包头市.xls", "2026-04-02-鄂尔多斯.xlsm", "说明.txt"):
@@ -98,7 +106,9 @@ def test_a_rejection_superseded_by_a_later_accepted_resend_is_no_longer_listed_t
     assert night.scalar("SELECT COUNT(*) FROM submission_rejections WHERE file = '2026-04-01-测试.xls'") == 1
 
 
-def test_a_csv_link_to_a_private_file_outside_the_inbox_is_refused_and_never_read(night: Nightly, tmp_path: Path):
+def test_a_csv_link_to_a_private_file_outside_the_inbox_is_refused_and_never_read(
+    night: Nightly, tmp_path: Path
+):
     secret = tmp_path / "private" / "工资.csv"
     secret.parent.mkdir()
     secret.write_text("机密第一行,张三,12345\n", encoding="utf-8")
@@ -110,7 +120,10 @@ def test_a_csv_link_to_a_private_file_outside_the_inbox_is_refused_and_never_rea
     everything = night.rows('SELECT file, "column", value, message FROM submission_rejections')
     assert not any("机密第一行" in str(v) for r in everything for v in r.values())
     assert not any("机密第一行" in str(v) for row in _returned_rows(night) for v in row)
-    refused = {r["file"] for r in night.rows("SELECT file FROM submission_rejections WHERE code = 'FILE_OUTSIDE_INBOX'")}
+    refused = {
+        r["file"]
+        for r in night.rows("SELECT file FROM submission_rejections WHERE code = 'FILE_OUTSIDE_INBOX'")
+    }
     assert refused == {"2026-04-03-计量.csv", "2026-04-03-文件夹"}
     assert night.scalar("SELECT COUNT(*) FROM metering_files") == 0
 
@@ -133,8 +146,8 @@ def test_the_reviews_folder_is_not_a_submission_batch(night: Nightly):
     (night.inbox / "审核").mkdir()
     (night.inbox / "审核" / "2026-05-01-工信厅审核.xlsx").write_bytes(b"reviews, another reader's business")
     result = night.run()
-    files = [e.materialization.metadata["files"].value for e in result.get_asset_materialization_events()
-             if e.asset_key.to_user_string() == "submissions"][0]  # fmt: skip
+    files = next(e.materialization.metadata["files"].value for e in result.get_asset_materialization_events()
+             if e.asset_key.to_user_string() == "submissions")  # fmt: skip
     assert files == [BATCH]
     assert night.scalar("SELECT COUNT(*) FROM submission_rejections WHERE file LIKE '%审核%'") == 0
 

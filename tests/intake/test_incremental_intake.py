@@ -29,8 +29,11 @@ class Intake:
         with dg.instance_for_test() as instance:
             result = dg.materialize(
                 [submission_batches],
-                resources={"inbox": Inbox(path=str(self.inbox)), "ledger_db": LedgerDatabase(url=self.url),
-                           "evaluation": Evaluation(as_of="2026-11-24")},
+                resources={
+                    "inbox": Inbox(path=str(self.inbox)),
+                    "ledger_db": LedgerDatabase(url=self.url),
+                    "evaluation": Evaluation(as_of="2026-11-24"),
+                },
                 instance=instance,
             )
         events = {e.asset_key.to_user_string(): e.materialization.metadata

@@ -19,15 +19,41 @@ def _hostile() -> dict[str, list[dict[str, object]]]:
     sheets = valid_sheets()
     long_id = "A" * (ID_MAX_LENGTH + 1)
     sheets["applications"] += [
-        {"application_id": "T-INT-2", "credit_code": OTHER, "program": "DEEP_PROCESSING_INTEREST",
-         "project_code": "XM-T-2", "submitted_on": "2026-01-12", "total_investment_wan": "1" + "0" * 29},
-        {"application_id": long_id, "credit_code": CODE, "program": "标准研制奖励", "submitted_on": "2026-01-10"},
-        {"application_id": "T-STD-2", "credit_code": CODE, "program": "标准研制奖励", "submitted_on": "2026-01-10"},
-        {"application_id": "T-VAT-1", "credit_code": OTHER, "program": "RECYCLED_VAT", "submitted_on": "2026-01-10"},
+        {
+            "application_id": "T-INT-2",
+            "credit_code": OTHER,
+            "program": "DEEP_PROCESSING_INTEREST",
+            "project_code": "XM-T-2",
+            "submitted_on": "2026-01-12",
+            "total_investment_wan": "1" + "0" * 29,
+        },
+        {
+            "application_id": long_id,
+            "credit_code": CODE,
+            "program": "标准研制奖励",
+            "submitted_on": "2026-01-10",
+        },
+        {
+            "application_id": "T-STD-2",
+            "credit_code": CODE,
+            "program": "标准研制奖励",
+            "submitted_on": "2026-01-10",
+        },
+        {
+            "application_id": "T-VAT-1",
+            "credit_code": OTHER,
+            "program": "RECYCLED_VAT",
+            "submitted_on": "2026-01-10",
+        },
     ]
     sheets["standards"] += [
-        {"application_id": "T-STD-2", "standard_code": "GB/T " + "9" * 150 + "-2025", "standard_level": "国家",
-         "role": "参与", "published_on": "2025-11-20"},
+        {
+            "application_id": "T-STD-2",
+            "standard_code": "GB/T " + "9" * 150 + "-2025",
+            "standard_level": "国家",
+            "role": "参与",
+            "published_on": "2025-11-20",
+        },
     ]
     sheets["vat_claims"] = [
         {"application_id": "T-VAT-1", "period_start": "2025-01-01", "period_end": "2025-12-31", "sales_wan": "100",
