@@ -21,6 +21,7 @@ from pipelines.inbox import InboxListing
 from pipelines.inbox_history import confirmed_removed, departed, run_listing, withhold
 from pipelines.intake import Batch, file_sha256, merge, read_batch, superseded, unreadable
 from pipelines.intake_store import IntakeStore
+from pipelines.workbooks import WORKBOOK
 from schemas.rejection import Rejection
 from schemas.sheets import APPLICATIONS, FILE, ROW
 
@@ -190,7 +191,13 @@ def _read(
     batches, parsed, reused, failed = [], [], [], []
     for path in paths:
         name = listing.name(path)
-        sha = file_sha256(path)
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:  # no permission, or removed meanwhile: that file's problem only
+            batches.append(_listing_batch(Rejection(name, WORKBOOK, None, None, None, "FILE_UNREADABLE",
+                                                    f"文件无法读取（{type(exc).__name__}），未受理；"
+                                                    "请检查文件权限后重新放入收件箱")))  # fmt: skip
+            continue
         batch = store.load(name, sha)
         if batch is not None:
             reused.append(name)

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pipelines.workbooks import WORKBOOK
 from schemas.rejection import Rejection
 
 REVIEWS_FOLDER = "审核"
-WORKBOOK = "workbook"  # the `sheet` of a rejection about the whole file (as pipelines.workbooks.WORKBOOK)
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
