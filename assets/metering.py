@@ -16,7 +16,8 @@ from sqlalchemy import delete, func, insert, select, text
 
 from assets._metadata import markdown_table, table_schema
 from pipelines import metering_store as store
-from pipelines.defs.resources import Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.inbox_history import run_listing
 from pipelines.intake import Submissions
 from pipelines.metering import file_sha256, ingest
 from rules.model import MeteredSaving, SavingsClaim
@@ -77,14 +78,12 @@ COVERAGE_KEY = "savings.min_metering_coverage"
     metadata={"dagster/column_schema": MONTH_COLUMNS},
     pool="ledger_db",
 )
-def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase):
-    engine = ledger_db.engine()
-    folder = inbox.folder
-    paths = (
-        sorted((p for p in folder.glob("*.csv") if p.is_file()), key=lambda p: p.name)
-        if folder.exists()
-        else []
-    )
+def meter_readings(
+    context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase, evaluation: Evaluation
+):
+    # The one inbox listing (pipelines/inbox.py): no link out of the inbox, nothing dated after the evaluation day.
+    listing, engine = run_listing(inbox.folder, evaluation.date, ledger_db)
+    paths = listing.metering
     parameters = Parameters.load()
     with engine.connect() as conn:
         done = store.ingested(conn)

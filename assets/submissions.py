@@ -1,32 +1,29 @@
 """Submission batches from the inbox: read, validated, merged in file-name order; rejections recorded."""
 
+import dataclasses
 import hashlib
 from collections import Counter
-from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from pandera.errors import SchemaErrors
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assets._metadata import markdown_table, table_schema
 from assets.ledger_checks import schema_problems
-from pipelines.defs.resources import Inbox, LedgerDatabase
-from pipelines.intake import (
-    SheetCount,
-    Submissions,
-    file_sha256,
-    is_submission,
-    merge,
-    read_batch,
-    unreadable,
+from assets.submission_checks import (
+    accepted_rows_match_schemas,
+    inbox_files_present,
+    rejections_to_fix,
+    rows_balance,
 )
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.inbox import InboxListing
+from pipelines.inbox_history import confirmed_removed, departed, run_listing, withhold
+from pipelines.intake import Batch, file_sha256, merge, read_batch, superseded, unreadable
 from pipelines.intake_store import IntakeStore
+from pipelines.workbooks import WORKBOOK
 from schemas.rejection import Rejection
-from schemas.sheets import APPLICATIONS, BY_KEY, FILE, ROW, SHEETS
-from schemas.tables import IntakeCount, SubmissionRejection
-from schemas.validation import ROW_RULES, schema_for
+from schemas.sheets import APPLICATIONS, FILE, ROW
 
 REJECTION_COLUMNS = table_schema(
     [
@@ -43,8 +40,6 @@ APPLICATION_COLUMNS = table_schema(
     [(c.key, c.kind, c.header) for c in APPLICATIONS.columns]
     + [(FILE, "text", "来源文件"), (ROW, "integer", "Excel 行号")]
 )
-# How many actionable lines a check description shows; the metadata table holds every one.
-DESCRIPTION_LINES = 30
 
 
 @dg.multi_asset(
@@ -63,13 +58,13 @@ DESCRIPTION_LINES = 30
         dg.AssetCheckSpec(
             "rows_balance",
             asset="submission_rejections",
-            description="每个文件每个工作表：接受行 + 退回行 = 收到行",
+            description="每个文件每个工作表：接受行 + 退回行 = 收到行，且每个退回行都已记入 submission_rejections 表",
         ),
         dg.AssetCheckSpec(
             "rejections_to_fix",
             asset="submission_rejections",
-            description="本次收件箱中被退回的行，逐文件列出需重新上传的更正（工作表、行号、列、填写值、怎么改）；"
-            "无退回行时通过",
+            description="本次收件箱中被退回、且未被之后重新提交并受理的文件取代的行，逐文件列出需重新上传的更正"
+            "（工作表、行号、列、填写值、怎么改）；无待更正的退回时通过",
         ),
         dg.AssetCheckSpec(
             "published_columns",
@@ -84,39 +79,40 @@ DESCRIPTION_LINES = 30
             blocking=True,
             description="合并后接受的每张工作表（企业、申报及各明细表）都符合 schemas/validation.py 中该表的 pandera 校验",
         ),
+        dg.AssetCheckSpec(
+            "inbox_files_present",
+            asset="submissions",
+            description="此前受理过的每个文件（申报批次、计量导出）仍在收件箱中，且没有日期晚于评审日而未读取的文件；"
+            "否则逐个列出，并列出因此暂不评审的申报",
+        ),
     ],
     pool="ledger_db",
 )
-def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase):
+def submission_batches(
+    context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase, evaluation: Evaluation
+):
     """Every submission batch of the inbox, read once per content (table `intake_files`), merged in file-name
-    order; rejections and per-sheet counts recorded once per file content."""
-    folder = inbox.folder
-    entries = sorted(folder.iterdir(), key=lambda p: p.name) if folder.exists() else []
-    paths = [p for p in entries if is_submission(p)]
-    others = [p.name for p in entries if not is_submission(p) and p.suffix.lower() != ".csv"]
-    store = IntakeStore(ledger_db.engine())
-    batches, parsed, reused, failed = [], [], [], []
-    for path in paths:
-        sha = file_sha256(path)
-        batch = store.load(path.name, sha)
-        if batch is not None:
-            reused.append(path.name)
-        else:
-            try:
-                batch = read_batch(path, sha)
-            except Exception as exc:  # one odd file must not stop the night for every other enterprise
-                context.log.exception(f"intake of {path.name} failed")
-                batch = unreadable(path.name, sha, exc)
-                failed.append(path.name)
-            else:
-                store.save(batch, context.run.run_id)
-                parsed.append(path.name)
-        batches.append(batch)
-    subs = merge(batches, store.enterprises_except({p.name for p in paths}))
-    # A reused file's own rejections were recorded when it was parsed; only cross-file ones may be new.
-    recorded_before = {r for b in batches if b.file in reused for r in b.rejections}
-    fresh = [r for r in subs.rejections if r not in recorded_before]
-    _record(ledger_db, fresh, subs, context.run.run_id)
+    order; rejections, per-sheet counts and the parsed cache recorded together, once per file content."""
+    listing, engine = run_listing(
+        inbox.folder, evaluation.date, ledger_db
+    )  # raises before anything is written
+    store = IntakeStore(engine)
+    batches, to_save, reused, failed = _read(context, listing, listing.batches, store)
+    later = [listing.name(p) for p in listing.later if p.suffix.lower() != ".csv"]
+    gone, gone_exports = departed(engine, listing)
+    confirmed = sorted(confirmed_removed() & set(gone))
+    # A later-dated batch taken in on a later night may have been booked: it holds back what it corrected. One
+    # never taken in cannot have been, and the past night is reproduced as it was.
+    absent: dict[str, tuple[str, set[str]]] = {}
+    for reason, names in (("later", later), ("departed", sorted(set(gone) - set(confirmed)))):
+        for name in names:
+            recorded = store.latest(name)
+            if recorded is not None:
+                absent[name] = (reason, _app_ids(recorded))
+    shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
+    subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
+    withheld = withhold(subs, absent)
+    unrecorded = store.record(subs, context.run.run_id, to_save)
 
     accepted = sum(c.accepted for c in subs.counts)
     rejected = sum(c.rejected for c in subs.counts)
@@ -129,10 +125,12 @@ def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_d
             "rows_accepted": accepted,
             "rows_rejected": rejected,
             "files": dg.MetadataValue.json([name for name, _ in subs.files]),
-            "files_parsed": len(parsed),
+            "files_parsed": len(to_save),
             "files_reused": len(reused),
             "files_failed": dg.MetadataValue.json(failed),
-            "ignored_files": dg.MetadataValue.json(others),
+            "files_refused": dg.MetadataValue.json([r.file for r in listing.rejections]),
+            "files_after_evaluation_day": dg.MetadataValue.json([listing.name(p) for p in listing.later]),
+            "applications_held_back": dg.MetadataValue.json([w.application_id for w in withheld]),
             "applications": len(subs.frames["applications"]),
             "dagster/column_schema": APPLICATION_COLUMNS,
             "preview": markdown_table(_accepted_applications(subs.frames["applications"]), limit=10),
@@ -162,22 +160,9 @@ def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_d
             "preview": markdown_table([_preview(r) for r in subs.rejections], limit=50),
         },
     )
-    unbalanced = [c for c in subs.counts if c.accepted + c.rejected != c.received]
-    yield dg.AssetCheckResult(
-        check_name="rows_balance",
-        asset_key="submission_rejections",
-        passed=not unbalanced,
-        metadata={
-            "files": len(subs.files),
-            "received": sum(c.received for c in subs.counts),
-            "accepted": accepted,
-            "rejected": rejected,
-            "unbalanced": dg.MetadataValue.json([c.__dict__ for c in unbalanced]),
-        },
-        description=unbalanced_description(unbalanced) if unbalanced else None,
-    )
-    yield rejections_to_fix(subs.rejections)
-    problems = schema_problems(ledger_db.engine(), ["submission_rejections"])
+    yield rows_balance(subs.counts, unrecorded, len(subs.files))
+    yield rejections_to_fix(subs.rejections, superseded(subs, batches))
+    problems = schema_problems(engine, ["submission_rejections"])
     yield dg.AssetCheckResult(
         check_name="published_columns",
         asset_key="submission_rejections",
@@ -191,138 +176,55 @@ def submission_batches(context: dg.AssetExecutionContext, inbox: Inbox, ledger_d
         "请联系系统管理员",
     )
     yield accepted_rows_match_schemas(subs.frames)
-
-
-def unbalanced_description(unbalanced: list[SheetCount]) -> str:
-    lines = [
-        f"「{c.file}」的「{_sheet_name(c.sheet)}」表：收到 {c.received} 行，接受 {c.accepted} + 退回 {c.rejected}"
-        f" = {c.accepted + c.rejected} 行，与收到行数不符"
-        for c in unbalanced
-    ]
-    return (
-        "；".join(lines)
-        + "。这些工作表的计数未入库。请重新运行 nightly_awards；仍不平衡时不要删除或改动文件，把文件和本检查结果转交"
-        "系统管理员核查（有行既未接受也未退回，或被重复计数），该文件的申报在查明前不应签发"
+    yield inbox_files_present(
+        [*(g for g in gone if g not in confirmed), *gone_exports],
+        confirmed,
+        withheld,
+        [listing.name(p) for p in listing.later],
     )
 
 
-def _sheet_name(key: str) -> str:
-    sheet = BY_KEY.get(key)
-    if sheet is not None:
-        return sheet.name
-    return {"workbook": "整个文件", "metering": "计量数据"}.get(key, key)
-
-
-def fix_line(r: Rejection) -> str:
-    """One rejection as what the operator must do: which file to upload again and which cell to correct."""
-    where = "整个文件：" if r.sheet == "workbook" else f"「{_sheet_name(r.sheet)}」表"
-    if r.row_number is not None:
-        where += f"第 {r.row_number} 行"
-    if r.column:
-        where += f"「{r.column}」"
-    given = f"（填写值 {r.value}）" if r.value not in (None, "") else ""
-    return f"重新上传 {r.file}：{where}{r.message}{given}"
-
-
-def rejections_to_fix(rejections: list[Rejection]) -> dg.AssetCheckResult:
-    """Warn, per file, with one actionable Chinese line per rejection; green when nothing was rejected."""
-    by_file = Counter(r.file for r in rejections)
-    lines = [fix_line(r) for r in rejections]
-    shown = lines[:DESCRIPTION_LINES]
-    rest = len(lines) - len(shown)
-    description = None
-    if rejections:
-        files = "、".join(f"{file}（{n} 条）" for file, n in by_file.items())
-        description = (
-            f"{len(rejections)} 条退回，涉及 {files}。请企业按下列说明更正后重新上传：\n"
-            + "\n".join(shown)
-            + (f"\n…另有 {rest} 条，见元数据 to_fix 表或各部门报表「退回行」表" if rest else "")
-        )
-    return dg.AssetCheckResult(
-        check_name="rejections_to_fix",
-        asset_key="submission_rejections",
-        passed=not rejections,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "rejections": len(rejections),
-            "by_file": dg.MetadataValue.json(dict(by_file)),
-            "to_fix": markdown_table(
-                [
-                    {
-                        "文件": r.file,
-                        "工作表": _sheet_name(r.sheet),
-                        "行": r.row_number if r.row_number is not None else "—",
-                        "列": r.column or "—",
-                        "填写值": r.value if r.value not in (None, "") else "—",
-                        "代码": r.code,
-                        "怎么改": r.message,
-                    }
-                    for r in rejections
-                ],
-                limit=200,
-            ),
-        },
-        description=description,
-    )
-
-
-def accepted_rows_match_schemas(frames: dict[str, pd.DataFrame]) -> dg.AssetCheckResult:
-    """Every accepted frame validated again, whole, against its sheet's pandera schema."""
-    failures: dict[tuple[object, ...], dict[str, object]] = {}
-    checked: dict[str, int] = {}
-    for sheet in SHEETS:
-        frame = frames.get(sheet.key)
-        if frame is None:
-            failures[(sheet.key,)] = {
-                "工作表": sheet.name,
-                "文件": "—",
-                "行": "—",
-                "列": "—",
-                "校验": "SHEET_MISSING",
-            }
-            continue
-        checked[sheet.name] = len(frame)
-        if frame.empty:
-            continue
-        rules = {r.code: r.column for r in ROW_RULES.get(sheet.key, ())}
-        headers = {c.key: c.header for c in sheet.columns}
+def _read(
+    context: dg.AssetExecutionContext, listing: InboxListing, paths: list[Path], store: IntakeStore
+) -> tuple[list[Batch], list[Batch], list[str], list[str]]:
+    """(batches, the newly parsed ones to cache, names reused from the cache, names the intake failed on)."""
+    batches, parsed, reused, failed = [], [], [], []
+    for path in paths:
+        name = listing.name(path)
         try:
-            schema_for(sheet).validate(frame, lazy=True)
-        except SchemaErrors as errors:
-            for case in errors.failure_cases.itertuples(index=False):
-                check = str(case.check)
-                # a row rule fails on every column of its row; the operator looks at the rule's own column
-                column = rules.get(check, case.column if isinstance(case.column, str) else None)
-                row = frame.loc[case.index] if case.index in frame.index else None
-                failure: dict[str, object] = {
-                    "工作表": sheet.name,
-                    "文件": str(row[FILE]) if row is not None else "—",
-                    "行": int(row[ROW]) if row is not None else "—",
-                    "列": headers.get(column or "", column or "—"),
-                    "校验": check,
-                }
-                failures[tuple(failure.values())] = failure
-    found = list(failures.values())
-    files = sorted({str(f["文件"]) for f in found if f["文件"] != "—"})
-    description = None
-    if found:
-        places = "；".join(f"「{f['工作表']}」表第 {f['行']} 行（{f['文件']}）{f['列']} 未通过 {f['校验']}"
-                          for f in found[:10])  # fmt: skip
-        description = (
-            f"{len(found)} 处已接受的数据不符合工作表校验规则：{places}。这通常是解析缓存来自旧版规则或被改动；"
-            "本次评审已停止（不会记账）。请系统管理员删除 intake_files 中这些文件的缓存行"
-            f"（{'、'.join(files) or '见元数据'}），再重新运行 nightly_awards，文件会按现行规则重新校验"
-        )
-    return dg.AssetCheckResult(
-        check_name="accepted_rows_match_schemas",
-        asset_key="submissions",
-        passed=not found,
-        metadata={
-            "rows_checked": dg.MetadataValue.json(checked),
-            "failures": len(found),
-            "preview": markdown_table(found, limit=50),
-        },
-        description=description,
+            sha = file_sha256(path)
+        except OSError as exc:  # no permission, or removed meanwhile: that file's problem only
+            batches.append(_listing_batch(Rejection(name, WORKBOOK, None, None, None, "FILE_UNREADABLE",
+                                                    f"文件无法读取（{type(exc).__name__}），未受理；"
+                                                    "请检查文件权限后重新放入收件箱")))  # fmt: skip
+            continue
+        batch = store.load(name, sha)
+        if batch is not None:
+            reused.append(name)
+        else:
+            try:
+                batch = read_batch(path, sha, name)
+            except Exception as exc:  # one odd file must not stop the night for every other enterprise
+                context.log.exception(f"intake of {name} failed")
+                batch = unreadable(name, sha, exc)
+                failed.append(name)
+            else:
+                parsed.append(batch)
+        batches.append(batch)
+    return batches, parsed, reused, failed
+
+
+def _app_ids(batch: Batch) -> set[str]:
+    frame = batch.frames.get("applications")
+    return set() if frame is None else {str(a) for a in frame["application_id"]}
+
+
+def _listing_batch(rejection: Rejection) -> Batch:
+    """An inbox entry refused by the listing, as a batch of that one rejection. Its content is never read (a link
+    outside the inbox must not be), so it is identified by its name."""
+    sha = hashlib.sha256(f"inbox-entry\0{rejection.file}\0{rejection.code}".encode()).hexdigest()
+    return Batch(
+        rejection.file, sha, "refused", {}, [dataclasses.replace(rejection, value=rejection.file)], {}
     )
 
 
@@ -351,51 +253,3 @@ def _preview(r: Rejection) -> dict[str, object]:
         "代码": r.code,
         "说明": r.message,
     }
-
-
-def _fingerprint(r: Rejection, sha: str) -> str:
-    text = "|".join(str(x) for x in (sha, r.sheet, r.row_number, r.column, r.code, r.value))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _record(ledger_db: LedgerDatabase, rejections: list[Rejection], subs: Submissions, run_id: str) -> None:
-    """Rejections and counts, once per file content: re-reading the same file adds nothing."""
-    engine = ledger_db.engine()
-    shas = dict(subs.files)
-    now = datetime.now(UTC)
-    rows = [
-        r.as_dict()
-        | {
-            "file_sha256": shas.get(r.file, ""),
-            "fingerprint": _fingerprint(r, shas.get(r.file, "")),
-            "run_id": run_id,
-            "recorded_at": now,
-        }
-        for r in rejections
-    ]
-    counts = [
-        {
-            "file": c.file,
-            "file_sha256": shas.get(c.file, ""),
-            "sheet": c.sheet,
-            "received": c.received,
-            "accepted": c.accepted,
-            "rejected": c.rejected,
-            "run_id": run_id,
-            "recorded_at": now,
-        }
-        for c in subs.counts
-        if c.accepted + c.rejected == c.received  # the table refuses others; rows_balance reports them
-    ]
-    dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    with engine.begin() as conn:
-        for start in range(0, len(rows), 500):
-            conn.execute(
-                dialect_insert(SubmissionRejection).on_conflict_do_nothing(index_elements=["fingerprint"]),
-                rows[start : start + 500],
-            )
-        for start in range(0, len(counts), 500):
-            conn.execute(
-                dialect_insert(IntakeCount).on_conflict_do_nothing(index_elements=["file_sha256", "sheet"]),
-                counts[start : start + 500],
-            )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from openpyxl.utils.datetime import from_excel
+
 from rules.catalog import program as find_program
-from schemas.sheets import Column
+from schemas.sheets import ID_MAX_LENGTH, Column
 
 # Plausible dates for anything in a submission (projects, loans, recognitions, standards). An Excel serial 0/1
 # (1900-01-00/01) or a typo such as 2099 falls outside and is sent back instead of being evaluated.
@@ -23,10 +25,6 @@ LATEST = date(2060, 12, 31)
 
 # What operators type for "not applicable"; in a typed column it means the cell is blank.
 BLANK_MARKS = frozenset({"/", "-", "—", "——", "无", "n/a"})
-
-_EXCEL_EPOCH = date(
-    1899, 12, 30
-)  # serial 1 = 1900-01-01 in Excel's 1900 date system (with its leap-year bug)
 
 
 class CellError(ValueError):
@@ -71,7 +69,7 @@ def parse_date(raw: Any, header: str) -> date:
         # A date cell whose format was lost shows its serial number; read it as Excel would.
         if not float(raw).is_integer() or not 1 <= raw <= 2958465:
             raise CellError("DATE_FORMAT", f"{header}「{raw}」不是日期，请填写 2025-06-30 或设置为日期格式")
-        value = _EXCEL_EPOCH + timedelta(days=int(raw))
+        value = from_excel(int(raw)).date()  # openpyxl's reading, with Excel's 1900 leap-year bug
     else:
         text = (clean_text(raw) or "").replace(" ", "")
         for pattern in _DATE_PATTERNS:
@@ -184,6 +182,11 @@ def parse_meter_ids(raw: Any, header: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in re.split(r"[;；]", text) if part.strip())
     if not ids:
         raise CellError("METER_IDS_EMPTY", f"{header} 为空，请填写计量点编号，多个以分号分隔")
+    long = next((i for i in ids if len(i) > ID_MAX_LENGTH), None)
+    if long is not None:
+        raise CellError(
+            "TEXT_TOO_LONG", f"{header} 中的计量点编号超过 {ID_MAX_LENGTH} 个字符（{long[:20]}…），请核对"
+        )
     return ids
 
 

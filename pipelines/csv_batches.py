@@ -11,6 +11,7 @@ import csv
 import io
 from pathlib import Path
 
+from pipelines.inbox import display_name
 from pipelines.workbooks import (
     WORKBOOK,
     RawBatch,
@@ -22,7 +23,7 @@ from pipelines.workbooks import (
     resolve_sheet,
 )
 from schemas.rejection import Rejection
-from schemas.sheets import SHEETS, Sheet
+from schemas.sheets import MAX_WORKBOOK_BYTES, SHEETS, Sheet
 
 
 def decode(data: bytes) -> str | None:
@@ -41,37 +42,52 @@ def decode(data: bytes) -> str | None:
     return None
 
 
-def read_csv_folder(folder: Path) -> RawBatch:
-    batch = RawBatch(file=folder.name)
+def read_csv_folder(folder: Path, name: str | None = None) -> RawBatch:
+    """The folder's own CSV files; a link inside it is never followed (the inbox is a boundary) and a file over
+    the workbook size limit is refused before it is read."""
+    file = name or folder.name
+    batch = RawBatch(file=file)
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         if path.name.startswith((".", "~$")):
+            continue
+        if path.is_symlink():
+            batch.rejections.append(
+                Rejection(file, WORKBOOK, None, None, display_name(path), "FILE_OUTSIDE_INBOX",
+                          f"「{display_name(path)}」是链接（快捷方式），系统不跟随读取；请把文件本身放入批次文件夹后重新提交")
+            )  # fmt: skip
+            continue
+        if path.is_file() and path.stat().st_size > MAX_WORKBOOK_BYTES:
+            batch.rejections.append(
+                Rejection(file, WORKBOOK, None, None, display_name(path), "FILE_TOO_LARGE",
+                          f"「{display_name(path)}」超过 {MAX_WORKBOOK_BYTES:,} 字节，未受理；请拆成几个批次后重新提交")
+            )  # fmt: skip
             continue
         sheet = resolve_sheet(path.stem) if path.is_file() and path.suffix.lower() == ".csv" else None
         if sheet is None:
             batch.rejections.append(
-                Rejection(folder.name, WORKBOOK, None, None, path.name, "UNKNOWN_SHEET",
-                          f"「{path.name}」不是申报表 CSV，未读取；文件名应为工作表名或其英文键"
+                Rejection(file, WORKBOOK, None, None, display_name(path), "UNKNOWN_SHEET",
+                          f"「{display_name(path)}」不是申报表 CSV，未读取；文件名应为工作表名或其英文键"
                           f"（如 {'、'.join(f'{s.key}.csv' for s in SHEETS[:3])} 或 企业.csv）")
             )  # fmt: skip
             continue
         if sheet.key in batch.sheets:
             batch.rejections.append(
-                Rejection(folder.name, WORKBOOK, None, None, path.name, "DUPLICATE_SHEET",
-                          f"「{path.name}」与「{batch.sheets[sheet.key].source}」是同一张表，未读取；"
+                Rejection(file, WORKBOOK, None, None, display_name(path), "DUPLICATE_SHEET",
+                          f"「{display_name(path)}」与「{batch.sheets[sheet.key].source}」是同一张表，未读取；"
                           "请合并为一个文件后重新提交")
             )  # fmt: skip
             continue
         text = decode(path.read_bytes())
         if text is None:
             batch.rejections.append(
-                Rejection(folder.name, sheet.key, None, None, path.name, "CSV_ENCODING",
-                          f"「{path.name}」的编码无法识别，请另存为“CSV UTF-8（逗号分隔）”后重新提交")
+                Rejection(file, sheet.key, None, None, display_name(path), "CSV_ENCODING",
+                          f"「{display_name(path)}」的编码无法识别，请另存为“CSV UTF-8（逗号分隔）”后重新提交")
             )  # fmt: skip
             continue
-        batch.sheets[sheet.key] = _read_text(folder.name, sheet, path.name, text, batch.rejections)
+        batch.sheets[sheet.key] = _read_text(file, sheet, display_name(path), text, batch.rejections)
     if not batch.sheets and not batch.rejections:
         batch.rejections.append(
-            Rejection(folder.name, WORKBOOK, None, None, None, "NO_SHEETS",
+            Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
                       "文件夹中没有申报表 CSV（enterprises.csv、applications.csv ……），请按模板提交")
         )  # fmt: skip
     return batch

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.cells import CellError, clean_text, parse_cell
+from pipelines.inbox import REVIEWS_FOLDER, display_name
 from pipelines.workbooks import WORKBOOK, RawBatch, RawSheet, read_xlsx
 from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET, SHEETS
@@ -61,25 +63,33 @@ class Submissions:
 
 
 def file_sha256(path: Path) -> str:
-    """The content hash of a batch: the file's bytes, or the names and bytes of a CSV folder's files."""
+    """The content hash of a batch: the file's bytes, or the names and bytes of a CSV folder's own files (what
+    `read_csv_folder` reads: the top level, never through a link)."""
     digest = hashlib.sha256()
-    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for p in paths:
-        if path.is_dir():
-            digest.update(p.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(p.read_bytes())
+    if not path.is_dir():
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    for p in sorted(path.iterdir()):
+        if p.is_file() and not p.is_symlink():
+            digest.update(os.fsencode(p.name) + b"\0")
+            with p.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
     return digest.hexdigest()
 
 
 def is_submission(path: Path) -> bool:
-    """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files and hidden entries are not."""
-    if path.name.startswith(("~$", ".")):
+    """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files, hidden entries and the reviews folder
+    `审核/` are not. The nightly intake lists the inbox with `pipelines.inbox.list_inbox`, which says more."""
+    if path.name.startswith(("~$", ".")) or path.name == REVIEWS_FOLDER:
         return False
     return (path.is_file() and path.suffix.lower() == ".xlsx") or path.is_dir()
 
 
-def read_batch(path: Path, sha256: str | None = None) -> Batch:
-    raw = read_xlsx(path) if path.is_file() else read_csv_folder(path)
+def read_batch(path: Path, sha256: str | None = None, name: str | None = None) -> Batch:
+    """`name` is the file name as stored and shown (`pipelines.inbox.display_name`), by default the path's."""
+    name = name or display_name(path)
+    raw = read_xlsx(path, name) if path.is_file() else read_csv_folder(path, name)
     return type_batch(raw, sha256 or file_sha256(path), "xlsx" if path.is_file() else "csv_folder")
 
 
@@ -92,10 +102,10 @@ def unreadable(file: str, sha256: str, error: Exception) -> Batch:
     return Batch(file, sha256, "unknown", {}, [rejection], {})
 
 
-def read_csv_folder(path: Path) -> RawBatch:
+def read_csv_folder(path: Path, name: str) -> RawBatch:
     from pipelines.csv_batches import read_csv_folder as read
 
-    return read(path)
+    return read(path, name)
 
 
 def type_batch(raw: RawBatch, sha256: str, kind: str) -> Batch:
@@ -306,4 +316,35 @@ def _counts(batch: Batch, rejections: list[Rejection], accepted: dict[str, set[i
             # counted apart, so that a row both accepted and rejected, or neither, unbalances the check
             SheetCount(batch.file, sheet_key, len(rows), len(accepted[sheet_key] & received), len(rejected))
         )
+    return out
+
+
+def superseded(subs: Submissions, batches: Iterable[Batch]) -> set[Rejection]:
+    """The rejections a later accepted resend has made moot: the operator has nothing left to fix there.
+
+    A row that names an application (or, on the 企业 sheet, an enterprise) is moot when that application or
+    enterprise is now taken from a batch whose file name sorts after the rejected one. A whole-file rejection
+    (`FILE_UNSUPPORTED`, `FILE_UNREADABLE` …) is moot when a file of the same name but another suffix was accepted
+    (`…包头市.xls` sent again as `…包头市.xlsx`).
+    """
+    by_file = {b.file: b for b in batches}
+    apps = subs.frames["applications"]
+    app_source = dict(zip(apps["application_id"], apps[FILE], strict=True))
+    enterprises = subs.frames["enterprises"]
+    enterprise_source = dict(zip(enterprises["credit_code"], enterprises[FILE], strict=True))
+    accepted = {c.file for c in subs.counts if c.accepted}
+    out: set[Rejection] = set()
+    for r in subs.rejections:
+        batch = by_file.get(r.file)
+        if r.row_number is None or batch is None:
+            stem = Path(r.file).stem
+            if any(f != r.file and Path(f).stem == stem for f in accepted):
+                out.add(r)
+            continue
+        app_id = batch.typed_app_ids.get((r.sheet, r.row_number))
+        code = batch.typed_credit_codes.get(r.row_number) if r.sheet == "enterprises" else None
+        if (app_id is not None and str(app_source.get(app_id, "")) > r.file) or (
+            code is not None and str(enterprise_source.get(code, "")) > r.file
+        ):
+            out.add(r)
     return out

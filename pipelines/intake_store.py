@@ -1,5 +1,7 @@
 """Each inbox file is read once per content: its parsed, validated batch is kept in table `intake_files`.
 
+Rejections and per-sheet counts are recorded here too, in the transaction that caches the parse (`record`).
+
 A night parses only files whose (name, sha256) is new and loads every other batch from here, so its cost grows
 with the new files, not with the history. The payload is JSON with exact values as text (decimals, ISO dates),
 typed back through the sheet specs; a file whose content changed is parsed again and its new content is used.
@@ -7,22 +9,25 @@ typed back through the sheet specs; a file whose content changed is parsed again
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Connection, DateTime, Engine, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipelines.intake import Batch, frame_of
+from pipelines.intake import Batch, Submissions, frame_of
 from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET
-from schemas.tables import Base
+from schemas.tables import Base, IntakeCount, SubmissionRejection
 
-PAYLOAD_VERSION = 1  # bump when the payload's shape changes: older rows are then parsed again
+# Bump when the payload's shape or the rules that made it change: older rows are then parsed again.
+# 2: streaming reader with size limits; length and amount limits of schemas.sheets.
+PAYLOAD_VERSION = 2
 
 
 class IntakeFile(Base):
@@ -123,8 +128,12 @@ class IntakeStore:
             ).first()
         return None if row is None else loads(file, sha256, row.kind, row.payload)
 
-    def save(self, batch: Batch, run_id: str) -> None:
-        """Idempotent: a retried or concurrent run saving the same content leaves one row."""
+    def save(self, batch: Batch, run_id: str, conn: Connection) -> None:
+        """Idempotent: a retried or concurrent run saving the same content leaves one row.
+
+        Written on the caller's connection, in the transaction that records the batch's rejections and counts:
+        a run killed in between leaves neither, and the next run parses the file again (never a cache whose
+        rejections were lost)."""
         enterprises = _rows_out("enterprises", batch.frames["enterprises"].to_dict("records")) if (
             "enterprises" in batch.frames
         ) else []  # fmt: skip
@@ -141,8 +150,74 @@ class IntakeStore:
             "recorded_at": datetime.now(UTC),
         }
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(insert(IntakeFile).values(row).on_conflict_do_nothing())
+
+    def latest(self, file: str) -> Batch | None:
+        """The newest content recorded under a file name (for a file that has left the inbox)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(IntakeFile.sha256, IntakeFile.kind, IntakeFile.payload)
+                .where(IntakeFile.file == file)
+                .order_by(IntakeFile.file_id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else loads(file, row.sha256, row.kind, row.payload)
+
+    def files(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(IntakeFile.file).distinct()).scalars())
+
+    def record(self, subs: Submissions, run_id: str, parsed: list[Batch]) -> list[Rejection]:
+        """Newly parsed batches' cache rows, every rejection not yet recorded for its file content, and the counts, in
+        one transaction: a run killed midway leaves none of them, and the next run parses the files again. Returns the
+        rejected rows that are still not in the table afterwards (what `rows_balance` reports)."""
+        shas = dict(subs.files)
+        now = datetime.now(UTC)
+        rows = {
+            _fingerprint(r, shas.get(r.file, "")): r.as_dict()
+            | {"file_sha256": shas.get(r.file, ""), "run_id": run_id, "recorded_at": now}
+            for r in subs.rejections
+        }
+        counts = [
+            {
+                "file": c.file,
+                "file_sha256": shas.get(c.file, ""),
+                "sheet": c.sheet,
+                "received": c.received,
+                "accepted": c.accepted,
+                "rejected": c.rejected,
+                "run_id": run_id,
+                "recorded_at": now,
+            }
+            for c in subs.counts
+            if c.accepted + c.rejected == c.received  # the table refuses others; rows_balance reports them
+        ]
+        dialect_insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        table = SubmissionRejection
         with self.engine.begin() as conn:
-            conn.execute(insert(IntakeFile).values(row).on_conflict_do_nothing())
+            for batch in parsed:
+                self.save(batch, run_id, conn)
+            known = _recorded(conn, set(shas.values()), table.fingerprint)
+            new = [row | {"fingerprint": f} for f, row in rows.items() if f not in known]
+            for start in range(0, len(new), 500):
+                conn.execute(
+                    dialect_insert(table).on_conflict_do_nothing(index_elements=["fingerprint"]),
+                    new[start : start + 500],
+                )
+            for start in range(0, len(counts), 500):
+                conn.execute(
+                    dialect_insert(IntakeCount).on_conflict_do_nothing(
+                        index_elements=["file_sha256", "sheet"]
+                    ),
+                    counts[start : start + 500],
+                )
+        with self.engine.connect() as conn:
+            recorded = _recorded(conn, set(shas.values()), table.file_sha256, table.sheet, table.row_number)
+        return [
+            r
+            for r in subs.rejections
+            if r.row_number is not None and (shas.get(r.file, ""), r.sheet, r.row_number) not in recorded
+        ]
 
     def enterprises_except(self, files: set[str]) -> list[dict[str, Any]]:
         """Accepted 企业 rows of the latest stored content of every file not in `files` (archived batches),
@@ -162,3 +237,19 @@ class IntakeStore:
             for file in sorted(latest)
             for record in _rows_in(file, "enterprises", json.loads(latest[file]))
         ]
+
+
+def _fingerprint(r: Rejection, sha: str) -> str:
+    text = "|".join(str(x) for x in (sha, r.sheet, r.row_number, r.column, r.code, r.value))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _recorded(conn: Connection, shas: set[str], *columns: Any) -> set[Any]:
+    """What submission_rejections holds for these file contents: one column's values, or tuples of several."""
+    found: set[Any] = set()
+    ordered = sorted(shas)
+    for start in range(0, len(ordered), 500):
+        query = select(*columns).where(SubmissionRejection.file_sha256.in_(ordered[start : start + 500]))
+        for row in conn.execute(query.distinct()):
+            found.add(row[0] if len(columns) == 1 else tuple(row))
+    return found

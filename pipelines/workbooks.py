@@ -8,15 +8,25 @@ unreadable (unknown or duplicated headers). Typing and validation happen in `pip
 from __future__ import annotations
 
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.worksheet.cell_range import CellRange
 
 from schemas.rejection import Rejection
-from schemas.sheets import SHEETS, Sheet
+from schemas.sheets import (
+    MAX_SHEET_COLUMNS,
+    MAX_SHEET_ROWS,
+    MAX_WORKBOOK_BYTES,
+    MAX_WORKBOOK_PARTS,
+    SHEETS,
+    Sheet,
+)
 
 WORKBOOK = "workbook"  # the `sheet` of a rejection about the whole file
 HEADER_SEARCH_ROWS = 10
@@ -124,48 +134,143 @@ def reject_duplicated_header_rows(file: str, raw: RawSheet, rejections: list[Rej
         )  # fmt: skip
 
 
-def read_xlsx(path: Path) -> RawBatch:
-    batch = RawBatch(file=path.name)
+class _TooLarge(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _too_large(file: str, what: str) -> Rejection:
+    return Rejection(file, WORKBOOK, None, None, None, "FILE_TOO_LARGE",
+                     f"文件超出系统受理上限：{what}；文件未受理。请删除多余的行、列和内容（只保留模板工作表的数据），"
+                     "或拆成几个批次后重新提交")  # fmt: skip
+
+
+def _declared_size(path: Path) -> str | None:
+    """What is wrong with the zip's own declared sizes, before anything is decompressed (a zip bomb says so)."""
     try:
-        workbook = load_workbook(path, data_only=False)
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return None  # not a zip: openpyxl reports it as unreadable
+    total = sum(i.file_size for i in infos)
+    if len(infos) > MAX_WORKBOOK_PARTS or total > MAX_WORKBOOK_BYTES:
+        return (f"解压后 {total:,} 字节、{len(infos)} 个部件（上限 {MAX_WORKBOOK_BYTES:,} 字节、"
+                f"{MAX_WORKBOOK_PARTS} 个部件）")  # fmt: skip
+    return None
+
+
+def read_xlsx(path: Path, name: str | None = None) -> RawBatch:
+    """Stream the workbook (openpyxl read-only): memory stays bounded by the limits of `schemas.sheets`."""
+    file = name or path.name
+    batch = RawBatch(file=file)
+    declared = _declared_size(path)
+    if declared is not None:
+        batch.rejections.append(_too_large(file, declared))
+        return batch
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # whatever makes a file unreadable is the operator's to fix, never a crash
         batch.rejections.append(
-            Rejection(path.name, WORKBOOK, None, None, None, "FILE_UNREADABLE",
+            Rejection(file, WORKBOOK, None, None, None, "FILE_UNREADABLE",
                       f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}），可能已损坏或不是 .xlsx 格式；"
                       "请用 Excel 另存为 .xlsx 后重新提交")
         )  # fmt: skip
         return batch
+    try:
+        _read_sheets(file, workbook, batch)
+    except _TooLarge as exc:
+        return RawBatch(file=file, rejections=[_too_large(file, exc.message)])
+    finally:
+        workbook.close()
+    if not batch.sheets and not batch.rejections:
+        batch.rejections.append(
+            Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
+                      f"文件中没有模板工作表（{'、'.join(s.name for s in SHEETS)}），请使用申报模板填写")
+        )  # fmt: skip
+    return batch
+
+
+def _read_sheets(file: str, workbook: Any, batch: RawBatch) -> None:
     for worksheet in workbook.worksheets:
         sheet = resolve_sheet(worksheet.title)
         if worksheet.title in (INSTRUCTIONS_SHEET, CHOICES_SHEET):
             continue
         if sheet is None:
-            if worksheet.max_row > 1 or worksheet.cell(1, 1).value is not None:
+            if _stream(workbook, worksheet).rows:
                 batch.rejections.append(
-                    Rejection(path.name, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
+                    Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
                               f"工作表「{worksheet.title}」不属于申报模板，未读取；如有申报数据请移入模板对应工作表"
                               f"（{'、'.join(s.name for s in SHEETS)}）")
                 )  # fmt: skip
             continue
         if sheet.key in batch.sheets:
             batch.rejections.append(
-                Rejection(path.name, WORKBOOK, None, None, worksheet.title, "DUPLICATE_SHEET",
+                Rejection(file, WORKBOOK, None, None, worksheet.title, "DUPLICATE_SHEET",
                           f"工作表「{worksheet.title}」与「{batch.sheets[sheet.key].source}」是同一张表，"
                           "未读取；请合并为一个工作表后重新提交")
             )  # fmt: skip
             continue
-        batch.sheets[sheet.key] = _read_sheet(path.name, sheet, worksheet, batch.rejections)
-    if not batch.sheets and not batch.rejections:
-        batch.rejections.append(
-            Rejection(path.name, WORKBOOK, None, None, None, "NO_SHEETS",
-                      f"文件中没有模板工作表（{'、'.join(s.name for s in SHEETS)}），请使用申报模板填写")
-        )  # fmt: skip
-    return batch
+        batch.sheets[sheet.key] = _read_sheet(file, sheet, _stream(workbook, worksheet), batch.rejections)
 
 
-def _read_sheet(file: str, sheet: Sheet, worksheet: Any, rejections: list[Rejection]) -> RawSheet:
-    raw = RawSheet(sheet, source=worksheet.title)
-    all_rows = list(worksheet.iter_rows())
+@dataclass
+class _Cell:
+    row: int
+    column: int
+    value: Any
+    data_type: str
+
+
+@dataclass
+class _Streamed:
+    title: str
+    rows: list[list[_Cell]]  # only rows with a non-empty cell, each with only its non-empty cells
+    merged: list[CellRange]
+
+
+def _stream(workbook: Any, worksheet: Any) -> _Streamed:
+    """The sheet's non-empty cells, parsed by openpyxl's own streaming sheet parser (the one its read-only
+    worksheets use) without their padding to the sheet's extent: a lone cell at XFD1048576 costs one cell, and
+    it is refused because it lies beyond the limits, not after a billion empty cells were made."""
+    rows: list[list[_Cell]] = []
+    with worksheet._get_source() as source:
+        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=False, epoch=workbook.epoch,
+                                 date_formats=workbook._date_formats,
+                                 timedelta_formats=workbook._timedelta_formats)  # fmt: skip
+        for index, cells in parser.parse():
+            present = [_Cell(index, c["column"], c["value"], c["data_type"]) for c in cells
+                       if c["value"] is not None]  # fmt: skip
+            if not present:
+                continue
+            if index > MAX_SHEET_ROWS:
+                raise _TooLarge(
+                    f"工作表「{worksheet.title}」第 {index:,} 行有内容（上限 {MAX_SHEET_ROWS:,} 行）"
+                )
+            far = max(c.column for c in present)
+            if far > MAX_SHEET_COLUMNS:
+                raise _TooLarge(
+                    f"工作表「{worksheet.title}」第 {index:,} 行第 {far:,} 列有内容（上限 {MAX_SHEET_COLUMNS} 列）"
+                )
+            rows.append(present)
+        merges = parser.merged_cells.mergeCell if parser.merged_cells is not None else []
+    return _Streamed(worksheet.title, rows, [CellRange(m.ref) for m in merges])
+
+
+def _merged_index(ranges: list[CellRange], header_row: int, last_row: int) -> dict[int, list[CellRange]]:
+    """Column -> merged ranges over data rows, clipped to the rows that hold anything at all."""
+    by_column: dict[int, list[CellRange]] = {}
+    for rng in ranges:
+        if rng.max_row <= header_row or rng.min_row > last_row:
+            continue
+        for column in range(rng.min_col, min(rng.max_col, MAX_SHEET_COLUMNS) + 1):
+            by_column.setdefault(column, []).append(rng)
+    return by_column
+
+
+def _read_sheet(file: str, sheet: Sheet, streamed: _Streamed, rejections: list[Rejection]) -> RawSheet:
+    raw = RawSheet(sheet, source=streamed.title)
+    all_rows = streamed.rows
     if not all_rows:
         return raw
     header_index = find_header_row([[c.value for c in row] for row in all_rows], sheet)
@@ -175,35 +280,34 @@ def _read_sheet(file: str, sheet: Sheet, worksheet: Any, rejections: list[Reject
     if not header.positions:
         _reject_headerless(file, sheet, raw, all_rows[header_index + 1 :], rejections)
         return raw
-    merged: dict[tuple[int, int], str] = {}
-    for rng in worksheet.merged_cells.ranges:
-        for r in range(max(rng.min_row, header_row + 1), rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                merged[(r, c)] = rng.coord
-    for cells in all_rows[header_index + 1 :]:
-        row_number = cells[0].row
+    data = {row[0].row: row for row in all_rows[header_index + 1 :]}
+    last_row = max(data, default=header_row)
+    merged = _merged_index(streamed.merged, header_row, last_row)
+    merged_rows = {r for rngs in merged.values() for rng in rngs
+                   for r in range(max(rng.min_row, header_row + 1), min(rng.max_row, last_row) + 1)}  # fmt: skip
+    for row_number in sorted(set(data) | merged_rows):
+        cells = {c.column: c for c in data.get(row_number, [])}
         values: dict[str, Any] = {}
         problems: list[Rejection] = []
-        for cell in cells:
-            key = header.positions.get(cell.column)
-            if key is None:
-                continue
-            value = cell.value
+        for position, key in header.positions.items():
+            cell = cells.get(position)
+            value = None if cell is None else cell.value
             values[key] = value
             column = sheet.column(key)
-            if (row_number, cell.column) in merged:
+            inside = next((r for r in merged.get(position, ()) if r.min_row <= row_number <= r.max_row), None)
+            if inside is not None:
                 problems.append(
                     Rejection(file, sheet.key, row_number, column.header, _str(value), "MERGED_CELL",
-                              f"{column.header}处于合并单元格 {merged[(row_number, cell.column)]} 中；"
+                              f"{column.header}处于合并单元格 {inside.coord} 中；"
                               "请取消合并，并在每一行填写完整的值")
                 )  # fmt: skip
-            elif cell.data_type == "f":
+            elif cell is not None and cell.data_type == "f":
                 problems.append(
                     Rejection(file, sheet.key, row_number, column.header, _str(value), "FORMULA_CELL",
                               f"{column.header}是公式「{_str(value)}」，系统不计算公式；"
                               "请复制该列后“选择性粘贴—数值”再提交")
                 )  # fmt: skip
-            elif cell.data_type == "e":
+            elif cell is not None and cell.data_type == "e":
                 problems.append(
                     Rejection(file, sheet.key, row_number, column.header, _str(value), "CELL_ERROR",
                               f"{column.header}显示错误值「{_str(value)}」，请改为正确的数值后重新提交")
@@ -221,7 +325,7 @@ def _read_sheet(file: str, sheet: Sheet, worksheet: Any, rejections: list[Reject
 
 
 def _reject_headerless(
-    file: str, sheet: Sheet, raw: RawSheet, rows: list[Any], rejections: list[Rejection]
+    file: str, sheet: Sheet, raw: RawSheet, rows: list[list[_Cell]], rejections: list[Rejection]
 ) -> None:
     """No template header at all: every non-blank row is received and sent back, none is dropped silently."""
     for cells in rows:

@@ -7,6 +7,32 @@ is read (`kind`). `schemas.validation` turns each sheet spec into its pandera sc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+# Limits declared once, applied alike on every backend: intake refuses a cell beyond them (a row rejection), so
+# no value reaches a table that PostgreSQL would refuse and SQLite would quietly accept. schemas/tables.py sizes
+# its columns from these.
+ID_MAX_LENGTH = 100
+"""Application ids and every code or number typed into a submission (项目编号, 标准编号, 登记号, 文号 …)."""
+NAME_MAX_LENGTH = 200
+"""Names (企业名称, 项目名称, 贷款机构)."""
+AWARD_KEY_MAX_LENGTH = 200
+"""Award keys are `PROGRAM:credit code:code` at most: 28 + 1 + 18 + 1 + ID_MAX_LENGTH < 200."""
+MAX_YUAN = Decimal("999999999999.99")
+"""The largest amount NUMERIC(14,2) holds: the bound of every yuan figure."""
+MAX_WAN = Decimal("99999999.99")
+"""The largest 万元 amount: times 10,000 it is still a yuan figure within MAX_YUAN (about 10^12 yuan)."""
+MAX_QUANTITY = Decimal("1000000000000")
+"""Tonnes, tce, kWh/t, percentages: 10^12 is far beyond any real plant and within exact arithmetic."""
+
+# Limits of a workbook, checked before and while it is streamed, so that no file costs more than bounded memory.
+MAX_WORKBOOK_BYTES = 200 * 1024 * 1024
+"""Sum of the zip's declared uncompressed sizes (the real template with 100,000 rows is ~40 MB)."""
+MAX_WORKBOOK_PARTS = 10_000
+MAX_SHEET_ROWS = 100_000
+"""Excel row number of the last non-empty row of a sheet."""
+MAX_SHEET_COLUMNS = 100
+"""Column number of the last non-empty cell of a row (the widest template sheet has 14 columns)."""
 
 from rules.labels import (
     ACQUISITIONS,
@@ -49,6 +75,16 @@ class Column:
     max_value: str | None = None
     min_exclusive: bool = False
     max_exclusive: bool = False
+    max_length: int = ID_MAX_LENGTH  # text and meter-id cells
+
+    @property
+    def limit(self) -> Decimal | None:
+        """The system's bound of a decimal column (above any policy bound): 万元, yuan, or a quantity."""
+        if self.kind != "decimal":
+            return None
+        if "万元" in self.header:
+            return MAX_WAN
+        return MAX_YUAN if "元" in self.header else MAX_QUANTITY
 
 
 @dataclass(frozen=True)
@@ -72,7 +108,7 @@ def _app_id() -> Column:
 
 ENTERPRISES = Sheet("enterprises", "企业", (
     Column("credit_code", "统一社会信用代码", "credit_code", required=True),
-    Column("name", "企业名称", "text", required=True),
+    Column("name", "企业名称", "text", required=True, max_length=NAME_MAX_LENGTH),
     Column("league_city", "所属盟市", "enum", required=True, enum=CITY_ENUM),
     Column("tax_credit_grade", "纳税信用级别", "enum", enum=TAX_GRADES),
 ), unique=("credit_code",), detail=False)  # fmt: skip
@@ -82,7 +118,7 @@ APPLICATIONS = Sheet("applications", "申报", (
     Column("credit_code", "统一社会信用代码", "credit_code", required=True),
     Column("program", "申报类别", "program", required=True),
     Column("project_code", "项目编号", "text"),
-    Column("project_name", "项目名称", "text"),
+    Column("project_name", "项目名称", "text", max_length=NAME_MAX_LENGTH),
     Column("submitted_on", "申报日期", "date", required=True),
     Column("construction_start", "开工日期", "date"),
     Column("completion_date", "竣工日期", "date"),
@@ -97,7 +133,7 @@ APPLICATIONS = Sheet("applications", "申报", (
 LOANS = Sheet("loans", "贷款", (
     _app_id(),
     Column("loan_contract_no", "贷款合同编号", "text", required=True),
-    Column("lender", "贷款机构", "text", required=True),
+    Column("lender", "贷款机构", "text", required=True, max_length=NAME_MAX_LENGTH),
     Column("principal_wan", "贷款金额(万元)", "decimal", required=True, min_value="0", min_exclusive=True),
     Column("annual_rate_pct", "年利率(%)", "decimal", required=True, min_value="0", max_value="24",
            min_exclusive=True, max_exclusive=True),

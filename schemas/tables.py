@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schemas.sheets import AWARD_KEY_MAX_LENGTH, ID_MAX_LENGTH
+
 MONEY = Numeric(14, 2, asdecimal=True)
 
 
@@ -83,9 +85,9 @@ class LedgerEntry(Base):
     )
 
     entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    award_key: Mapped[str] = mapped_column(String(200), index=True)
+    award_key: Mapped[str] = mapped_column(String(AWARD_KEY_MAX_LENGTH), index=True)
     award_version: Mapped[int] = mapped_column(Integer)
-    application_id: Mapped[str] = mapped_column(String(100))
+    application_id: Mapped[str] = mapped_column(String(ID_MAX_LENGTH))
     credit_code: Mapped[str] = mapped_column(String(18))
     enterprise_name: Mapped[str] = mapped_column(Text)
     program: Mapped[str] = mapped_column(String(40))
@@ -106,7 +108,7 @@ class ApplicationDecision(Base):
 
     __tablename__ = "application_decisions"
 
-    application_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(ID_MAX_LENGTH), primary_key=True)
     program: Mapped[str] = mapped_column(String(40))
     credit_code: Mapped[str] = mapped_column(String(18))
     enterprise_name: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from assets.submissions import submission_batches
-from pipelines.defs.resources import Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
 from pipelines.intake import read_batch
 from pipelines.intake_store import dumps, loads
 from pipelines.settings import SAMPLE_INBOX
@@ -29,7 +29,11 @@ class Intake:
         with dg.instance_for_test() as instance:
             result = dg.materialize(
                 [submission_batches],
-                resources={"inbox": Inbox(path=str(self.inbox)), "ledger_db": LedgerDatabase(url=self.url)},
+                resources={
+                    "inbox": Inbox(path=str(self.inbox)),
+                    "ledger_db": LedgerDatabase(url=self.url),
+                    "evaluation": Evaluation(as_of="2026-11-24"),
+                },
                 instance=instance,
             )
         events = {e.asset_key.to_user_string(): e.materialization.metadata

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from assets.metering import meter_readings
-from pipelines.defs.resources import Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
 from pipelines.metering import ingest
 from pipelines.metering_store import metered_saving, store
 from rules.decision import Outcome
@@ -147,7 +147,11 @@ def test_a_nightly_run_reads_only_new_exports_and_a_file_ingested_twice_changes_
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     rows = daily(A, "E1", "electricity", date(2025, 1, 1), date(2025, 1, 31), "10")
     write(inbox / "2025-01.csv", rows[:20])
-    resources = {"inbox": Inbox(path=str(inbox)), "ledger_db": LedgerDatabase(url=url)}
+    resources = {
+        "inbox": Inbox(path=str(inbox)),
+        "ledger_db": LedgerDatabase(url=url),
+        "evaluation": Evaluation(),
+    }
 
     def run() -> dict[str, object]:
         with dg.instance_for_test() as instance:

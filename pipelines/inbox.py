@@ -1,0 +1,168 @@
+"""The inbox folder as a boundary: the one listing of what is in it, used by submission and metering intake.
+
+What is what (inputs.md, and the choices written in docs/runbook.md §1):
+- a top-level `.xlsx` file or a sub-folder is a submission batch, except the sub-folder `审核/`, which holds the
+  departments' review determinations and is never a batch;
+- a top-level `.csv` file is a metering export;
+- Excel's lock files (`~$…`) and hidden entries (`.…`) are nobody's and are left alone silently;
+- anything else (`.xls`, `.xlsm`, `.txt`, a socket …) is `FILE_UNSUPPORTED`: a rejection row, so it reaches the
+  reports' 退回行 and the `rejections_to_fix` check instead of only the metadata.
+
+Symlinks are followed only to a regular file that lies inside the inbox; a symlink that leads outside it (or
+nowhere), and every directory symlink, is `FILE_OUTSIDE_INBOX` and is not read: a link must not publish a private
+file's lines into every department's report, nor make the listing walk a loop.
+
+A file is *dated* by the `YYYY-MM-DD` its name starts with (operators name batches and exports by date); a name
+without one is dated by the day, in Shanghai, its content was first taken in (`first_seen`), and a file never seen
+before by today. A run evaluating a past day (`ALU_AS_OF`) leaves out every file dated after it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipelines.workbooks import WORKBOOK
+from schemas.rejection import Rejection
+
+REVIEWS_FOLDER = "审核"
+_DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+class InboxUnavailable(RuntimeError):
+    """ALU_INBOX_DIR is missing, not a folder, or unreadable: the run must stop before it writes anything."""
+
+
+def display_name(path: Path) -> str:
+    """The file name as the operator sees it, and as it can be stored and printed.
+
+    A name that is not UTF-8 (a Windows share's GB18030 bytes) reaches Python with surrogate escapes, which no
+    database or log accepts; it is read as GB18030, and failing that its undecodable bytes are shown as \\xNN.
+    """
+    name = path.name
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def name_date(name: str) -> date | None:
+    match = _DATE_PREFIX.match(name)
+    if match is None:
+        return None
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+@dataclass
+class InboxListing:
+    folder: Path
+    batches: list[Path] = field(default_factory=list)  # .xlsx files and sub-folders, in file-name order
+    metering: list[Path] = field(default_factory=list)  # top-level .csv files, in file-name order
+    reviews: Path | None = None  # the 审核/ folder, when there is one
+    rejections: list[Rejection] = field(default_factory=list)  # unsupported and outside-the-inbox entries
+    names: dict[Path, str] = field(default_factory=dict)  # path -> display name
+    later: list[Path] = field(default_factory=list)  # files left out because they are dated after as_of
+
+    def name(self, path: Path) -> str:
+        return self.names.get(path) or display_name(path)
+
+
+def check_folder(folder: Path) -> None:
+    """Raise `InboxUnavailable` with one Chinese and one English line when the inbox cannot be listed."""
+    if not folder.is_dir():
+        why, en = ("不是文件夹", "is not a folder") if folder.exists() else ("不存在", "does not exist")
+        raise InboxUnavailable(
+            f"收件箱 ALU_INBOX_DIR={folder} {why}；本次运行未读取、未写入任何数据。请改正 ALU_INBOX_DIR 后重新运行。\n"
+            f"Inbox ALU_INBOX_DIR={folder} {en}; nothing was read or written. Fix ALU_INBOX_DIR and run again."
+        )
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise InboxUnavailable(
+            f"收件箱 ALU_INBOX_DIR={folder} 无读取权限；本次运行未写入任何数据。请授予运行账户读取权限后重新运行。\n"
+            f"Inbox ALU_INBOX_DIR={folder} is not readable; nothing was written. Grant read access and run again."
+        )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve(strict=True).relative_to(root)
+        return True
+    except (OSError, RuntimeError, ValueError):  # dangling, a loop, or outside
+        return False
+
+
+def _rejection(name: str, code: str, message: str) -> Rejection:
+    return Rejection(name, WORKBOOK, None, None, None, code, message)
+
+
+def list_inbox(
+    folder: Path,
+    as_of: date | None = None,
+    first_seen: dict[str, date] | None = None,
+    today: date | None = None,
+) -> InboxListing:
+    """Everything at the top of the inbox, sorted into batches, exports and rejections (see the module doc).
+
+    With `as_of`, files dated after it are left out (named in `later`); `first_seen` dates the files whose
+    name has no date, and `today` the ones never seen before.
+    """
+    check_folder(folder)
+    root = folder.resolve()
+    listing = InboxListing(folder)
+    for path in sorted(folder.iterdir(), key=lambda p: display_name(p)):
+        name = display_name(path)
+        listing.names[path] = name
+        if name.startswith(("~$", ".")):
+            continue
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue  # removed while we looked
+        if stat.S_ISLNK(mode) and (path.is_dir() or not path.is_file() or not _inside(path, root)):
+            listing.rejections.append(
+                _rejection(name, "FILE_OUTSIDE_INBOX",
+                           "收件箱中的链接（快捷方式）指向收件箱以外、指向文件夹或已失效，系统不跟随读取；"
+                           "请把文件本身复制到收件箱后重新提交")
+            )  # fmt: skip
+            continue
+        if path.is_dir():
+            if name == REVIEWS_FOLDER:
+                listing.reviews = path
+            elif _dated_after(name, as_of, first_seen, today):
+                listing.later.append(path)
+            else:
+                listing.batches.append(path)
+            continue
+        suffix = path.suffix.lower()
+        if path.is_file() and suffix in (".xlsx", ".csv"):
+            if _dated_after(name, as_of, first_seen, today):
+                listing.later.append(path)
+            else:
+                (listing.batches if suffix == ".xlsx" else listing.metering).append(path)
+            continue
+        listing.rejections.append(
+            _rejection(name, "FILE_UNSUPPORTED",
+                       f"「{name}」不是可受理的文件类型（申报只受理 .xlsx 工作簿或 CSV 文件夹，计量只受理 .csv），"
+                       "未读取；请用 Excel 另存为 .xlsx 后重新提交")
+        )  # fmt: skip
+    return listing
+
+
+def _dated_after(
+    name: str, as_of: date | None, first_seen: dict[str, date] | None, today: date | None
+) -> bool:
+    if as_of is None:
+        return False
+    dated = name_date(name) or (first_seen or {}).get(name) or today
+    return dated is not None and dated > as_of
