@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -41,8 +40,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipelines.metering import CANONICAL_UNIT, DAY, MeteringResult, SeriesKey, SeriesState, to_decimal
-from rules import energy
-from rules.model import MeteredSaving, PeriodMeasure, SavingsClaim
+from rules import energy, savings
+from rules.model import MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
 from rules.parameters import Parameters
 from schemas.tables import IntakeCount, SubmissionRejection
 
@@ -394,76 +393,61 @@ def rebuild_months(conn: Connection, touched: set[tuple[str, str, str, str]], pa
 # --- what the rules read: one savings application's boundary ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MeterPeriod:
-    meter_id: str
-    medium: str
-    quantity_e6: int
-    converted: Decimal  # tce for energy, m3 (= t) for water
-    present: int
-    expected: int
-
-
-def _period(
+def meter_figures(
     conn: Connection,
     credit_code: str,
-    meters: Mapping[str, list[tuple[str, int | None]]],
+    meter_id: str,
+    medium: str,
+    step: int | None,
+    period: str,
     first: date,
     last: date,
     parameters: Parameters,
-) -> tuple[PeriodMeasure, list[MeterPeriod]]:
-    """Consumption, present and expected readings over whole days first..last (Asia/Shanghai), inclusive."""
-    days = (last - first).days + 1
-    per_meter = []
-    for meter_id, media in meters.items():
-        for medium, step in media:
-            totals: dict[str, int] = defaultdict(int)
-            converted = Decimal(0)
-            for day, use, present in conn.execute(
-                select(meter_days.c.day, meter_days.c.consumption_e6, meter_days.c.readings_present).where(
-                    and_(
-                        meter_days.c.credit_code == credit_code,
-                        meter_days.c.meter_id == meter_id,
-                        meter_days.c.medium == medium,
-                        meter_days.c.day >= first,
-                        meter_days.c.day <= last,
-                    )
-                )
-            ):
-                totals["use"] += int(use)
-                totals["present"] += int(present)
-                converted += day_tce(medium, day, int(use), parameters) or Decimal(0)
-            if not energy.is_energy(medium):
-                converted = to_decimal(totals["use"])
-            per_meter.append(
-                MeterPeriod(
-                    meter_id, medium, totals["use"], converted, totals["present"], expected(days, step)
-                )
+) -> MeterFigures:
+    """One meter over whole days first..last (Asia/Shanghai), inclusive: quantity, tce (each day's
+    coefficient), readings present and those its own usual step expects. Figures only: the rules judge them."""
+    use = present = conflicts = 0
+    converted = Decimal(0)
+    for day, e6, n, bad in conn.execute(
+        select(
+            meter_days.c.day,
+            meter_days.c.consumption_e6,
+            meter_days.c.readings_present,
+            meter_days.c.conflicts,
+        ).where(
+            and_(
+                meter_days.c.credit_code == credit_code,
+                meter_days.c.meter_id == meter_id,
+                meter_days.c.medium == medium,
+                meter_days.c.day >= first,
+                meter_days.c.day <= last,
             )
-    present = sum(m.present for m in per_meter)
-    wanted = sum(m.expected for m in per_meter)
-    coverage = (
-        (Decimal(present) / Decimal(wanted)).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
-        if wanted
-        else Decimal(0)
+        )
+    ):
+        use += int(e6)
+        present += int(n)
+        conflicts += int(bad or 0)
+        converted += day_tce(medium, day, int(e6), parameters) or Decimal(0)
+    return MeterFigures(
+        meter_id=meter_id,
+        medium=medium,
+        period=period,
+        unit=CANONICAL_UNIT[medium],
+        quantity=to_decimal(use),
+        converted=converted if energy.is_energy(medium) else None,
+        present=present,
+        expected=expected((last - first).days + 1, step),
+        step_seconds=step,
+        conflicts=conflicts,
     )
-    measure = PeriodMeasure(
-        consumption=sum((m.converted for m in per_meter), Decimal(0)),
-        coverage=min(coverage, Decimal(1)),
-        expected_intervals=wanted,
-        present_intervals=present,
-    )
-    return measure, per_meter
 
 
 def metered_saving(
     conn: Connection, program: str, credit_code: str, claim: SavingsClaim, parameters: Parameters
 ) -> tuple[MeteredSaving, dict[str, Any]]:
-    """What the meters say about one claim's boundary: the period measures, and the detail for the explanation.
-
-    ENERGY_SAVING counts the energy carriers of the claimed meters (GB/T 2589 coefficients), WATER_SAVING their
-    water intake; a claimed meter that only another enterprise reports is foreign, one nobody reports unknown.
-    """
+    """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
+    applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
+    only another enterprise reports is foreign, one nobody reports unknown."""
     rows = conn.execute(
         select(
             meter_series.c.credit_code,
@@ -472,7 +456,6 @@ def metered_saving(
             meter_series.c.step_seconds,
         ).where(meter_series.c.meter_id.in_(claim.meter_ids))
     ).all()
-    wanted_medium = energy.is_energy if program == "ENERGY_SAVING" else (lambda m: m == "water")
     own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     elsewhere: set[str] = set()
     for cc, meter_id, medium, step in rows:
@@ -482,58 +465,56 @@ def metered_saving(
             elsewhere.add(meter_id)
     foreign = tuple(m for m in claim.meter_ids if m not in own and m in elsewhere)
     unknown = tuple(m for m in claim.meter_ids if m not in own and m not in elsewhere)
-    matching = {m: [(md, st) for md, st in own.get(m, []) if wanted_medium(md)] for m in claim.meter_ids}
-    matching = {m: media for m, media in matching.items() if media}
-    base, base_meters = _period(
-        conn, credit_code, matching, claim.baseline_start, claim.baseline_end, parameters
+    periods = {"baseline": (claim.baseline_start, claim.baseline_end),
+               "reporting": (claim.reporting_start, claim.reporting_end)}  # fmt: skip
+    meters = tuple(
+        meter_figures(conn, credit_code, meter_id, medium, step, period, first, last, parameters)
+        for meter_id in claim.meter_ids
+        for medium, step in sorted(own.get(meter_id, []))
+        for period, (first, last) in periods.items()
     )
-    report, report_meters = _period(
-        conn, credit_code, matching, claim.reporting_start, claim.reporting_end, parameters
+    draft = MeteredSaving(
+        (),
+        PeriodMeasure(Decimal(0), Decimal(0), 0, 0),
+        PeriodMeasure(Decimal(0), Decimal(0), 0, 0),
+        meters=meters,
     )
-    # A claimed meter with nothing to measure (unknown, foreign, another medium) counts as one expected reading
-    # a day with none present: the coverage shows it missing instead of the boundary silently shrinking.
-    missing = len([m for m in claim.meter_ids if m not in matching])
-    base = _with_missing(base, missing, claim.baseline_start, claim.baseline_end)
-    report = _with_missing(report, missing, claim.reporting_start, claim.reporting_end)
+    base = savings.period_measure(program, savings.counted(program, draft, "baseline"))
+    report = savings.period_measure(program, savings.counted(program, draft, "reporting"))
     saving = MeteredSaving(
-        meter_ids=tuple(matching),
+        meter_ids=tuple(dict.fromkeys(m.meter_id for m in savings.counted(program, draft, "baseline"))),
         baseline=base,
         reporting=report,
         foreign_meters=foreign,
         unknown_meters=unknown,
+        meters=meters,
     )
+    by_key = {(m.meter_id, m.medium, m.period): m for m in meters}
     detail = {
         "meters": [
             {
-                "meter_id": b.meter_id,
-                "medium": b.medium,
-                "unit": CANONICAL_UNIT[b.medium],
-                "baseline_quantity": str(to_decimal(b.quantity_e6)),
-                "reporting_quantity": str(to_decimal(r.quantity_e6)),
-                "baseline_coverage": f"{b.present}/{b.expected}",
-                "reporting_coverage": f"{r.present}/{r.expected}",
+                "meter_id": m.meter_id,
+                "medium": m.medium,
+                "unit": m.unit,
+                "counted": savings.counts_toward(program, m.medium),
+                "step_seconds": m.step_seconds,
+                "baseline_quantity": str(m.quantity),
+                "reporting_quantity": str(by_key[(m.meter_id, m.medium, "reporting")].quantity),
+                "baseline_coverage": f"{m.present}/{m.expected}",
+                "reporting_coverage": f"{by_key[(m.meter_id, m.medium, 'reporting')].present}/"
+                f"{by_key[(m.meter_id, m.medium, 'reporting')].expected}",
             }
-            for b, r in zip(base_meters, report_meters, strict=True)
+            for m in meters
+            if m.period == "baseline"
         ],
-        "meters_without_matching_medium": [m for m in claim.meter_ids if m in own and m not in matching],
+        "meters_without_matching_medium": sorted(
+            {m.meter_id for m in meters if not savings.counts_toward(program, m.medium)}
+            - {m.meter_id for m in meters if savings.counts_toward(program, m.medium)}
+        ),
         "foreign_meters": list(foreign),
         "unknown_meters": list(unknown),
     }
     return saving, detail
-
-
-def _with_missing(measure: PeriodMeasure, meters: int, first: date, last: date) -> PeriodMeasure:
-    """Claimed meters with nothing to measure expect one reading a day each, and have none."""
-    if not meters:
-        return measure
-    wanted = measure.expected_intervals + meters * ((last - first).days + 1)
-    coverage = Decimal(measure.present_intervals) / Decimal(wanted)
-    return PeriodMeasure(
-        consumption=measure.consumption,
-        coverage=coverage.quantize(Decimal("0.000001"), rounding=ROUND_DOWN),
-        expected_intervals=wanted,
-        present_intervals=measure.present_intervals,
-    )
 
 
 def monthly_totals(

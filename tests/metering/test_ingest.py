@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import metering
+from pipelines import metering_rollup
 from pipelines.metering import MeteringResult, ingest, to_decimal
 from schemas.credit_code import make
 
@@ -209,7 +209,7 @@ def test_batches_summed_along_the_way_give_the_same_days_and_steps_as_summed_at_
 ):
     path = write(tmp_path / "m.csv", interval_rows(["A", "B", "C"], days=6, hours=24))
     at_the_end = ingest(path, chunk_bytes=1_000)
-    monkeypatch.setattr(metering, "_COMPACT_ROWS", 10)
+    monkeypatch.setattr(metering_rollup, "_COMPACT_ROWS", 10)
     along_the_way = ingest(path, chunk_bytes=1_000)
     assert along_the_way.days.equals(at_the_end.days)
     assert along_the_way.steps.sort("meter_id", "step").equals(at_the_end.steps.sort("meter_id", "step"))
