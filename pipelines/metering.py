@@ -29,11 +29,11 @@ go back in time across batches is set aside and re-read on its own in a second, 
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,7 +41,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.cells import clean_text
-from pipelines.metering_reader import batches, detect_encoding, file_sha256, header_keys, to_utf8
+from pipelines.metering_reader import batches, display_name, file_sha256, read_header, sniff, to_utf8
+from pipelines.metering_readings import ReadingSink
 from pipelines.metering_rollup import Partial, State, process
 from pipelines.metering_validation import Lookups, Rows, typed
 from pipelines.metering_vocabulary import (
@@ -56,6 +57,7 @@ from pipelines.metering_vocabulary import (
     SHEET,
     MeteringFileError,
 )
+from pipelines.settings import SHANGHAI
 from schemas.rejection import Rejection
 
 __all__ = [
@@ -96,12 +98,18 @@ class MeteringResult:
     ]  # series -> (reading kind, where it stands after the file)
     rejections: list[Rejection]
     received: int = 0
-    overlapping: int = (
-        0  # readings at or before the series' last reading from earlier files: not booked again
-    )
+    # readings at or before their meter's last stored reading: compared with the stored readings (`revisited`)
+    overlapping: int = 0
     duplicates: int = 0  # identical repeats, counted once
     exact_pass_series: int = 0
     encoding: str = "utf-8"
+    # credit_code, meter_id, medium, reading_kind, ts, values (list of micro-units): conflicting repeats in the file
+    conflicting: pl.DataFrame | None = None
+    # credit_code, meter_id, medium, reading_kind, day: meters whose readings reach back to or before their last
+    # stored reading (resends, late older files): their days from `day` on are recomputed from the reading store
+    revisited: pl.DataFrame | None = None
+    sink: ReadingSink | None = None  # this export's accepted readings, written, not yet published
+    series: pl.DataFrame | None = None  # sid -> credit_code, meter_id, medium, reading_kind, for the sink
 
     @property
     def rejected(self) -> int:
@@ -128,39 +136,68 @@ def ingest(
     previous: dict[SeriesKey, tuple[str, SeriesState]] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     sha256: str | None = None,
+    readings: Path | None = None,
+    not_after: datetime | None = None,
 ) -> MeteringResult:
     """Read one export: daily aggregates per series, steps, where each series ends, and rejected lines.
 
     `previous` is where each series stood after the files ingested before (its reading kind and last reading).
+    `readings`: the reading store's folder, where every accepted reading is written (unpublished until the store
+    books the export). `not_after`: a reading stamped later is rejected (default: now, and the file's own time).
     """
+    name = display_name(path)
+    limit = not_after or min(datetime.now(SHANGHAI), datetime.fromtimestamp(path.stat().st_mtime, SHANGHAI))
+    limit_ts = int((limit.astimezone(SHANGHAI).replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds())
+    sink = ReadingSink(readings) if readings is not None else None
     with ThreadPoolExecutor(max_workers=1) as pool:
         # hashlib releases the GIL: the file is hashed on another thread while it is parsed.
         digest = pool.submit(file_sha256, path) if sha256 is None else None
-        result = _ingest_file(path, previous or {}, max(1, chunk_bytes // ROW_BYTES))
+        try:
+            result = _ingest_file(
+                path, name, previous or {}, max(1, chunk_bytes // ROW_BYTES), limit_ts, sink
+            )
+        except BaseException:
+            if sink is not None:
+                sink.discard()
+            raise
         result.sha256 = sha256 or (digest.result() if digest else "")
+    if sink is not None and result.series is None:
+        sink.discard()  # the file as a whole was rejected: no reading of it is kept
+    else:
+        result.sink = sink
     return result
 
 
 def _ingest_file(
-    path: Path, previous: dict[SeriesKey, tuple[str, SeriesState]], batch_rows: int
+    path: Path,
+    name: str,
+    previous: dict[SeriesKey, tuple[str, SeriesState]],
+    batch_rows: int,
+    limit_ts: int,
+    sink: ReadingSink | None,
 ) -> MeteringResult:
     sha = ""  # filled in by the caller
-    encoding = detect_encoding(path)
+    try:
+        encoding, line_ends = sniff(path)
+    except MeteringFileError as exc:
+        return _file_rejected(name, None, exc)
     with tempfile.TemporaryDirectory(prefix="metering-") as tmp:
-        source = to_utf8(path, Path(tmp)) if encoding == "gb18030" else path
-        with source.open(encoding="utf-8-sig", newline="") as f:
-            first = f.readline()
-        headers = next(csv.reader([first])) if first.strip() else []
+        # The fast reader wants UTF-8 text with LF line ends at a path it can name: anything else is copied so.
+        plain = (encoding, line_ends) == ("utf-8", "\n") and name == path.name
+        source = path if plain else to_utf8(path, Path(tmp), encoding, line_ends)
         try:
-            keys = header_keys(headers)
+            keys, _ = read_header(source)
         except MeteringFileError as exc:
-            rejection = Rejection(path.name, SHEET, 1, None, first.strip()[:200], exc.code, exc.message)
-            return MeteringResult(path.name, sha, _empty("days"), _empty("steps"), {}, [rejection], 0)
+            return _file_rejected(name, 1, exc)
         try:
-            return _ingest(source, path.name, sha, keys, previous, batch_rows, encoding)
+            return _ingest(source, name, sha, keys, previous, batch_rows, encoding, limit_ts, sink)
         except MeteringFileError as exc:
-            rejection = Rejection(path.name, SHEET, None, None, None, exc.code, exc.message)
-            return MeteringResult(path.name, sha, _empty("days"), _empty("steps"), {}, [rejection], 0)
+            return _file_rejected(name, None, exc)
+
+
+def _file_rejected(name: str, line: int | None, exc: MeteringFileError) -> MeteringResult:
+    rejection = Rejection(name, SHEET, line, None, exc.given, exc.code, exc.message)
+    return MeteringResult(name, "", _empty("days"), _empty("steps"), {}, [rejection], 0)
 
 
 def _ingest(
@@ -171,8 +208,10 @@ def _ingest(
     previous: dict[SeriesKey, tuple[str, SeriesState]],
     batch_rows: int,
     encoding: str,
+    limit_ts: int,
+    sink: ReadingSink | None,
 ) -> MeteringResult:
-    lookups = Lookups()
+    lookups = Lookups(limit_ts)
     partial = Partial()
     rejections: list[Rejection] = []
     late: set[int] = set()
@@ -183,6 +222,8 @@ def _ingest(
         received += frame.height
         rows, bad = typed(frame, lookups, name)
         rejections.extend(bad)
+        if sink is not None:
+            sink.add(rows.sid, rows.ts, rows.v)
         for sid in _new_series(rows, lookups, previous, start):
             state[sid] = start[sid]
         if late:
@@ -197,17 +238,60 @@ def _ingest(
             rows, _ = typed(frame, lookups, name)
             parts.append(rows.take(np.flatnonzero(np.isin(rows.sid, wanted))))
         late_rows = Rows(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("sid", "ts", "v")))
-        late_state = {sid: start[sid] for sid in late if sid in start}
+        # A meter reaching back to or before its last stored reading is judged against the stored readings
+        # themselves (pipelines.metering_resends), not here: set aside, with the day its recomputation starts.
+        revisited = _revisited(late_rows, start)
+        if revisited:
+            again = np.array(sorted(revisited), dtype=np.int64)
+            inside = np.isin(late_rows.sid, again)
+            partial.overlapping += int(
+                (late_rows.ts[inside] <= np.array([start[int(x)][0] for x in late_rows.sid[inside]])).sum()
+            )
+            late_rows = late_rows.take(np.flatnonzero(~inside))
+        late_state = {sid: start[sid] for sid in late if sid in start and sid not in revisited}
         late_partial = Partial()
-        process(late_rows, late_state, late_partial, floor={s: ts for s, (ts, _) in late_state.items()})
+        process(late_rows, late_state, late_partial)
         partial.days = [d.filter(~pl.col("sid").is_in(wanted)) for d in partial.days] + late_partial.days
         partial.steps = [s.filter(~pl.col("sid").is_in(wanted)) for s in partial.steps] + late_partial.steps
-        partial.overlapping += late_partial.overlapping
+        partial.conflicting = [c.filter(~pl.col("sid").is_in(wanted)) for c in partial.conflicting]
+        partial.conflicting += late_partial.conflicting
         partial.duplicates += late_partial.duplicates
         for sid in late:
             state.pop(sid, None)
         state.update(late_state)
-    return _finish(name, sha, partial, state, start, rejections, received, len(late), encoding, lookups)
+        partial.revisited = revisited
+    result = _finish(name, sha, partial, state, start, rejections, received, len(late), encoding, lookups)
+    result.series = _series_table(lookups)
+    return result
+
+
+def _revisited(rows: Rows, start: State) -> dict[int, int]:
+    """Series whose rows in this file reach back to or before their last stored reading: series -> the first
+    day (since 1970-01-01) their figures must be recomputed from."""
+    out: dict[int, int] = {}
+    if len(rows.sid) == 0:
+        return out
+    frame = pl.DataFrame({"sid": rows.sid, "ts": rows.ts}).group_by("sid").agg(pl.col("ts").min())
+    for sid, first in frame.iter_rows():
+        if sid in start and first <= start[sid][0]:
+            out[sid] = (first - 1) // DAY
+    return out
+
+
+def _series_table(lookups: Lookups) -> pl.DataFrame:
+    """Every series id of the file that got as far as a reading, with its names (the reading store's key)."""
+    sids = sorted(lookups.sids)
+    names = [series_key(s, lookups) for s in sids]
+    return pl.DataFrame(
+        {
+            "sid": sids,
+            "credit_code": [k[0] for k, _ in names],
+            "meter_id": [k[1] for k, _ in names],
+            "medium": [k[2] for k, _ in names],
+            "reading_kind": [kind for _, kind in names],
+        },
+        schema_overrides={"sid": pl.Int64},
+    )
 
 
 def _new_series(
@@ -296,6 +380,20 @@ def _finish(
     if partial.steps:
         summed = pl.concat(partial.steps).group_by("sid", "step").agg(pl.col("n").sum())
         steps = _named(summed, lookups).select(list(_SCHEMAS["steps"]))
+    conflicting = None
+    if partial.conflicting:
+        conflicting = (
+            _named(pl.concat(partial.conflicting), lookups)
+            .select("credit_code", "meter_id", "medium", "reading_kind", "ts", "values")
+            .sort("credit_code", "meter_id", "ts")
+        )
+    revisited = None
+    if partial.revisited:
+        frame = pl.DataFrame(
+            {"sid": list(partial.revisited), "day": list(partial.revisited.values())},
+            schema={"sid": pl.Int64, "day": pl.Int64},
+        )
+        revisited = _named(frame, lookups).select("credit_code", "meter_id", "medium", "reading_kind", "day")
     states: dict[SeriesKey, tuple[str, SeriesState]] = {}
     for sid, where in state.items():
         if start.get(sid) == where:
@@ -314,6 +412,8 @@ def _finish(
         duplicates=partial.duplicates,
         exact_pass_series=late,
         encoding=encoding,
+        conflicting=conflicting,
+        revisited=revisited,
     )
 
 

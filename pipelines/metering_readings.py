@@ -18,6 +18,7 @@ month is the day the reading belongs to (the instant just before its timestamp).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,9 +59,9 @@ class ReadingSink:
     """Writes one export's accepted readings, batch by batch, into per-month parts under temporary names;
     `publish` renames them into place (before the export is booked), `discard` removes them."""
 
-    def __init__(self, folder: Path, sha256: str) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.sha256 = sha256
+        self.token = uuid.uuid4().hex  # parts are written under a temporary name until the hash is known
         self._writers: dict[int, pq.ParquetWriter] = {}
         self._paths: dict[int, Path] = {}
         self.rows = 0
@@ -86,27 +87,27 @@ class ReadingSink:
     def _writer(self, month: int) -> pq.ParquetWriter:
         writer = self._writers.get(month)
         if writer is None:
-            path = self.folder / f"month={month_text(month)}" / f"{self.sha256}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp = self.folder / f"month={month_text(month)}" / f".{self.token}.parquet.tmp"
+            tmp.parent.mkdir(parents=True, exist_ok=True)
             # lz4 and no dictionary for the integer columns: written at memory speed, still ~10 bytes a reading.
             writer = pq.ParquetWriter(tmp, _SCHEMA, compression="lz4", use_dictionary=["sid"])
             self._writers[month] = writer
             self._paths[month] = tmp
         return writer
 
-    def publish(self, series: pl.DataFrame) -> None:
+    def publish(self, sha256: str, series: pl.DataFrame) -> None:
         """Close the parts and rename them into place, with the export's series table (`sid` + names)."""
         for writer in self._writers.values():
             writer.close()
-        target = self.folder / "series" / f"{self.sha256}.parquet"
+        self._writers.clear()
+        target = self.folder / "series" / f"{sha256}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp = target.with_name(f".{self.token}.parquet.tmp")
         series.select("sid", *SERIES_COLUMNS).write_parquet(tmp)
         os.replace(tmp, target)
         for tmp_part in self._paths.values():
-            os.replace(tmp_part, tmp_part.with_name(tmp_part.name.split(".parquet.")[0] + ".parquet"))
-        self._writers.clear()
+            os.replace(tmp_part, tmp_part.with_name(f"{sha256}.parquet"))
+        self._paths.clear()
 
     def discard(self) -> None:
         for writer in self._writers.values():
@@ -114,6 +115,7 @@ class ReadingSink:
         for tmp_part in self._paths.values():
             tmp_part.unlink(missing_ok=True)
         self._writers.clear()
+        self._paths.clear()
 
 
 def read(

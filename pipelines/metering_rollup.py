@@ -20,6 +20,8 @@ class Partial:
     days: list[pl.DataFrame] = field(default_factory=list)
     steps: list[pl.DataFrame] = field(default_factory=list)
     overlapping: int = 0
+    conflicting: list[pl.DataFrame] = field(default_factory=list)  # sid, ts, values: conflicting repeats
+    revisited: dict[int, int] = field(default_factory=dict)  # series -> first day to recompute from the store
     duplicates: int = 0
     kept: int = 0  # rows held in `days` and `steps` when last compacted
 
@@ -119,6 +121,14 @@ def _dedupe(rows: Rows, runs: _Runs, partial: Partial) -> tuple[Rows, _Runs, np.
     size = np.diff(np.append(starts, n))
     conflict = lo != hi
     partial.duplicates += int((size[~conflict] - 1).sum())
+    if conflict.any():
+        at = starts[conflict]
+        # Reported with both values (the lowest and the highest given for that instant).
+        partial.conflicting.append(
+            pl.DataFrame(
+                {"sid": rows.sid[at], "ts": rows.ts[at], "low": lo[conflict], "high": hi[conflict]}
+            ).select("sid", "ts", values=pl.concat_list("low", "high"))
+        )
     conflict_sid = rows.sid[starts[conflict]]
     conflict_day = (rows.ts[starts[conflict]] - 1) // DAY
     rows = rows.take(starts[~conflict])
@@ -144,14 +154,8 @@ def _carried(rows: Rows, runs: _Runs, state: State) -> tuple[np.ndarray, set[int
     return carried, late
 
 
-def process(rows: Rows, state: State, partial: Partial, floor: dict[int, int] | None = None) -> set[int]:
+def process(rows: Rows, state: State, partial: Partial) -> set[int]:
     """Aggregate one batch into `partial`, advancing `state`; returns the series that went back in time."""
-    if floor:
-        # Exact pass: readings at or before the series' last reading from earlier files are already booked.
-        limit = np.array([floor.get(int(s), -1) for s in rows.sid], dtype=np.int64)
-        old = rows.ts <= limit
-        partial.overlapping += int(old.sum())
-        rows = rows.take(np.flatnonzero(~old))
     if len(rows.sid) == 0:
         return set()
     rows, runs = _in_runs(rows)

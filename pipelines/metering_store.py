@@ -1,9 +1,11 @@
-"""The metering tables (migration 0004) and what is read back from them: series state, monthly consumption,
-and the period measures of a savings application.
+"""Booking an ingested metering export: its days, series, months, conflicts, rejections and accounting, in one
+transaction keyed by the export's content hash (tables in `schemas/tables.py`).
 
-Exact quantities live in integer micro-units (`consumption_e6`); `meter_months.consumption` and `tce` are their
-published decimal form. Each export is stored in one transaction, keyed by its content hash, so a file ingested
-twice changes nothing and a failed ingest leaves nothing behind.
+A file ingested twice changes nothing; a failed ingest leaves nothing behind; an export that another run booked
+in the meantime is skipped (`store` returns False), and runs book one export at a time (on PostgreSQL a
+transaction-level advisory lock; SQLite's write lock does the same), re-checking inside the transaction that the
+meters still stand where the ingest began. Meters whose readings reach back to their stored ones (resends, late
+older files) are recomputed from the reading store (`pipelines.metering_resends`).
 """
 
 from __future__ import annotations
@@ -15,120 +17,35 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Date,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    Numeric,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    insert,
-    select,
-    tuple_,
-)
+import polars as pl
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from pipelines import metering_readings, metering_resends
 from pipelines.metering import CANONICAL_UNIT, DAY, MeteringResult, SeriesKey, SeriesState, to_decimal
-from rules import energy, savings
-from rules.model import MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
+from rules import energy
 from rules.parameters import Parameters
-from schemas.tables import IntakeCount, SubmissionRejection
-
-metadata = MetaData()
-TS = DateTime(timezone=True)
-
-metering_files = Table(
-    "metering_files",
-    metadata,
-    Column("file_sha256", String(64), primary_key=True),
-    Column("file", Text),
-    Column("encoding", String(20)),
-    Column("rows_received", BigInteger),
-    Column("rows_accepted", BigInteger),
-    Column("rows_rejected", BigInteger),
-    Column("rows_overlapping", BigInteger),
-    Column("duplicates", BigInteger),
-    Column("conflicts", BigInteger),
-    Column("resets", BigInteger),
-    Column("run_id", String(64)),
-    Column("ingested_at", TS),
-)
-meter_series = Table(
-    "meter_series",
-    metadata,
-    Column("credit_code", String(18), primary_key=True),
-    Column("meter_id", String(100), primary_key=True),
-    Column("medium", String(30), primary_key=True),
-    Column("reading_kind", String(20)),
-    Column("unit", String(10)),
-    Column("step_seconds", Integer),
-    Column("step_counts", Text),
-    Column("last_ts", BigInteger),
-    Column("last_reading_at", String(19)),
-    Column("last_counter_e6", BigInteger),
-    Column("updated_at", TS),
-)
-meter_days = Table(
-    "meter_days",
-    metadata,
-    Column("file_sha256", String(64), primary_key=True),
-    Column("credit_code", String(18), primary_key=True),
-    Column("meter_id", String(100), primary_key=True),
-    Column("medium", String(30), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("consumption_e6", BigInteger),
-    Column("readings_present", Integer),
-    Column("resets", Integer),
-    Column("conflicts", Integer),
-)
-meter_months = Table(
-    "meter_months",
-    metadata,
-    Column("credit_code", String(18), primary_key=True),
-    Column("meter_id", String(100), primary_key=True),
-    Column("medium", String(30), primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("unit", String(10)),
-    Column("consumption", Numeric(24, 6, asdecimal=True)),
-    Column("consumption_e6", BigInteger),
-    Column("tce", Numeric(30, 12, asdecimal=True)),
-    Column("readings_present", Integer),
-    Column("readings_expected", Integer),
-    Column("resets", Integer),
-    Column("conflicts", Integer),
-)
-recycled_database = Table(
-    "recycled_database",
-    metadata,
-    Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("credit_code", String(18)),
-    Column("enterprise_name", Text),
-    Column("month", String(7)),
-    Column("electricity_kwh", Numeric(24, 6, asdecimal=True)),
-    Column("energy_tce", Numeric(30, 12, asdecimal=True)),
-    Column("water_m3", Numeric(24, 6, asdecimal=True)),
-    Column("vat_application_id", String(100)),
-    Column("vat_period_start", Date),
-    Column("vat_period_end", Date),
-    Column("waste_feed_share_pct", Numeric(7, 3, asdecimal=True)),
-    Column("sales_yuan", Numeric(18, 2, asdecimal=True)),
-    Column("run_id", String(64)),
-    Column("recorded_at", TS),
+from schemas.tables import (
+    IntakeCount,
+    SubmissionRejection,
+    meter_conflicts,
+    meter_days,
+    meter_months,
+    meter_series,
+    metering_files,
 )
 
 EPOCH = datetime(1970, 1, 1)
 _CHUNK = 2000
+_LOCK = 0x616C75_6D6574  # "alu met": the advisory lock that books one export at a time on PostgreSQL
+
+
+class StaleStates(Exception):
+    """Another run moved a meter of this export while it was being read: read it again."""
 
 
 def ingested(conn: Connection) -> set[str]:
@@ -158,13 +75,27 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
         yield rows[start : start + _CHUNK]
 
 
-def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Parameters) -> None:
-    """Book one ingested export in one transaction: its days, series, months, rejections and accounting."""
+def store(
+    engine: Engine,
+    result: MeteringResult,
+    run_id: str,
+    parameters: Parameters,
+    previous: dict[SeriesKey, tuple[str, SeriesState]] | None = None,
+    readings: Path | None = None,
+) -> bool:
+    """Book one ingested export in one transaction. False: another run booked the same export meanwhile, and
+    nothing was written. Raises `StaleStates` when `previous` (where the ingest began) no longer holds."""
+    folder = readings or metering_readings.folder_for(engine)
     now = datetime.now(UTC)
     dialect_insert = _insert(engine)
+    if result.sink is not None and result.series is not None:
+        # Before the booking: the parts are read only once `metering_files` names the export.
+        result.sink.publish(result.sha256, result.series)
     with engine.begin() as conn:
-        conn.execute(
-            insert(metering_files),
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+        booked = conn.execute(
+            dialect_insert(metering_files).on_conflict_do_nothing(index_elements=["file_sha256"]),
             {
                 "file_sha256": result.sha256,
                 "file": result.file,
@@ -179,7 +110,12 @@ def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Param
                 "run_id": run_id,
                 "ingested_at": now,
             },
-        )
+        ).rowcount
+        if not booked:
+            conn.rollback()
+            return False
+        if previous is not None:
+            _check_states(conn, result, previous)
         days = [
             {
                 "file_sha256": result.sha256,
@@ -198,6 +134,13 @@ def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Param
             conn.execute(insert(meter_days), chunk)
         _store_series(conn, result, now)
         touched = {(d["credit_code"], d["meter_id"], d["medium"], d["day"].strftime("%Y-%m")) for d in days}
+        names = {result.sha256: result.file}
+        if result.conflicting is not None and result.conflicting.height:
+            _insert_conflicts(
+                conn, result.conflicting.with_columns(files=pl.lit([result.sha256])), names, run_id, now
+            )
+        if result.revisited is not None and result.revisited.height:
+            touched |= _recompute(conn, folder, result, run_id, now)
         rebuild_months(conn, touched, parameters)
         rejections = [
             r.as_dict()
@@ -227,6 +170,128 @@ def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Param
                 "recorded_at": now,
             },
         )
+    return True
+
+
+def _check_states(
+    conn: Connection, result: MeteringResult, previous: dict[SeriesKey, tuple[str, SeriesState]]
+) -> None:
+    keys = set(result.states)
+    if result.revisited is not None:
+        keys |= {
+            (r[0], r[1], r[2])
+            for r in result.revisited.select("credit_code", "meter_id", "medium").iter_rows()
+        }
+    if not keys:
+        return
+    now = previous_states(conn)
+    if any(now.get(k) != previous.get(k) for k in keys):
+        raise StaleStates(result.file)
+
+
+def _recompute(
+    conn: Connection, folder: Path, result: MeteringResult, run_id: str, now: datetime
+) -> set[tuple[str, str, str, str]]:
+    """The revisited meters' days from their first revisited day on, from every stored reading: replaces their
+    day rows (under this export's hash), their conflicts, and where they stand. Returns the months touched."""
+    revisited = result.revisited
+    assert revisited is not None
+    files = dict(conn.execute(select(metering_files.c.file_sha256, metering_files.c.file)).all())
+    readings = metering_readings.read(folder, set(files), revisited)
+    agreed, conflicts = metering_resends.canonical(readings)
+    days = metering_resends.days(agreed, conflicts, revisited)
+    touched: set[tuple[str, str, str, str]] = set()
+    for cc, meter, medium, _, first_day in revisited.iter_rows():
+        start = EPOCH.date() + timedelta(days=int(first_day))
+        where = and_(
+            meter_days.c.credit_code == cc,
+            meter_days.c.meter_id == meter,
+            meter_days.c.medium == medium,
+            meter_days.c.day >= start,
+        )
+        touched |= {
+            (cc, meter, medium, d.strftime("%Y-%m"))
+            for d in conn.execute(select(meter_days.c.day).where(where)).scalars()
+        }
+        conn.execute(delete(meter_days).where(where))
+        conn.execute(
+            delete(meter_conflicts).where(
+                meter_conflicts.c.credit_code == cc,
+                meter_conflicts.c.meter_id == meter,
+                meter_conflicts.c.medium == medium,
+                meter_conflicts.c.ts > int(first_day) * DAY,
+            )
+        )
+    rows = [
+        {
+            "file_sha256": result.sha256,
+            "credit_code": r["credit_code"],
+            "meter_id": r["meter_id"],
+            "medium": r["medium"],
+            "day": EPOCH.date() + timedelta(days=int(r["day"])),
+            "consumption_e6": r["consumption_e6"],
+            "readings_present": r["present"],
+            "resets": r["resets"],
+            "conflicts": r["conflicts"],
+        }
+        for r in days.iter_rows(named=True)
+    ]
+    for chunk in _chunks(rows):
+        conn.execute(insert(meter_days), chunk)
+    touched |= {(r["credit_code"], r["meter_id"], r["medium"], r["day"].strftime("%Y-%m")) for r in rows}
+    since = revisited.select(*metering_resends.SERIES, since=pl.col("day") * DAY)
+    new_conflicts = conflicts.join(since, on=metering_resends.SERIES).filter(pl.col("ts") > pl.col("since"))
+    _insert_conflicts(conn, new_conflicts, files, run_id, now)
+    found = int(new_conflicts.height)
+    if found:
+        conn.execute(
+            update(metering_files)
+            .where(metering_files.c.file_sha256 == result.sha256)
+            .values(conflicts=metering_files.c.conflicts + found)
+        )
+    for r in (
+        metering_resends.last_state(agreed, readings)
+        .join(revisited.select(metering_resends.SERIES), on=metering_resends.SERIES)
+        .iter_rows(named=True)
+    ):
+        conn.execute(
+            update(meter_series)
+            .where(
+                meter_series.c.credit_code == r["credit_code"],
+                meter_series.c.meter_id == r["meter_id"],
+                meter_series.c.medium == r["medium"],
+            )
+            .values(
+                last_ts=r["last_ts"],
+                last_reading_at=(EPOCH + timedelta(seconds=r["last_ts"])).isoformat(),
+                last_counter_e6=r["last_counter_e6"] if r["reading_kind"] == "cumulative" else None,
+                updated_at=now,
+            )
+        )
+    return touched
+
+
+def _insert_conflicts(
+    conn: Connection, conflicts: pl.DataFrame, names: dict[str, str], run_id: str, now: datetime
+) -> None:
+    """Conflicting readings with every value given (canonical unit) and the exports that gave them."""
+    rows = [
+        {
+            "credit_code": r["credit_code"],
+            "meter_id": r["meter_id"],
+            "medium": r["medium"],
+            "ts": r["ts"],
+            "reading_at": (EPOCH + timedelta(seconds=r["ts"])).isoformat(),
+            "unit": CANONICAL_UNIT[r["medium"]],
+            "values_given": "、".join(f"{to_decimal(v).normalize():f}" for v in r["values"]),
+            "files": "、".join(sorted(names.get(f, f) for f in r["files"])),
+            "run_id": run_id,
+            "recorded_at": now,
+        }
+        for r in conflicts.iter_rows(named=True)
+    ]
+    for chunk in _chunks(rows):
+        conn.execute(insert(meter_conflicts), chunk)
 
 
 def _fingerprint(*parts: object) -> str:
@@ -391,149 +456,3 @@ def rebuild_months(conn: Connection, touched: set[tuple[str, str, str, str]], pa
 
 
 # --- what the rules read: one savings application's boundary ------------------------------------------------
-
-
-def meter_figures(
-    conn: Connection,
-    credit_code: str,
-    meter_id: str,
-    medium: str,
-    step: int | None,
-    period: str,
-    first: date,
-    last: date,
-    parameters: Parameters,
-) -> MeterFigures:
-    """One meter over whole days first..last (Asia/Shanghai), inclusive: quantity, tce (each day's
-    coefficient), readings present and those its own usual step expects. Figures only: the rules judge them."""
-    use = present = conflicts = 0
-    converted = Decimal(0)
-    for day, e6, n, bad in conn.execute(
-        select(
-            meter_days.c.day,
-            meter_days.c.consumption_e6,
-            meter_days.c.readings_present,
-            meter_days.c.conflicts,
-        ).where(
-            and_(
-                meter_days.c.credit_code == credit_code,
-                meter_days.c.meter_id == meter_id,
-                meter_days.c.medium == medium,
-                meter_days.c.day >= first,
-                meter_days.c.day <= last,
-            )
-        )
-    ):
-        use += int(e6)
-        present += int(n)
-        conflicts += int(bad or 0)
-        converted += day_tce(medium, day, int(e6), parameters) or Decimal(0)
-    return MeterFigures(
-        meter_id=meter_id,
-        medium=medium,
-        period=period,
-        unit=CANONICAL_UNIT[medium],
-        quantity=to_decimal(use),
-        converted=converted if energy.is_energy(medium) else None,
-        present=present,
-        expected=expected((last - first).days + 1, step),
-        step_seconds=step,
-        conflicts=conflicts,
-    )
-
-
-def metered_saving(
-    conn: Connection, program: str, credit_code: str, claim: SavingsClaim, parameters: Parameters
-) -> tuple[MeteredSaving, dict[str, Any]]:
-    """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
-    applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
-    only another enterprise reports is foreign, one nobody reports unknown."""
-    rows = conn.execute(
-        select(
-            meter_series.c.credit_code,
-            meter_series.c.meter_id,
-            meter_series.c.medium,
-            meter_series.c.step_seconds,
-        ).where(meter_series.c.meter_id.in_(claim.meter_ids))
-    ).all()
-    own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
-    elsewhere: set[str] = set()
-    for cc, meter_id, medium, step in rows:
-        if cc == credit_code:
-            own[meter_id].append((medium, step))
-        else:
-            elsewhere.add(meter_id)
-    foreign = tuple(m for m in claim.meter_ids if m not in own and m in elsewhere)
-    unknown = tuple(m for m in claim.meter_ids if m not in own and m not in elsewhere)
-    periods = {"baseline": (claim.baseline_start, claim.baseline_end),
-               "reporting": (claim.reporting_start, claim.reporting_end)}  # fmt: skip
-    meters = tuple(
-        meter_figures(conn, credit_code, meter_id, medium, step, period, first, last, parameters)
-        for meter_id in claim.meter_ids
-        for medium, step in sorted(own.get(meter_id, []))
-        for period, (first, last) in periods.items()
-    )
-    draft = MeteredSaving(
-        (),
-        PeriodMeasure(Decimal(0), Decimal(0), 0, 0),
-        PeriodMeasure(Decimal(0), Decimal(0), 0, 0),
-        meters=meters,
-    )
-    base = savings.period_measure(program, savings.counted(program, draft, "baseline"))
-    report = savings.period_measure(program, savings.counted(program, draft, "reporting"))
-    saving = MeteredSaving(
-        meter_ids=tuple(dict.fromkeys(m.meter_id for m in savings.counted(program, draft, "baseline"))),
-        baseline=base,
-        reporting=report,
-        foreign_meters=foreign,
-        unknown_meters=unknown,
-        meters=meters,
-    )
-    by_key = {(m.meter_id, m.medium, m.period): m for m in meters}
-    detail = {
-        "meters": [
-            {
-                "meter_id": m.meter_id,
-                "medium": m.medium,
-                "unit": m.unit,
-                "counted": savings.counts_toward(program, m.medium),
-                "step_seconds": m.step_seconds,
-                "baseline_quantity": str(m.quantity),
-                "reporting_quantity": str(by_key[(m.meter_id, m.medium, "reporting")].quantity),
-                "baseline_coverage": f"{m.present}/{m.expected}",
-                "reporting_coverage": f"{by_key[(m.meter_id, m.medium, 'reporting')].present}/"
-                f"{by_key[(m.meter_id, m.medium, 'reporting')].expected}",
-            }
-            for m in meters
-            if m.period == "baseline"
-        ],
-        "meters_without_matching_medium": sorted(
-            {m.meter_id for m in meters if not savings.counts_toward(program, m.medium)}
-            - {m.meter_id for m in meters if savings.counts_toward(program, m.medium)}
-        ),
-        "foreign_meters": list(foreign),
-        "unknown_meters": list(unknown),
-    }
-    return saving, detail
-
-
-def monthly_totals(
-    conn: Connection, credit_codes: list[str], parameters: Parameters
-) -> dict[tuple[str, str], dict[str, Decimal | None]]:
-    """Per enterprise and month: electricity (kWh), energy (tce, exact) and water intake (m3)."""
-    totals: dict[tuple[str, str], dict[str, Decimal | None]] = {}
-    if not credit_codes:
-        return totals
-    for cc, medium, day, use in conn.execute(
-        select(
-            meter_days.c.credit_code, meter_days.c.medium, meter_days.c.day, meter_days.c.consumption_e6
-        ).where(meter_days.c.credit_code.in_(credit_codes))
-    ):
-        t = totals.setdefault((cc, day.strftime("%Y-%m")), {"electricity": None, "tce": None, "water": None})
-        quantity = to_decimal(int(use))
-        if medium in ("electricity", "water"):
-            t[medium] = (t[medium] or Decimal(0)) + quantity
-        converted = day_tce(medium, day, int(use), parameters)
-        if converted is not None:
-            t["tce"] = (t["tce"] or Decimal(0)) + converted
-    return totals

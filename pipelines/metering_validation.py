@@ -4,20 +4,28 @@ canonical unit. Returns the accepted rows as integer arrays and one rejection pe
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import polars as pl
 
 from pipelines.cells import clean_text
+from pipelines.metering_reader import shorten
 from pipelines.metering_vocabulary import (
     CANONICAL_UNITS,
     COLUMNS,
+    EXTRA,
     FACTORS,
+    MAX_COUNTER_E6,
+    MAX_INTERVAL_E6,
     MEDIA,
     MEDIUM_KEYS,
     METER_BITS_CAP,
+    SCALE,
     SHEET,
     UNIT_KEYS,
     MeteringFileError,
@@ -34,13 +42,42 @@ def parse_timestamp(text: str) -> int | None:
     """ISO 8601 -> Asia/Shanghai wall-clock seconds since 1970-01-01; without an offset it is Shanghai time."""
     try:
         stamp = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(SHANGHAI).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # year 9999 with an offset east of UTC overflows: not a reading time
         return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(SHANGHAI).replace(tzinfo=None)
     if stamp.microsecond:
         return None
     return (stamp - datetime(1970, 1, 1)) // timedelta(seconds=1)
+
+
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
+_PLAIN = re.compile(r"\d+(\.\d+)?|\.\d+")
+
+
+def typed_value(text: str) -> int | None:
+    """A value as an operator types it (inputs.md: the reader accepts them): full-width digits, thousands
+    separators, surrounding spaces -> exact micro-units (half-up at the sixth place); None if not a number or
+    negative. Only the few values the fast reader could not read come here."""
+    t = unicodedata.normalize("NFKC", text).strip().replace("，", ",")
+    if _THOUSANDS.fullmatch(t):
+        t = t.replace(",", "")
+    if not _PLAIN.fullmatch(t):
+        return None
+    if len(t.split(".")[0]) > 30:
+        return 2**63  # far beyond any meter: rejected as too large
+    micro = Decimal(t).scaleb(SCALE).to_integral_value(rounding=ROUND_HALF_UP)
+    return int(micro)
+
+
+def _typed_by_hand(value: np.ndarray, text: pl.Series) -> np.ndarray:
+    value = value.copy()
+    for i in np.flatnonzero(value < 0).tolist():
+        raw = text[i]
+        parsed = typed_value(raw) if raw is not None and len(raw) <= 100 else None
+        # beyond int64: kept as the largest int64, which the size check rejects with the value as given
+        value[i] = -1 if parsed is None else min(parsed, 2**63 - 1)
+    return value
 
 
 def credit_code_problem(text: str) -> tuple[str, str] | None:
@@ -52,7 +89,9 @@ def credit_code_problem(text: str) -> tuple[str, str] | None:
 class Lookups:
     """What each distinct text of a file means, parsed once: arrays indexed by the categorical code."""
 
-    def __init__(self) -> None:
+    def __init__(self, not_after: int = 2**62) -> None:
+        self.not_after = not_after  # Shanghai wall-clock seconds: a reading stamped later is rejected
+        self.sids: set[int] = set()  # every series id that had an acceptable run
         self.value: dict[str, np.ndarray] = {}
         self.text: dict[int, str] = {}
         self.problem: dict[int, tuple[str, str]] = {}
@@ -102,7 +141,9 @@ class Lookups:
         """The integer a text stands for, -1 when it is not acceptable."""
         if column == "timestamp":
             parsed = parse_timestamp(text)
-            return -1 if parsed is None or parsed < 0 else parsed  # before 1970 is not a meter reading
+            # Before 1970, or after the export was made (or today), is not a meter reading: rejected with its
+            # line rather than let a stray 2099 make every later export look like a resend.
+            return -1 if parsed is None or parsed < 0 or parsed > self.not_after else parsed
         if column == "medium":
             return medium_index(text)
         if column == "unit":
@@ -126,7 +167,6 @@ class Lookups:
         return dense[code]
 
 
-_INT64_MAX = np.iinfo(np.int64).max
 _UNSEEN = -2
 _NULL_CODE = np.iinfo(np.uint32).max  # an empty cell, in a categorical column's codes
 
@@ -182,17 +222,27 @@ def typed(frame: pl.DataFrame, lookups: Lookups, file: str) -> tuple[Rows, list[
     }
     run_bad = np.logical_or.reduce(list(run_checks.values()))
     # One integer per series: enterprise, meter, then medium and reading kind in the low five bits.
-    sid = np.repeat(((cc << 20) + meter) * 32 + medium * 2 + kind, length)
+    run_sid = ((cc << 20) + meter) * 32 + medium * 2 + kind
+    lookups.sids.update(np.unique(run_sid[~run_bad]).tolist())
+    sid = np.repeat(run_sid, length)
     timestamp = frame.get_column("timestamp")
     ts = lookups.of("timestamp", timestamp, _codes(timestamp))
     value = frame.get_column("value_e6").to_numpy()
-    limit = _INT64_MAX // np.maximum(factor, 1)
+    if int(value.min()) < 0:
+        value = _typed_by_hand(value, frame.get_column("value"))
+    # The largest reading kept: sums of a month of readings stay far inside int64 (three readings near 2^63
+    # would wrap it): 10^10 canonical units an interval, 10^12 on a counter.
+    limit = np.where(kind == 1, MAX_COUNTER_E6, MAX_INTERVAL_E6) // np.maximum(factor, 1)
     too_large = (
         value > np.repeat(limit, length) if len(value) and int(value.max()) > int(limit.min()) else None
     )
+    extra = frame.get_column(EXTRA)
+    too_many = extra.is_not_null().to_numpy() if extra.null_count() < n else None
     bad = (ts < 0) | (value < 0)
     if too_large is not None:
         bad |= too_large
+    if too_many is not None:
+        bad |= too_many
     if run_bad.any():
         bad |= np.repeat(run_bad, length)
     v = value * np.repeat(factor, length) if int(factor.max()) > 1 or int(factor.min()) < 1 else value
@@ -202,6 +252,9 @@ def typed(frame: pl.DataFrame, lookups: Lookups, file: str) -> tuple[Rows, list[
     checks = {c: np.repeat(m, length) for c, m in run_checks.items()}
     checks["timestamp"] = ts < 0
     checks["value"] = (value < 0) if too_large is None else (value < 0) | too_large
+    if too_many is not None:
+        checks["value"] &= ~too_many
+        checks[EXTRA] = too_many
     medium_rows, unit_rows = np.repeat(medium, length), np.repeat(unit, length)
     rejections = _rejections(frame, checks, bad, lookups, file, medium_rows, unit_rows)
     return rows.take(np.flatnonzero(~bad)), rejections
@@ -229,10 +282,20 @@ def _rejections(
         for column, mask in checks.items():
             if not mask[i]:
                 continue
+            if column == EXTRA:
+                given = f"{sub['value'][j] or ''},{sub[EXTRA][j]}"
+                err, msg = (
+                    "METER_FIELDS_TOO_MANY",
+                    (
+                        "该行字段多于表头：数值中的千分位逗号（如 1,000）须加英文双引号，或去掉千分位后重新导出"
+                    ),
+                )
+                out.append(Rejection(file, SHEET, line, COLUMNS["value"], shorten(given), err, msg))
+                continue
             raw = sub[column][j]
             given = None if raw is None else str(raw)
             err, msg = _reason(column, given, lookups, sub, j, int(medium[i]), int(unit[i]))
-            out.append(Rejection(file, SHEET, line, COLUMNS[column], given, err, msg))
+            out.append(Rejection(file, SHEET, line, COLUMNS[column], shorten(given), err, msg))
     return out
 
 
@@ -259,13 +322,18 @@ def _reason(
         return "METER_UNIT_UNKNOWN", f"{header}「{given}」不是可选单位，请填写：{'、'.join(UNIT_KEYS)}"
     if column == "reading_kind":
         return "METER_KIND_UNKNOWN", f"{header}「{given}」应填写“区间量”或“累计示数”"
+    if column == "timestamp" and (parsed := parse_timestamp(given)) is not None and parsed >= 0:
+        return (
+            "METER_TIMESTAMP_FUTURE",
+            f"{header}「{shorten(given)}」晚于文件导出时间（或今天），不是已发生的读数：请核对计量系统时钟后重新导出",
+        )
     if column == "timestamp":
         return (
             "METER_TIMESTAMP_FORMAT",
             f"{header}「{given}」不是 ISO 8601 时间，请填写如 2025-01-01T00:15:00+08:00（不带时区按北京时间）",
         )
-    if given is None:
-        return "METER_VALUE_FORMAT", f"{header} 为空或不是数字，请只填写数值（不含单位、千分位或空格）"
-    if given.startswith("-"):
-        return "METER_VALUE_NEGATIVE", f"{header} {given} 为负数，读数不得小于 0，请核对计量数据"
+    if given is not None and given.strip().startswith("-"):
+        return "METER_VALUE_NEGATIVE", f"{header} {shorten(given)} 为负数，读数不得小于 0，请核对计量数据"
+    if given is None or len(given) > 100 or typed_value(given) is None:
+        return "METER_VALUE_FORMAT", f"{header} 为空或不是数字，请只填写数值（不含单位）"
     return "METER_VALUE_TOO_LARGE", f"{header} {given} 超出可记录范围，请核对单位与数值"

@@ -84,6 +84,9 @@ UNIT_ALIASES = {
     "gj": "GJ",
     "吉焦": "GJ",
 }
+MAX_INTERVAL_E6 = 10**10 * 10**6  # the largest interval reading kept, canonical micro-units
+MAX_COUNTER_E6 = 10**12 * 10**6  # the largest counter reading kept
+EXTRA = "_extra_fields"  # fields beyond the header, on a line that has too many
 KINDS = ("interval", "cumulative")
 KIND_ALIASES = {"interval": 0, "区间量": 0, "cumulative": 1, "累计示数": 1, "累计量": 1}
 
@@ -91,10 +94,11 @@ KIND_ALIASES = {"interval": 0, "区间量": 0, "cumulative": 1, "累计示数": 
 class MeteringFileError(ValueError):
     """The file as a whole cannot be read (header, encoding): one rejection for the file, no rows."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, given: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.given = given  # what the file had there, shortened
 
 
 def medium_index(text: str) -> int:

@@ -108,7 +108,9 @@ class MeterFigures:
     period: str  # "baseline" or "reporting"
     unit: str  # canonical unit of `quantity`
     quantity: Decimal  # metered consumption over the period's whole days, canonical unit
-    converted: Decimal | None  # tce for an energy carrier (GB/T 2589, coefficient of each day); None otherwise
+    converted: (
+        Decimal | None
+    )  # tce for an energy carrier (GB/T 2589, coefficient of each day); None otherwise
     present: int  # intervals with a reading (conflicting resends count as missing)
     expected: int  # intervals the meter's own usual step expects over the period
     step_seconds: int | None  # the meter's usual step; None: not known (one reading a day assumed)

@@ -79,7 +79,8 @@ def period_measure(program: str, meters: list[MeterFigures]) -> PeriodMeasure:
     """The boundary over one period: E over the meters that count (tce, or m3 = t of water), and as coverage the
     lowest of their own coverages (six places, never rounded up): one dead meter is never hidden by a busy one."""
     total = sum(
-        ((m.converted or Decimal(0)) if program == "ENERGY_SAVING" else m.quantity for m in meters), Decimal(0)
+        ((m.converted or Decimal(0)) if program == "ENERGY_SAVING" else m.quantity for m in meters),
+        Decimal(0),
     )
     lowest = min((coverage(m.present, m.expected) for m in meters), default=Fraction(0))
     shown = Decimal(lowest.numerator * 10**6 // lowest.denominator).scaleb(-6)
@@ -190,7 +191,11 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
 
     basis: Fraction = Fraction(claim.claimed_saving)
     if claim.baseline_output_t is None or claim.reporting_output_t is None:
-        missing = [n for n, v in (("基期产量", claim.baseline_output_t), ("报告期产量", claim.reporting_output_t)) if v is None]
+        missing = [
+            n
+            for n, v in (("基期产量", claim.baseline_output_t), ("报告期产量", claim.reporting_output_t))
+            if v is None
+        ]
         t.check(
             "OUTPUT_MISSING",
             False,

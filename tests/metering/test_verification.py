@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, text
 from assets.metering import meter_readings
 from pipelines.defs.resources import Inbox, LedgerDatabase
 from pipelines.metering import ingest
-from pipelines.metering_store import metered_saving, store
+from pipelines.metering_boundary import metered_saving
+from pipelines.metering_store import store
 from rules.decision import Outcome
 from rules.engine import decide_all
 from rules.model import Application, SavingsClaim

@@ -196,7 +196,12 @@ def _exact_claim(saving: str, base_output: str, report_output: str) -> SavingsCl
 def test_a_saving_exactly_at_the_threshold_through_non_terminating_quotients_is_awarded(
     program, base, report, base_output, report_output, amount
 ):
-    app = retrofit(program, "999999", metered(base, report), savings_claims=(claim("999999", base_output, report_output),))
+    app = retrofit(
+        program,
+        "999999",
+        metered(base, report),
+        savings_claims=(claim("999999", base_output, report_output),),
+    )
     decision = one(app)
     assert decision.outcome == Outcome.AWARDED, codes(decision)
     assert decision.amount == amount
@@ -205,7 +210,9 @@ def test_a_saving_exactly_at_the_threshold_through_non_terminating_quotients_is_
 def test_a_condition_no_metering_can_cure_rejects_even_when_coverage_is_low():
     not_ended = SavingsClaim(D("2500"), date(2025, 1, 1), date(2025, 12, 31), date(2026, 1, 1),
                              date(2026, 12, 31), ("M-1",), D("1"), D("1"))  # fmt: skip
-    app = retrofit("ENERGY_SAVING", "2500", metered("30000", "27000", "0.10", "0.10"), savings_claims=(not_ended,))
+    app = retrofit(
+        "ENERGY_SAVING", "2500", metered("30000", "27000", "0.10", "0.10"), savings_claims=(not_ended,)
+    )
     decision = one(app)
     assert decision.outcome == Outcome.REJECTED and "REPORTING_PERIOD_NOT_ENDED" in codes(decision)
 
@@ -228,7 +235,9 @@ def _figures(meter, medium, period, present, expected, step, converted="100", un
 def _boundary(*meters) -> MeteredSaving:
     from rules.savings import counted, period_measure
 
-    draft = MeteredSaving(tuple(sorted({m.meter_id for m in meters})), period("0"), period("0"), meters=meters)
+    draft = MeteredSaving(
+        tuple(sorted({m.meter_id for m in meters})), period("0"), period("0"), meters=meters
+    )
     base = period_measure("ENERGY_SAVING", counted("ENERGY_SAVING", draft, "baseline"))
     report = period_measure("ENERGY_SAVING", counted("ENERGY_SAVING", draft, "reporting"))
     return MeteredSaving(draft.meter_ids, base, report, meters=meters)
@@ -266,7 +275,9 @@ def test_a_claimed_meter_with_no_readings_at_all_needs_review_and_is_named():
         _figures("E1", "electricity", "reporting", 35040, 35040, 900, "27000"),
     )
     boundary = _boundary(*meters)
-    boundary = MeteredSaving(boundary.meter_ids, boundary.baseline, boundary.reporting, (), ("GHOST",), meters)
+    boundary = MeteredSaving(
+        boundary.meter_ids, boundary.baseline, boundary.reporting, (), ("GHOST",), meters
+    )
     decision = one(retrofit("ENERGY_SAVING", "2500", boundary))
     assert decision.outcome == Outcome.NEEDS_REVIEW
     assert "GHOST" in next(c.message for c in decision.conditions if c.code == "METERS_WITHOUT_READINGS")
