@@ -95,7 +95,9 @@ def store(
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         booked = conn.execute(
-            dialect_insert(metering_files).on_conflict_do_nothing(index_elements=["file_sha256"]),
+            dialect_insert(metering_files)
+            .on_conflict_do_nothing(index_elements=["file_sha256"])
+            .returning(metering_files.c.file_sha256),
             {
                 "file_sha256": result.sha256,
                 "file": result.file,
@@ -110,7 +112,7 @@ def store(
                 "run_id": run_id,
                 "ingested_at": now,
             },
-        ).rowcount
+        ).first()  # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING
         if not booked:
             conn.rollback()
             return False
