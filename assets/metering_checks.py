@@ -58,9 +58,9 @@ def conflicting_readings(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         total = conn.execute(select(func.count()).select_from(meter_conflicts)).scalar_one()
         rows = [
             {"企业": r.credit_code, "计量点": r.meter_id, "介质": r.medium, "时刻": r.reading_at,
-             "给出的值": f"{r.values_given}（{r.unit}）", "文件": r.files}
+             "单位": r.unit, "给出的值（文件）": r.values_given}
             for r in conn.execute(
-                select(c.credit_code, c.meter_id, c.medium, c.reading_at, c.values_given, c.unit, c.files)
+                select(c.credit_code, c.meter_id, c.medium, c.reading_at, c.values_given, c.unit)
                 .order_by(c.credit_code, c.meter_id, c.ts)
                 .limit(200)
             )
@@ -73,7 +73,7 @@ def conflicting_readings(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         if not total
         else f"{total} 个计量点时刻的读数前后不一致，已按缺测计（不取任何一个值）："
         + "；".join(
-            f"{r['企业']} 计量点 {r['计量点']} {r['时刻']} 给出 {r['给出的值']}（{r['文件']}）"
+            f"{r['企业']} 计量点 {r['计量点']} {r['时刻']} 给出（{r['单位']}）{r['给出的值（文件）']}"
             for r in rows[:10]
         )
         + "。请企业核实正确读数后重新导出更正文件；在此之前涉及这些区间的节能节水核定可能转人工审核",

@@ -21,10 +21,11 @@ SERIES = ["credit_code", "meter_id", "medium", "reading_kind"]
 def canonical(readings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One row per series and instant: the agreed value, or a conflict with every value given.
 
-    Returns (readings: SERIES, ts, value_e6 — agreed instants only; conflicts: SERIES, ts, values, files)."""
-    grouped = readings.group_by(*SERIES, "ts").agg(
-        values=pl.col("value_e6").unique().sort(),
-        files=pl.col("file_sha256").unique().sort(),
+    Returns (readings: SERIES, ts, value_e6 — agreed instants only; conflicts: SERIES, ts, values, and
+    for each value the exports that gave it, `files`)."""
+    per_value = readings.group_by(*SERIES, "ts", "value_e6").agg(files=pl.col("file_sha256").unique().sort())
+    grouped = per_value.group_by(*SERIES, "ts").agg(
+        values=pl.col("value_e6").sort(), files=pl.col("files").sort_by("value_e6")
     )
     agreed = (
         grouped.filter(pl.col("values").list.len() == 1)

@@ -274,24 +274,36 @@ def _recompute(
 
 
 def _insert_conflicts(
-    conn: Connection, conflicts: pl.DataFrame, names: dict[str, str], run_id: str, now: datetime
+    conn: Connection,
+    conflicts: pl.DataFrame,
+    names: dict[str, str],
+    run_id: str,
+    now: datetime,
+    within: str | None = None,
 ) -> None:
-    """Conflicting readings with every value given (canonical unit) and the exports that gave them."""
-    rows = [
-        {
-            "credit_code": r["credit_code"],
-            "meter_id": r["meter_id"],
-            "medium": r["medium"],
-            "ts": r["ts"],
-            "reading_at": (EPOCH + timedelta(seconds=r["ts"])).isoformat(),
-            "unit": CANONICAL_UNIT[r["medium"]],
-            "values_given": "、".join(f"{to_decimal(v).normalize():f}" for v in r["values"]),
-            "files": "、".join(sorted(names.get(f, f) for f in r["files"])),
-            "run_id": run_id,
-            "recorded_at": now,
-        }
-        for r in conflicts.iter_rows(named=True)
-    ]
+    """Conflicting readings with every value given (canonical unit), each with the exports that gave it.
+    `within`: conflicts inside that one export (no `files` column)."""
+    rows = []
+    for r in conflicts.iter_rows(named=True):
+        files = r.get("files") or [[within]] * len(r["values"])
+        given = [
+            f"{to_decimal(v).normalize():f}（{'、'.join(sorted(names.get(f, f) for f in fs))}）"
+            for v, fs in zip(r["values"], files, strict=True)
+        ]
+        rows.append(
+            {
+                "credit_code": r["credit_code"],
+                "meter_id": r["meter_id"],
+                "medium": r["medium"],
+                "ts": r["ts"],
+                "reading_at": (EPOCH + timedelta(seconds=r["ts"])).isoformat(),
+                "unit": CANONICAL_UNIT[r["medium"]],
+                "values_given": "；".join(given),
+                "files": "、".join(sorted({names.get(f, f) for fs in files for f in fs})),
+                "run_id": run_id,
+                "recorded_at": now,
+            }
+        )
     for chunk in _chunks(rows):
         conn.execute(insert(meter_conflicts), chunk)
 

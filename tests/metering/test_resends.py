@@ -99,7 +99,7 @@ def test_a_resend_with_the_same_values_is_one_reading_and_with_another_value_a_c
     with ledger.connect() as conn:
         conflict = conn.execute(text("SELECT reading_at, values_given, files FROM meter_conflicts")).one()
         counted = conn.execute(text("SELECT conflicts FROM metering_files WHERE file = '3.csv'")).scalar_one()
-    assert tuple(conflict) == ("2025-03-01T03:00:00", "3、3.5", "1.csv、3.csv")
+    assert tuple(conflict) == ("2025-03-01T03:00:00", "3（1.csv）；3.5（3.csv）", "1.csv、3.csv")
     assert counted == 1
 
 
@@ -172,7 +172,7 @@ def test_concurrent_fresh_runs_book_each_export_once(ledger: Engine, tmp_path: P
                         break
                     except metering_store.StaleStates:
                         continue
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(f"run-{i}",)) for i in range(3)]

@@ -379,10 +379,12 @@ def test_a_later_export_resending_a_reading_with_another_value_is_a_conflict_nam
     description = evaluation.description or ""
     assert description.startswith("1 个计量点时刻的读数前后不一致")  # the unchanged resend is no conflict
     meter, stamp = changed[1][1], changed[1][5]
+    assert f"计量点 {meter}" in description
+    old, new = f"{Decimal(value).normalize():f}", f"{(Decimal(value) + 7).normalize():f}"
     assert (
-        f"计量点 {meter}" in description and "2026-01-05-能耗在线监测.csv、2026-01-07-更正.csv" in description
+        f"{old}（2026-01-05-能耗在线监测.csv、2026-01-06-重发.csv）；{new}（2026-01-07-更正.csv）"
+        in description
     )
-    assert f"{Decimal(value).normalize():f}、{(Decimal(value) + 7).normalize():f}" in description
     assert stamp[:10] in description
 
 
