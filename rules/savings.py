@@ -295,7 +295,7 @@ def _boundary_verified(scheme: Scheme, t: Trail, claim: SavingsClaim, metered: M
             if m
             else ""
         )
-        step = f"按其常用间隔 {m.step_seconds // 60} 分钟" if m and m.step_seconds else "按每日一个读数"
+        step = f"按其常用间隔{_step_zh(m.step_seconds)}" if m and m.step_seconds else "按每日一个读数（间隔未知）"
         t.check(
             "METERING_COVERAGE_LOW",
             passed,
@@ -340,6 +340,13 @@ def _boundary_verified(scheme: Scheme, t: Trail, claim: SavingsClaim, metered: M
 _MEDIA_ZH = {"electricity": "电", "renewable_electricity": "可再生电力", "raw_coal": "原煤", "coke": "焦炭",
              "natural_gas": "天然气", "diesel": "柴油", "gasoline": "汽油", "fuel_oil": "燃料油", "heat": "热力",
              "water": "水"}  # fmt: skip
+
+
+def _step_zh(seconds: int) -> str:
+    for unit, zh in ((86400, "天"), (3600, "小时"), (60, "分钟")):
+        if seconds % unit == 0:
+            return f"每 {seconds // unit} {zh}一个读数"
+    return f"每 {seconds} 秒一个读数"
 
 
 def _medium_zh(medium: str | None) -> str:
