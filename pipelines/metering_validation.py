@@ -283,14 +283,14 @@ def _rejections(
             if not mask[i]:
                 continue
             if column == EXTRA:
-                given = f"{sub['value'][j] or ''},{sub[EXTRA][j]}"
+                extra: str | None = f"{sub['value'][j] or ''},{sub[EXTRA][j]}"
                 err, msg = (
                     "METER_FIELDS_TOO_MANY",
                     (
                         "该行字段多于表头：数值中的千分位逗号（如 1,000）须加英文双引号，或去掉千分位后重新导出"
                     ),
                 )
-                out.append(Rejection(file, SHEET, line, COLUMNS["value"], shorten(given), err, msg))
+                out.append(Rejection(file, SHEET, line, COLUMNS["value"], shorten(extra), err, msg))
                 continue
             raw = sub[column][j]
             given = None if raw is None else str(raw)
@@ -322,7 +322,12 @@ def _reason(
         return "METER_UNIT_UNKNOWN", f"{header}「{given}」不是可选单位，请填写：{'、'.join(UNIT_KEYS)}"
     if column == "reading_kind":
         return "METER_KIND_UNKNOWN", f"{header}「{given}」应填写“区间量”或“累计示数”"
-    if column == "timestamp" and (parsed := parse_timestamp(given)) is not None and parsed >= 0:
+    if (
+        column == "timestamp"
+        and given is not None
+        and (parsed := parse_timestamp(given)) is not None
+        and parsed >= 0
+    ):
         return (
             "METER_TIMESTAMP_FUTURE",
             f"{header}「{shorten(given)}」晚于文件导出时间（或今天），不是已发生的读数：请核对计量系统时钟后重新导出",

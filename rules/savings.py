@@ -295,7 +295,11 @@ def _boundary_verified(scheme: Scheme, t: Trail, claim: SavingsClaim, metered: M
             if m
             else ""
         )
-        step = f"按其常用间隔{_step_zh(m.step_seconds)}" if m and m.step_seconds else "按每日一个读数（间隔未知）"
+        step = (
+            f"按其常用间隔{_step_zh(m.step_seconds)}"
+            if m and m.step_seconds
+            else "按每日一个读数（间隔未知）"
+        )
         t.check(
             "METERING_COVERAGE_LOW",
             passed,

@@ -208,7 +208,9 @@ def test_the_sample_savings_applications_are_decided_from_its_metering_export(ni
     reasons = json.loads(decisions["ES-003"]["reasons"])
     gap = next(r for r in reasons if r["code"] == "METERING_COVERAGE_LOW" and r["passed"] is False)
     # Per meter and period: what was measured, what was missing, and why it is not paid on a guess.
-    assert gap["message"].startswith("计量点 XG-E01（电）基期 2024-01-01 至 2024-12-31：按其常用间隔每 1 天一个读数")
+    assert gap["message"].startswith(
+        "计量点 XG-E01（电）基期 2024-01-01 至 2024-12-31：按其常用间隔每 1 天一个读数"
+    )
     assert "应有 366 个读数，实有 329 个，缺 37 个，完整率 89.89%，低于 95.00%" in gap["message"]
     assert "计量" in gap["message"] and "转人工审核" in gap["message"]
     explained = json.loads(decisions["ES-001"]["reasons"])
