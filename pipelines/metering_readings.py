@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -65,12 +66,17 @@ class ReadingSink:
         self._writers: dict[int, pq.ParquetWriter] = {}
         self._paths: dict[int, Path] = {}
         self.rows = 0
+        # Parquet encodes and writes on its own thread (pyarrow releases the GIL) while the next batch is parsed
+        # and aggregated; one batch in flight at most, so memory stays bounded.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readings")
+        self._pending: Future[None] | None = None
 
     def add(self, sid: np.ndarray, ts: np.ndarray, value_e6: np.ndarray) -> None:
         if len(sid) == 0:
             return
         month = _month_of_day((ts - 1) // DAY)
         lo, hi = int(month.min()), int(month.max())
+        parts = []
         for m in range(lo, hi + 1):
             if lo == hi:
                 part = (sid, ts, value_e6)
@@ -79,10 +85,16 @@ class ReadingSink:
                 if len(at) == 0:
                     continue
                 part = (np.take(sid, at), np.take(ts, at), np.take(value_e6, at))
-            self._writer(m).write_batch(
-                pa.record_batch([pa.array(a, type=pa.int64()) for a in part], schema=_SCHEMA)
-            )
+            batch = pa.record_batch([pa.array(a, type=pa.int64()) for a in part], schema=_SCHEMA)
+            parts.append((self._writer(m), batch))
+        self._wait()
+        self._pending = self._pool.submit(_write, parts)
         self.rows += len(sid)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()  # a write error surfaces here, before the export is booked
+            self._pending = None
 
     def _writer(self, month: int) -> pq.ParquetWriter:
         writer = self._writers.get(month)
@@ -97,6 +109,8 @@ class ReadingSink:
 
     def publish(self, sha256: str, series: pl.DataFrame) -> None:
         """Close the parts and rename them into place, with the export's series table (`sid` + names)."""
+        self._wait()
+        self._pool.shutdown()
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
@@ -110,12 +124,21 @@ class ReadingSink:
         self._paths.clear()
 
     def discard(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
         for writer in self._writers.values():
             writer.close()
         for tmp_part in self._paths.values():
             tmp_part.unlink(missing_ok=True)
         self._writers.clear()
         self._paths.clear()
+
+
+def _write(parts: list[tuple[pq.ParquetWriter, pa.RecordBatch]]) -> None:
+    for writer, batch in parts:
+        writer.write_batch(batch)
 
 
 def read(
