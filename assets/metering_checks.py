@@ -120,6 +120,6 @@ def meter_months_match_days(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         if not wrong
         else f"{len(wrong)} 个计量点月份的月度汇总与逐日数据不一致："
         + "；".join(f"企业 {w['企业']} 计量点 {w['计量点']}（{w['介质']}）{w['月份']}" for w in wrong[:10])
-        + "。请系统管理员对所列计量点和月份重建月度汇总（pipelines.metering_store.rebuild_months）；在此之前能源局"
+        + "。请系统管理员对所列计量点和月份重建月度汇总（pipelines.metering_months.rebuild_months）；在此之前能源局"
         "可再生能源消纳比例和工信厅再生铝月度能耗不可签发",
     )

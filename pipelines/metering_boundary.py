@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from pipelines.metering import CANONICAL_UNIT, to_decimal
-from pipelines.metering_store import day_tce, expected
+from pipelines.metering_months import day_tce, expected
 from rules import energy, savings
 from rules.model import MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
 from rules.parameters import Parameters
