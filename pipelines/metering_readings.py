@@ -142,11 +142,12 @@ def _write(parts: list[tuple[pq.ParquetWriter, pa.RecordBatch]]) -> None:
 
 
 def read(
-    folder: Path, shas: Iterable[str], series: pl.DataFrame, since_ts: int | None = None
+    folder: Path, shas: Iterable[str], series: pl.DataFrame, from_day: int | None = None
 ) -> pl.DataFrame:
     """The stored readings of the given series (`credit_code`, `meter_id`, `medium`, `reading_kind`) in the
-    given exports: columns of `SERIES_COLUMNS`, `ts`, `value_e6`, `file_sha256`. `since_ts`: only readings with a
-    timestamp after it (None: all)."""
+    given exports: columns of `SERIES_COLUMNS`, `ts`, `value_e6`, `file_sha256`. `from_day` (days since
+    1970-01-01): only the months from the one before that day's on (the month before holds a counter's previous
+    reading), so a resend of yesterday reads two months, not the whole history."""
     wanted = set(shas)
     frames = []
     for sha in sorted(wanted):
@@ -157,15 +158,12 @@ def read(
         if names.height == 0:
             continue
         parts = sorted(folder.glob(f"month=*/{sha}.parquet"))
-        if since_ts is not None:
-            first_month = month_text(int(_month_of_day(np.array([since_ts // DAY]))[0]))
-            # The month before too: a reading stamped at a month's first midnight belongs to the month before.
+        if from_day is not None:
+            first_month = month_text(int(_month_of_day(np.array([from_day]))[0]))
             parts = [p for p in parts if p.parent.name[6:] >= _previous_month(first_month)]
         if not parts:
             continue
         scan = pl.scan_parquet(parts).filter(pl.col("sid").is_in(names["sid"].implode()))
-        if since_ts is not None:
-            scan = scan.filter(pl.col("ts") > since_ts)
         frames.append(scan.collect().join(names, on="sid").drop("sid").with_columns(file_sha256=pl.lit(sha)))
     if not frames:
         return pl.DataFrame(

@@ -196,7 +196,7 @@ def _recompute(
     revisited = result.revisited
     assert revisited is not None
     files = dict(conn.execute(select(metering_files.c.file_sha256, metering_files.c.file)).all())
-    readings = metering_readings.read(folder, set(files), revisited)
+    readings = metering_readings.read(folder, set(files), revisited, min(revisited["day"].to_list()))
     agreed, conflicts = metering_resends.canonical(readings)
     days = metering_resends.days(agreed, conflicts, revisited)
     touched: set[tuple[str, str, str, str]] = set()

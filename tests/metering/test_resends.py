@@ -222,3 +222,32 @@ def test_the_readings_are_kept_as_parquet_by_month_beside_a_sqlite_ledger(tmp_pa
     months = sorted(p.parent.name for p in (tmp_path / "readings").glob("month=*/*.parquet"))
     assert months == ["month=2025-03", "month=2025-04"]  # 2025-04-01 00:00 still belongs to March 31
     assert date(2025, 4, 1)  # a reading stamped 01:00 on April 1 belongs to April
+
+
+def test_a_resend_of_yesterday_reads_the_recent_months_of_the_store_not_its_whole_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from pipelines import metering_readings
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    upgrade(engine)
+    readings = tmp_path / "readings"
+    january = hourly("I", "interval", datetime(2025, 1, 10, 1), ["1"] * 24)
+    june = hourly("I", "interval", datetime(2025, 6, 10, 1), ["2"] * 24)
+    assert book(engine, export(tmp_path, "history.csv", january + june), readings)
+    read: list[str] = []
+    scan = metering_readings.pl.scan_parquet
+
+    def spy(parts: list[Path], **kwargs: object) -> object:
+        read.extend(p.parent.name for p in parts)
+        return scan(parts, **kwargs)
+
+    monkeypatch.setattr(metering_readings.pl, "scan_parquet", spy)
+    resend = hourly("I", "interval", datetime(2025, 6, 10, 13), ["2"] * 12 + ["3"] * 12)
+    assert book(engine, export(tmp_path, "resend.csv", resend), readings)
+    assert sorted(set(read)) == ["month=2025-06"]  # January is never read
+    with engine.connect() as conn:
+        june_total = conn.execute(
+            text("SELECT consumption_e6 FROM meter_months WHERE month = '2025-06'")
+        ).scalar_one()
+    assert june_total == (24 * 2 + 12 * 3) * 10**6
