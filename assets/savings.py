@@ -211,7 +211,7 @@ def metering_coverage(
                 gaps = [
                     f"{m['meter_id']}（{m[side]}）"
                     for m in v.detail.get("meters", [])
-                    if _below(m[side], floor)
+                    if m.get("counted", True) and _below(m[side], floor)
                 ] + [*v.metered.unknown_meters, *v.metered.foreign_meters]
                 short.append(
                     f"补传{claim.who(app_id)}{label} {period} 计量点 {'、'.join(gaps) or '—'} 的缺测读数"

@@ -251,3 +251,28 @@ def test_a_resend_of_yesterday_reads_the_recent_months_of_the_store_not_its_whol
             text("SELECT consumption_e6 FROM meter_months WHERE month = '2025-06'")
         ).scalar_one()
     assert june_total == (24 * 2 + 12 * 3) * 10**6
+
+
+def test_a_run_that_finds_its_export_booked_by_another_run_meanwhile_skips_it_with_a_chinese_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import dagster as dg
+
+    from assets.metering import meter_readings
+    from pipelines.defs.resources import Inbox, LedgerDatabase
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    export(inbox, "2025-03-01.csv", hourly("I", "interval", T0, ["1", "2"]))
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    resources = {"inbox": Inbox(path=str(inbox)), "ledger_db": LedgerDatabase(url=url)}
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([meter_readings], resources=resources, instance=instance).success
+        # The second run listed the inbox before the first run's booking was visible to it.
+        monkeypatch.setattr(metering_store, "ingested", lambda conn: set())
+        second = dg.materialize([meter_readings], resources=resources, instance=instance)
+    assert second.success
+    (materialization,) = second.asset_materializations_for_node("meter_readings")
+    skipped = materialization.metadata["files_skipped"].value
+    assert "2025-03-01.csv" in skipped and "另一次运行在此期间已将该文件入库" in skipped
+    assert month(LedgerDatabase(url=url).engine(), "I") == (3 * 10**6, 2)
