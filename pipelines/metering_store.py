@@ -49,6 +49,13 @@ def ingested(conn: Connection) -> set[str]:
     return set(conn.execute(select(metering_files.c.file_sha256)).scalars())
 
 
+def seen(conn: Connection) -> set[tuple[str, int, int]]:
+    """(file name, size, modification time in ns) of the booked exports: recognised without hashing again."""
+    f = metering_files.c
+    rows = conn.execute(select(f.file, f.size_bytes, f.modified_ns).where(f.size_bytes.is_not(None)))
+    return {(r[0], int(r[1]), int(r[2])) for r in rows}
+
+
 def previous_states(conn: Connection) -> dict[SeriesKey, tuple[str, SeriesState]]:
     rows = conn.execute(
         select(
@@ -79,6 +86,7 @@ def store(
     parameters: Parameters,
     previous: dict[SeriesKey, tuple[str, SeriesState]] | None = None,
     readings: Path | None = None,
+    stat: tuple[int, int] | None = None,
 ) -> bool:
     """Book one ingested export in one transaction. False: another run booked the same export meanwhile, and
     nothing was written. Raises `StaleStates` when `previous` (where the ingest began) no longer holds."""
@@ -108,6 +116,8 @@ def store(
                 "resets": result.resets,
                 "run_id": run_id,
                 "ingested_at": now,
+                "size_bytes": stat[0] if stat else None,
+                "modified_ns": stat[1] if stat else None,
             },
         ).first()  # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING
         if not booked:

@@ -223,6 +223,9 @@ metering_files = Table(
     Column("resets", BigInteger, nullable=False),
     Column("run_id", String(64), nullable=False),
     Column("ingested_at", _TS, nullable=False),
+    # 0005: the file as it lay in the inbox, so a night does not re-hash every export it already booked
+    Column("size_bytes", BigInteger),
+    Column("modified_ns", BigInteger),
     CheckConstraint("rows_received = rows_accepted + rows_rejected", name="balanced"),
 )
 meter_series = Table(

@@ -1,4 +1,4 @@
-"""Metering: conflicting readings of one meter and instant, across exports as within one, kept with every value.
+"""Metering: the size and time of each booked export, and conflicting readings of one meter and instant, across exports as within one, kept with every value.
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The export as it lay in the inbox (size, modification time): a night recognises an export it already booked
+    # without hashing it again, so its cost follows what is new, not the inbox.
+    with op.batch_alter_table("metering_files") as batch:
+        batch.add_column(sa.Column("size_bytes", sa.BigInteger))
+        batch.add_column(sa.Column("modified_ns", sa.BigInteger))
     op.create_table(
         "meter_conflicts",
         sa.Column("credit_code", sa.String(18), nullable=False),
@@ -33,3 +38,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("meter_conflicts")
+    with op.batch_alter_table("metering_files") as batch:
+        batch.drop_column("modified_ns")
+        batch.drop_column("size_bytes")
