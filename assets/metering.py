@@ -55,7 +55,7 @@ def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: L
     readings = folder_for(engine)
     with engine.connect() as conn:
         done, known = store.ingested(conn), store.seen(conn)
-    files, skipped = [], []
+    files, skipped, not_compared = [], [], []
     for path in paths:
         info = path.stat()
         stat = (info.st_size, info.st_mtime_ns)
@@ -73,6 +73,14 @@ def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: L
                 {"文件": result.file, "原因": "另一次运行在此期间已将该文件入库，本次跳过，数据不重复计入"}
             )
             continue
+        for cc, meter, medium, lost in result.not_compared:
+            not_compared.append(
+                {"文件": result.file, "企业": cc, "计量点": meter, "介质": medium, "缺读数的文件": lost}
+            )
+            context.log.warning(
+                f"{result.file}: 计量点 {meter}（{cc}，{medium}）的重发读数未比对，原有数据保持不变："
+                f"此前文件「{lost}」的读数不在读数库中（读数库是否随台账一起备份恢复？）"
+            )
         files.append(
             {
                 "文件": result.file,
@@ -104,6 +112,7 @@ def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: L
             "dagster/row_count": int(months),
             "files_ingested": dg.MetadataValue.json([f["文件"] for f in files]),
             "files_skipped": markdown_table(skipped),
+            "resends_not_compared": markdown_table(not_compared),
             "ingested": markdown_table(files),
             "preview": markdown_table(latest),
         }

@@ -20,11 +20,20 @@ Semantics (inputs.md §2 and the issue):
   that goes down was reset or replaced, and that step's consumption is the new reading (the reset is counted);
 - the same meter and timestamp twice with the same value is one reading; with different values it is a conflict,
   counted, and that interval is missing (no consumption, no reading present);
-- readings of a meter at or before its last reading ingested from an earlier file are not booked again
-  (`overlapping`): a file ingested twice, or an export that repeats the previous day, changes nothing.
+- a meter whose readings reach back to or before its last stored reading (a resend, a late older file) is not
+  booked from this file alone: it is set aside (`revisited`) and the store recomputes its days from every stored
+  reading (`pipelines.metering_resends`), so resends are compared across files exactly as within one;
+- every accepted reading is written to the reading store (`pipelines.metering_readings`) as it is read;
+- bad lines are rejected with their line, value as given and a Chinese reason (`pipelines.metering_validation`);
+  a file that cannot be read at all (UTF-16, a header too long or too wide) is one rejection.
 
 Within a file, rows are expected in time order per meter (any interleaving of meters). A meter whose readings
 go back in time across batches is set aside and re-read on its own in a second, exact pass.
+
+Modules: vocabulary (`metering_vocabulary`), the file's bytes and lines (`metering_reader`), validation
+(`metering_validation`), roll-up of a batch (`metering_rollup`), the result (`metering_result`), the reading store
+(`metering_readings`), resends (`metering_resends`), booking (`metering_store`), months (`metering_months`), and
+what the rules read back (`metering_boundary`).
 """
 
 from __future__ import annotations

@@ -136,6 +136,11 @@ class ReadingSink:
         self._paths.clear()
 
 
+def has(folder: Path, sha256: str) -> bool:
+    """Whether a booked export's readings are in the store (its parts are all in place before it is booked)."""
+    return (folder / "series" / f"{sha256}.parquet").exists()
+
+
 def _write(parts: list[tuple[pq.ParquetWriter, pa.RecordBatch]]) -> None:
     for writer, batch in parts:
         writer.write_batch(batch)

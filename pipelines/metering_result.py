@@ -3,7 +3,7 @@ meters to recompute from the reading store, rejections and accounting; and the n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
@@ -52,6 +52,8 @@ class MeteringResult:
     # credit_code, meter_id, medium, reading_kind, day: meters whose readings reach back to or before their last
     # stored reading (resends, late older files): their days from `day` on are recomputed from the reading store
     revisited: pl.DataFrame | None = None
+    # meters whose resent readings could not be compared (credit code, meter, medium, the export lacking readings)
+    not_compared: list[tuple[str, str, str, str]] = field(default_factory=list)
     sink: ReadingSink | None = None  # this export's accepted readings, written, not yet published
     series: pl.DataFrame | None = None  # sid -> credit_code, meter_id, medium, reading_kind, for the sink
 

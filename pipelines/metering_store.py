@@ -203,9 +203,11 @@ def _recompute(
 ) -> set[tuple[str, str, str, str]]:
     """The revisited meters' days from their first revisited day on, from every stored reading: replaces their
     day rows (under this export's hash), their conflicts, and where they stand. Returns the months touched."""
-    revisited = result.revisited
-    assert revisited is not None
+    assert result.revisited is not None
     files = dict(conn.execute(select(metering_files.c.file_sha256, metering_files.c.file)).all())
+    revisited = _comparable(conn, folder, result, files)
+    if revisited.height == 0:
+        return set()
     readings = metering_readings.read(folder, set(files), revisited, min(revisited["day"].to_list()))
     agreed, conflicts = metering_resends.canonical(readings)
     days = metering_resends.days(agreed, conflicts, revisited)
@@ -278,6 +280,35 @@ def _recompute(
             )
         )
     return touched
+
+
+def _comparable(
+    conn: Connection, folder: Path, result: MeteringResult, files: dict[str, str]
+) -> pl.DataFrame:
+    """The revisited meters whose stored days all come from exports with readings in the store. A meter with days
+    from an export whose readings are missing (booked before 0005, or the folder lost) is left as it stands, never
+    recomputed from part of its readings; it is named in `result.not_compared`."""
+    assert result.revisited is not None
+    lost = [sha for sha in files if sha != result.sha256 and not metering_readings.has(folder, sha)]
+    if not lost:
+        return result.revisited
+    keep = []
+    for cc, meter, medium, _, first_day in result.revisited.iter_rows():
+        blocked = conn.execute(
+            select(meter_days.c.file_sha256)
+            .where(
+                meter_days.c.credit_code == cc,
+                meter_days.c.meter_id == meter,
+                meter_days.c.medium == medium,
+                meter_days.c.day >= EPOCH.date() + timedelta(days=int(first_day)),
+                meter_days.c.file_sha256.in_(lost),
+            )
+            .limit(1)
+        ).first()
+        keep.append(blocked is None)
+        if blocked is not None:
+            result.not_compared.append((cc, meter, medium, files[blocked[0]]))
+    return result.revisited.filter(pl.Series(keep))
 
 
 def _insert_conflicts(

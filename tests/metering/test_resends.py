@@ -276,3 +276,23 @@ def test_a_run_that_finds_its_export_booked_by_another_run_meanwhile_skips_it_wi
     skipped = materialization.metadata["files_skipped"].value
     assert "2025-03-01.csv" in skipped and "另一次运行在此期间已将该文件入库" in skipped
     assert month(LedgerDatabase(url=url).engine(), "I") == (3 * 10**6, 2)
+
+
+def test_a_resend_whose_earlier_readings_are_missing_from_the_store_leaves_the_booked_days_as_they_were(
+    ledger: Engine, tmp_path: Path
+):
+    import shutil
+
+    readings = tmp_path / "readings"
+    assert book(ledger, export(tmp_path, "1.csv", hourly("I", "interval", T0, ["1", "2", "3"])), readings)
+    shutil.rmtree(readings)  # the store was not restored with the ledger
+    with ledger.connect() as conn:
+        previous = previous_states(conn)
+    result = ingest(
+        export(tmp_path, "2.csv", hourly("I", "interval", T0 + timedelta(hours=2), ["9", "4"])),
+        previous,
+        readings=readings,
+    )
+    assert store(ledger, result, "run", PARAMETERS, previous=previous, readings=readings)
+    assert month(ledger, "I") == (6 * 10**6, 3)  # never recomputed from part of its readings
+    assert result.not_compared == [(A, "I", "electricity", "1.csv")]
