@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from assets._metadata import markdown_table, table_schema
 from pipelines import metering_store as store
 from pipelines.defs.resources import Inbox, LedgerDatabase
-from pipelines.metering import file_sha256, ingest
+from pipelines.metering import ingest
 from pipelines.metering_reader import display_name
 from pipelines.metering_readings import folder_for
 from rules.parameters import Parameters
@@ -59,19 +59,16 @@ def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: L
     for path in paths:
         info = path.stat()
         stat = (info.st_size, info.st_mtime_ns)
-        # An export booked before, lying unchanged where it lay: not hashed again (the night's cost follows
-        # what is new, not the inbox). A changed or renamed file is hashed and judged by its content.
-        sha = None if (display_name(path), *stat) in known else file_sha256(path)
-        if sha is None or sha in done:
-            skipped.append({"文件": display_name(path), "原因": "该文件（相同内容）此前已入库，未重复读取"})
+        # An export booked before, lying unchanged where it lay, is not read again (the night's cost follows what
+        # is new, not the inbox). Any other file is judged by its content, hashed while it is parsed.
+        if (display_name(path), *stat) in known:
+            skipped.append({"文件": display_name(path), "原因": "该文件此前已入库，未重复读取"})
             continue
         started = time.perf_counter()
-        booked, result = _book(engine, path, sha, context.run.run_id, parameters, readings, stat)
-        done.add(sha)
-        if not booked:
-            skipped.append(
-                {"文件": result.file, "原因": "另一次运行在此期间已将该文件入库，本次跳过，数据不重复计入"}
-            )
+        outcome, result = _book(engine, path, done, context.run.run_id, parameters, readings, stat)
+        done.add(result.sha256)
+        if outcome != "booked":
+            skipped.append({"文件": result.file, "原因": SKIPPED[outcome]})
             continue
         for cc, meter, medium, lost in result.not_compared:
             not_compared.append(
@@ -119,16 +116,28 @@ def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: L
     )
 
 
-def _book(engine, path: Path, sha: str, run_id: str, parameters: Parameters, readings: Path, stat):
-    """Ingest and book one export; read again (at most three times) if another run moved its meters meanwhile."""
+SKIPPED = {
+    "same_content": "与此前已入库的文件内容相同（文件名不同），未重复计入",
+    "other_run": "另一次运行在此期间已将该文件入库，本次跳过，数据不重复计入",
+}
+
+
+def _book(engine, path: Path, done: set[str], run_id: str, parameters: Parameters, readings: Path, stat):
+    """Ingest and book one export: "booked", "same_content" (its content was booked under another name) or
+    "other_run". Read again (at most three times) if another run moved its meters meanwhile."""
+    sha = None
     for attempt in range(3):
         with engine.connect() as conn:
             previous = store.previous_states(conn)
         result = ingest(path, previous, sha256=sha, readings=readings)
+        sha = result.sha256
+        if sha in done:
+            if result.sink is not None:
+                result.sink.discard()
+            return "same_content", result
         try:
-            return store.store(
-                engine, result, run_id, parameters, previous=previous, readings=readings
-            ), result
+            booked = store.store(engine, result, run_id, parameters, previous, readings, stat)
+            return ("booked" if booked else "other_run"), result
         except store.StaleStates:
             if attempt == 2:
                 raise

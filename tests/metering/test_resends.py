@@ -270,6 +270,7 @@ def test_a_run_that_finds_its_export_booked_by_another_run_meanwhile_skips_it_wi
         assert dg.materialize([meter_readings], resources=resources, instance=instance).success
         # The second run listed the inbox before the first run's booking was visible to it.
         monkeypatch.setattr(metering_store, "ingested", lambda conn: set())
+        monkeypatch.setattr(metering_store, "seen", lambda conn: set())
         second = dg.materialize([meter_readings], resources=resources, instance=instance)
     assert second.success
     (materialization,) = second.asset_materializations_for_node("meter_readings")
@@ -296,3 +297,32 @@ def test_a_resend_whose_earlier_readings_are_missing_from_the_store_leaves_the_b
     assert store(ledger, result, "run", PARAMETERS, previous=previous, readings=readings)
     assert month(ledger, "I") == (6 * 10**6, 3)  # never recomputed from part of its readings
     assert result.not_compared == [(A, "I", "electricity", "1.csv")]
+
+
+def test_a_night_does_not_hash_again_an_export_it_booked_and_that_lies_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import dagster as dg
+
+    from assets.metering import meter_readings
+    from pipelines import metering
+    from pipelines.defs.resources import Inbox, LedgerDatabase
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    export(inbox, "2025-03-01.csv", hourly("I", "interval", T0, ["1", "2"]))
+    resources = {
+        "inbox": Inbox(path=str(inbox)),
+        "ledger_db": LedgerDatabase(url=f"sqlite:///{tmp_path / 'l.sqlite'}"),
+    }
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([meter_readings], resources=resources, instance=instance).success
+
+        def no_hash(path: Path) -> str:
+            raise AssertionError(f"{path.name} hashed again")
+
+        monkeypatch.setattr(metering, "file_sha256", no_hash)
+        again = dg.materialize([meter_readings], resources=resources, instance=instance)
+    assert again.success
+    (materialization,) = again.asset_materializations_for_node("meter_readings")
+    assert "此前已入库" in materialization.metadata["files_skipped"].value
