@@ -1,9 +1,11 @@
-"""The metering tables (migration 0004) and what is read back from them: series state, monthly consumption,
-and the period measures of a savings application.
+"""Booking an ingested metering export: its days, series, months, conflicts, rejections and accounting, in one
+transaction keyed by the export's content hash (tables in `schemas/tables.py`).
 
-Exact quantities live in integer micro-units (`consumption_e6`); `meter_months.consumption` and `tce` are their
-published decimal form. Each export is stored in one transaction, keyed by its content hash, so a file ingested
-twice changes nothing and a failed ingest leaves nothing behind.
+A file ingested twice changes nothing; a failed ingest leaves nothing behind; an export that another run booked
+in the meantime is skipped (`store` returns False), and runs book one export at a time (on PostgreSQL a
+transaction-level advisory lock; SQLite's write lock does the same), re-checking inside the transaction that the
+meters still stand where the ingest began. Meters whose readings reach back to their stored ones (resends, late
+older files) are recomputed from the reading store (`pipelines.metering_resends`).
 """
 
 from __future__ import annotations
@@ -11,129 +13,47 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
-from functools import lru_cache
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Date,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    Numeric,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    insert,
-    select,
-    tuple_,
-)
+import polars as pl
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from pipelines import metering_readings, metering_resends
 from pipelines.metering import CANONICAL_UNIT, DAY, MeteringResult, SeriesKey, SeriesState, to_decimal
-from rules import energy
-from rules.model import MeteredSaving, PeriodMeasure, SavingsClaim
+from pipelines.metering_months import rebuild_months
 from rules.parameters import Parameters
-from schemas.tables import IntakeCount, SubmissionRejection
-
-metadata = MetaData()
-TS = DateTime(timezone=True)
-
-metering_files = Table(
-    "metering_files",
-    metadata,
-    Column("file_sha256", String(64), primary_key=True),
-    Column("file", Text),
-    Column("encoding", String(20)),
-    Column("rows_received", BigInteger),
-    Column("rows_accepted", BigInteger),
-    Column("rows_rejected", BigInteger),
-    Column("rows_overlapping", BigInteger),
-    Column("duplicates", BigInteger),
-    Column("conflicts", BigInteger),
-    Column("resets", BigInteger),
-    Column("run_id", String(64)),
-    Column("ingested_at", TS),
-)
-meter_series = Table(
-    "meter_series",
-    metadata,
-    Column("credit_code", String(18), primary_key=True),
-    Column("meter_id", String(100), primary_key=True),
-    Column("medium", String(30), primary_key=True),
-    Column("reading_kind", String(20)),
-    Column("unit", String(10)),
-    Column("step_seconds", Integer),
-    Column("step_counts", Text),
-    Column("last_ts", BigInteger),
-    Column("last_reading_at", String(19)),
-    Column("last_counter_e6", BigInteger),
-    Column("updated_at", TS),
-)
-meter_days = Table(
-    "meter_days",
-    metadata,
-    Column("file_sha256", String(64), primary_key=True),
-    Column("credit_code", String(18), primary_key=True),
-    Column("meter_id", String(100), primary_key=True),
-    Column("medium", String(30), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("consumption_e6", BigInteger),
-    Column("readings_present", Integer),
-    Column("resets", Integer),
-    Column("conflicts", Integer),
-)
-meter_months = Table(
-    "meter_months",
-    metadata,
-    Column("credit_code", String(18), primary_key=True),
-    Column("meter_id", String(100), primary_key=True),
-    Column("medium", String(30), primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("unit", String(10)),
-    Column("consumption", Numeric(24, 6, asdecimal=True)),
-    Column("consumption_e6", BigInteger),
-    Column("tce", Numeric(30, 12, asdecimal=True)),
-    Column("readings_present", Integer),
-    Column("readings_expected", Integer),
-    Column("resets", Integer),
-    Column("conflicts", Integer),
-)
-recycled_database = Table(
-    "recycled_database",
-    metadata,
-    Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("credit_code", String(18)),
-    Column("enterprise_name", Text),
-    Column("month", String(7)),
-    Column("electricity_kwh", Numeric(24, 6, asdecimal=True)),
-    Column("energy_tce", Numeric(30, 12, asdecimal=True)),
-    Column("water_m3", Numeric(24, 6, asdecimal=True)),
-    Column("vat_application_id", String(100)),
-    Column("vat_period_start", Date),
-    Column("vat_period_end", Date),
-    Column("waste_feed_share_pct", Numeric(7, 3, asdecimal=True)),
-    Column("sales_yuan", Numeric(18, 2, asdecimal=True)),
-    Column("run_id", String(64)),
-    Column("recorded_at", TS),
+from schemas.tables import (
+    IntakeCount,
+    SubmissionRejection,
+    meter_conflicts,
+    meter_days,
+    meter_series,
+    metering_files,
 )
 
 EPOCH = datetime(1970, 1, 1)
 _CHUNK = 2000
+_LOCK = 0x616C75_6D6574  # "alu met": the advisory lock that books one export at a time on PostgreSQL
+
+
+class StaleStates(Exception):
+    """Another run moved a meter of this export while it was being read: read it again."""
 
 
 def ingested(conn: Connection) -> set[str]:
     return set(conn.execute(select(metering_files.c.file_sha256)).scalars())
+
+
+def seen(conn: Connection) -> set[tuple[str, int, int]]:
+    """(file name, size, modification time in ns) of the booked exports: recognised without hashing again."""
+    f = metering_files.c
+    rows = conn.execute(select(f.file, f.size_bytes, f.modified_ns).where(f.size_bytes.is_not(None)))
+    return {(r[0], int(r[1]), int(r[2])) for r in rows}
 
 
 def previous_states(conn: Connection) -> dict[SeriesKey, tuple[str, SeriesState]]:
@@ -159,13 +79,30 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
         yield rows[start : start + _CHUNK]
 
 
-def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Parameters) -> None:
-    """Book one ingested export in one transaction: its days, series, months, rejections and accounting."""
+def store(
+    engine: Engine,
+    result: MeteringResult,
+    run_id: str,
+    parameters: Parameters,
+    previous: dict[SeriesKey, tuple[str, SeriesState]] | None = None,
+    readings: Path | None = None,
+    stat: tuple[int, int] | None = None,
+) -> bool:
+    """Book one ingested export in one transaction. False: another run booked the same export meanwhile, and
+    nothing was written. Raises `StaleStates` when `previous` (where the ingest began) no longer holds."""
+    folder = readings or metering_readings.folder_for(engine)
     now = datetime.now(UTC)
     dialect_insert = _insert(engine)
+    if result.sink is not None and result.series is not None:
+        # Before the booking: the parts are read only once `metering_files` names the export.
+        result.sink.publish(result.sha256, result.series)
     with engine.begin() as conn:
-        conn.execute(
-            insert(metering_files),
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+        booked = conn.execute(
+            dialect_insert(metering_files)
+            .on_conflict_do_nothing(index_elements=["file_sha256"])
+            .returning(metering_files.c.file_sha256),
             {
                 "file_sha256": result.sha256,
                 "file": result.file,
@@ -179,8 +116,15 @@ def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Param
                 "resets": result.resets,
                 "run_id": run_id,
                 "ingested_at": now,
+                "size_bytes": stat[0] if stat else None,
+                "modified_ns": stat[1] if stat else None,
             },
-        )
+        ).first()  # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING
+        if not booked:
+            conn.rollback()
+            return False
+        if previous is not None:
+            _check_states(conn, result, previous)
         days = [
             {
                 "file_sha256": result.sha256,
@@ -199,6 +143,13 @@ def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Param
             conn.execute(insert(meter_days), chunk)
         _store_series(conn, result, now)
         touched = {(d["credit_code"], d["meter_id"], d["medium"], d["day"].strftime("%Y-%m")) for d in days}
+        names = {result.sha256: result.file}
+        if result.conflicting is not None and result.conflicting.height:
+            _insert_conflicts(
+                conn, result.conflicting.with_columns(files=pl.lit([result.sha256])), names, run_id, now
+            )
+        if result.revisited is not None and result.revisited.height:
+            touched |= _recompute(conn, folder, result, run_id, now)
         rebuild_months(conn, touched, parameters)
         rejections = [
             r.as_dict()
@@ -228,6 +179,171 @@ def store(engine: Engine, result: MeteringResult, run_id: str, parameters: Param
                 "recorded_at": now,
             },
         )
+    return True
+
+
+def _check_states(
+    conn: Connection, result: MeteringResult, previous: dict[SeriesKey, tuple[str, SeriesState]]
+) -> None:
+    keys = set(result.states)
+    if result.revisited is not None:
+        keys |= {
+            (r[0], r[1], r[2])
+            for r in result.revisited.select("credit_code", "meter_id", "medium").iter_rows()
+        }
+    if not keys:
+        return
+    now = previous_states(conn)
+    if any(now.get(k) != previous.get(k) for k in keys):
+        raise StaleStates(result.file)
+
+
+def _recompute(
+    conn: Connection, folder: Path, result: MeteringResult, run_id: str, now: datetime
+) -> set[tuple[str, str, str, str]]:
+    """The revisited meters' days from their first revisited day on, from every stored reading: replaces their
+    day rows (under this export's hash), their conflicts, and where they stand. Returns the months touched."""
+    assert result.revisited is not None
+    files = dict(conn.execute(select(metering_files.c.file_sha256, metering_files.c.file)).all())
+    revisited = _comparable(conn, folder, result, files)
+    if revisited.height == 0:
+        return set()
+    readings = metering_readings.read(folder, set(files), revisited, min(revisited["day"].to_list()))
+    agreed, conflicts = metering_resends.canonical(readings)
+    days = metering_resends.days(agreed, conflicts, revisited)
+    touched: set[tuple[str, str, str, str]] = set()
+    for cc, meter, medium, _, first_day in revisited.iter_rows():
+        start = EPOCH.date() + timedelta(days=int(first_day))
+        where = and_(
+            meter_days.c.credit_code == cc,
+            meter_days.c.meter_id == meter,
+            meter_days.c.medium == medium,
+            meter_days.c.day >= start,
+        )
+        touched |= {
+            (cc, meter, medium, d.strftime("%Y-%m"))
+            for d in conn.execute(select(meter_days.c.day).where(where)).scalars()
+        }
+        conn.execute(delete(meter_days).where(where))
+        conn.execute(
+            delete(meter_conflicts).where(
+                meter_conflicts.c.credit_code == cc,
+                meter_conflicts.c.meter_id == meter,
+                meter_conflicts.c.medium == medium,
+                meter_conflicts.c.ts > int(first_day) * DAY,
+            )
+        )
+    rows = [
+        {
+            "file_sha256": result.sha256,
+            "credit_code": r["credit_code"],
+            "meter_id": r["meter_id"],
+            "medium": r["medium"],
+            "day": EPOCH.date() + timedelta(days=int(r["day"])),
+            "consumption_e6": r["consumption_e6"],
+            "readings_present": r["present"],
+            "resets": r["resets"],
+            "conflicts": r["conflicts"],
+        }
+        for r in days.iter_rows(named=True)
+    ]
+    for chunk in _chunks(rows):
+        conn.execute(insert(meter_days), chunk)
+    touched |= {(r["credit_code"], r["meter_id"], r["medium"], r["day"].strftime("%Y-%m")) for r in rows}
+    since = revisited.select(*metering_resends.SERIES, since=pl.col("day") * DAY)
+    new_conflicts = conflicts.join(since, on=metering_resends.SERIES).filter(pl.col("ts") > pl.col("since"))
+    _insert_conflicts(conn, new_conflicts, files, run_id, now)
+    found = int(new_conflicts.height)
+    if found:
+        conn.execute(
+            update(metering_files)
+            .where(metering_files.c.file_sha256 == result.sha256)
+            .values(conflicts=metering_files.c.conflicts + found)
+        )
+    for r in (
+        metering_resends.last_state(agreed, readings)
+        .join(revisited.select(metering_resends.SERIES), on=metering_resends.SERIES)
+        .iter_rows(named=True)
+    ):
+        conn.execute(
+            update(meter_series)
+            .where(
+                meter_series.c.credit_code == r["credit_code"],
+                meter_series.c.meter_id == r["meter_id"],
+                meter_series.c.medium == r["medium"],
+            )
+            .values(
+                last_ts=r["last_ts"],
+                last_reading_at=(EPOCH + timedelta(seconds=r["last_ts"])).isoformat(),
+                last_counter_e6=r["last_counter_e6"] if r["reading_kind"] == "cumulative" else None,
+                updated_at=now,
+            )
+        )
+    return touched
+
+
+def _comparable(
+    conn: Connection, folder: Path, result: MeteringResult, files: dict[str, str]
+) -> pl.DataFrame:
+    """The revisited meters whose stored days all come from exports with readings in the store. A meter with days
+    from an export whose readings are missing (booked before 0005, or the folder lost) is left as it stands, never
+    recomputed from part of its readings; it is named in `result.not_compared`."""
+    assert result.revisited is not None
+    lost = [sha for sha in files if sha != result.sha256 and not metering_readings.has(folder, sha)]
+    if not lost:
+        return result.revisited
+    keep = []
+    for cc, meter, medium, _, first_day in result.revisited.iter_rows():
+        blocked = conn.execute(
+            select(meter_days.c.file_sha256)
+            .where(
+                meter_days.c.credit_code == cc,
+                meter_days.c.meter_id == meter,
+                meter_days.c.medium == medium,
+                meter_days.c.day >= EPOCH.date() + timedelta(days=int(first_day)),
+                meter_days.c.file_sha256.in_(lost),
+            )
+            .limit(1)
+        ).first()
+        keep.append(blocked is None)
+        if blocked is not None:
+            result.not_compared.append((cc, meter, medium, files[blocked[0]]))
+    return result.revisited.filter(pl.Series(keep))
+
+
+def _insert_conflicts(
+    conn: Connection,
+    conflicts: pl.DataFrame,
+    names: dict[str, str],
+    run_id: str,
+    now: datetime,
+    within: str | None = None,
+) -> None:
+    """Conflicting readings with every value given (canonical unit), each with the exports that gave it.
+    `within`: conflicts inside that one export (no `files` column)."""
+    rows = []
+    for r in conflicts.iter_rows(named=True):
+        files = r.get("files") or [[within]] * len(r["values"])
+        given = [
+            f"{to_decimal(v).normalize():f}（{'、'.join(sorted(names.get(f, f) for f in fs))}）"
+            for v, fs in zip(r["values"], files, strict=True)
+        ]
+        rows.append(
+            {
+                "credit_code": r["credit_code"],
+                "meter_id": r["meter_id"],
+                "medium": r["medium"],
+                "ts": r["ts"],
+                "reading_at": (EPOCH + timedelta(seconds=r["ts"])).isoformat(),
+                "unit": CANONICAL_UNIT[r["medium"]],
+                "values_given": "；".join(given),
+                "files": "、".join(sorted({names.get(f, f) for fs in files for f in fs})),
+                "run_id": run_id,
+                "recorded_at": now,
+            }
+        )
+    for chunk in _chunks(rows):
+        conn.execute(insert(meter_conflicts), chunk)
 
 
 def _fingerprint(*parts: object) -> str:
@@ -283,276 +399,3 @@ def _store_series(conn: Connection, result: MeteringResult, now: datetime) -> No
                 "updated_at": now,
             },
         )
-
-
-def steps_of(conn: Connection) -> dict[SeriesKey, int | None]:
-    rows = conn.execute(
-        select(
-            meter_series.c.credit_code,
-            meter_series.c.meter_id,
-            meter_series.c.medium,
-            meter_series.c.step_seconds,
-        )
-    )
-    return {(r[0], r[1], r[2]): r[3] for r in rows}
-
-
-@lru_cache(maxsize=4096)
-def _kgce(medium: str, day: date, parameters: Parameters) -> Decimal:
-    return Decimal(energy.coefficient(medium, parameters.at(day)).value)
-
-
-def day_tce(medium: str, day: date, consumption_e6: int, parameters: Parameters) -> Decimal | None:
-    """Tonnes of standard coal of one day's metered quantity, with the coefficient in force that day."""
-    if not energy.is_energy(medium):
-        return None
-    return to_decimal(consumption_e6) * _kgce(medium, day, parameters) / energy.KG_PER_TONNE
-
-
-def _month_bounds(month: str) -> tuple[date, date]:
-    first = date(int(month[:4]), int(month[5:7]), 1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
-
-
-def expected(days: int, step: int | None) -> int:
-    """Readings a meter with this usual step takes over whole days; a meter with no known step: one a day."""
-    return days * DAY // step if step else days
-
-
-def rebuild_months(conn: Connection, touched: set[tuple[str, str, str, str]], parameters: Parameters) -> None:
-    """Recompute `meter_months` for the touched (series, month) from every file's days."""
-    if not touched:
-        return
-    steps = steps_of(conn)
-    by_series: dict[SeriesKey, set[str]] = defaultdict(set)
-    for cc, meter, medium, month in touched:
-        by_series[(cc, meter, medium)].add(month)
-    rows = []
-    for (cc, meter, medium), months in by_series.items():
-        first = _month_bounds(min(months))[0]
-        last = _month_bounds(max(months))[1]
-        sums: dict[str, list[Any]] = {m: [0, Decimal(0), 0, 0, 0] for m in months}
-        for day, use, present, resets, conflicts in conn.execute(
-            select(
-                meter_days.c.day,
-                meter_days.c.consumption_e6,
-                meter_days.c.readings_present,
-                meter_days.c.resets,
-                meter_days.c.conflicts,
-            ).where(
-                meter_days.c.credit_code == cc,
-                meter_days.c.meter_id == meter,
-                meter_days.c.medium == medium,
-                meter_days.c.day >= first,
-                meter_days.c.day <= last,
-            )
-        ):
-            month = day.strftime("%Y-%m")
-            if month not in sums:
-                continue
-            s = sums[month]
-            s[0] += int(use)
-            s[1] += day_tce(medium, day, int(use), parameters) or Decimal(0)
-            s[2] += int(present)
-            s[3] += int(resets)
-            s[4] += int(conflicts)
-        for month, (use, tce, present, resets, conflicts) in sums.items():
-            start, end = _month_bounds(month)
-            rows.append(
-                {
-                    "credit_code": cc,
-                    "meter_id": meter,
-                    "medium": medium,
-                    "month": month,
-                    "unit": CANONICAL_UNIT[medium],
-                    "consumption": to_decimal(use),
-                    "consumption_e6": use,
-                    "tce": tce if energy.is_energy(medium) else None,
-                    "readings_present": present,
-                    "readings_expected": expected((end - start).days + 1, steps.get((cc, meter, medium))),
-                    "resets": resets,
-                    "conflicts": conflicts,
-                }
-            )
-    keys = [(r["credit_code"], r["meter_id"], r["medium"], r["month"]) for r in rows]
-    for offset in range(0, len(keys), 500):
-        conn.execute(
-            delete(meter_months).where(
-                tuple_(
-                    meter_months.c.credit_code,
-                    meter_months.c.meter_id,
-                    meter_months.c.medium,
-                    meter_months.c.month,
-                ).in_(keys[offset : offset + 500])
-            )
-        )
-    for chunk in _chunks(rows):
-        conn.execute(insert(meter_months), chunk)
-
-
-# --- what the rules read: one savings application's boundary ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeterPeriod:
-    meter_id: str
-    medium: str
-    quantity_e6: int
-    converted: Decimal  # tce for energy, m3 (= t) for water
-    present: int
-    expected: int
-
-
-def _period(
-    conn: Connection,
-    credit_code: str,
-    meters: Mapping[str, list[tuple[str, int | None]]],
-    first: date,
-    last: date,
-    parameters: Parameters,
-) -> tuple[PeriodMeasure, list[MeterPeriod]]:
-    """Consumption, present and expected readings over whole days first..last (Asia/Shanghai), inclusive."""
-    days = (last - first).days + 1
-    per_meter = []
-    for meter_id, media in meters.items():
-        for medium, step in media:
-            totals: dict[str, int] = defaultdict(int)
-            converted = Decimal(0)
-            for day, use, present in conn.execute(
-                select(meter_days.c.day, meter_days.c.consumption_e6, meter_days.c.readings_present).where(
-                    and_(
-                        meter_days.c.credit_code == credit_code,
-                        meter_days.c.meter_id == meter_id,
-                        meter_days.c.medium == medium,
-                        meter_days.c.day >= first,
-                        meter_days.c.day <= last,
-                    )
-                )
-            ):
-                totals["use"] += int(use)
-                totals["present"] += int(present)
-                converted += day_tce(medium, day, int(use), parameters) or Decimal(0)
-            if not energy.is_energy(medium):
-                converted = to_decimal(totals["use"])
-            per_meter.append(
-                MeterPeriod(
-                    meter_id, medium, totals["use"], converted, totals["present"], expected(days, step)
-                )
-            )
-    present = sum(m.present for m in per_meter)
-    wanted = sum(m.expected for m in per_meter)
-    coverage = (
-        (Decimal(present) / Decimal(wanted)).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
-        if wanted
-        else Decimal(0)
-    )
-    measure = PeriodMeasure(
-        consumption=sum((m.converted for m in per_meter), Decimal(0)),
-        coverage=min(coverage, Decimal(1)),
-        expected_intervals=wanted,
-        present_intervals=present,
-    )
-    return measure, per_meter
-
-
-def metered_saving(
-    conn: Connection, program: str, credit_code: str, claim: SavingsClaim, parameters: Parameters
-) -> tuple[MeteredSaving, dict[str, Any]]:
-    """What the meters say about one claim's boundary: the period measures, and the detail for the explanation.
-
-    ENERGY_SAVING counts the energy carriers of the claimed meters (GB/T 2589 coefficients), WATER_SAVING their
-    water intake; a claimed meter that only another enterprise reports is foreign, one nobody reports unknown.
-    """
-    rows = conn.execute(
-        select(
-            meter_series.c.credit_code,
-            meter_series.c.meter_id,
-            meter_series.c.medium,
-            meter_series.c.step_seconds,
-        ).where(meter_series.c.meter_id.in_(claim.meter_ids))
-    ).all()
-    wanted_medium = energy.is_energy if program == "ENERGY_SAVING" else (lambda m: m == "water")
-    own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
-    elsewhere: set[str] = set()
-    for cc, meter_id, medium, step in rows:
-        if cc == credit_code:
-            own[meter_id].append((medium, step))
-        else:
-            elsewhere.add(meter_id)
-    foreign = tuple(m for m in claim.meter_ids if m not in own and m in elsewhere)
-    unknown = tuple(m for m in claim.meter_ids if m not in own and m not in elsewhere)
-    matching = {m: [(md, st) for md, st in own.get(m, []) if wanted_medium(md)] for m in claim.meter_ids}
-    matching = {m: media for m, media in matching.items() if media}
-    base, base_meters = _period(
-        conn, credit_code, matching, claim.baseline_start, claim.baseline_end, parameters
-    )
-    report, report_meters = _period(
-        conn, credit_code, matching, claim.reporting_start, claim.reporting_end, parameters
-    )
-    # A claimed meter with nothing to measure (unknown, foreign, another medium) counts as one expected reading
-    # a day with none present: the coverage shows it missing instead of the boundary silently shrinking.
-    missing = len([m for m in claim.meter_ids if m not in matching])
-    base = _with_missing(base, missing, claim.baseline_start, claim.baseline_end)
-    report = _with_missing(report, missing, claim.reporting_start, claim.reporting_end)
-    saving = MeteredSaving(
-        meter_ids=tuple(matching),
-        baseline=base,
-        reporting=report,
-        foreign_meters=foreign,
-        unknown_meters=unknown,
-    )
-    detail = {
-        "meters": [
-            {
-                "meter_id": b.meter_id,
-                "medium": b.medium,
-                "unit": CANONICAL_UNIT[b.medium],
-                "baseline_quantity": str(to_decimal(b.quantity_e6)),
-                "reporting_quantity": str(to_decimal(r.quantity_e6)),
-                "baseline_coverage": f"{b.present}/{b.expected}",
-                "reporting_coverage": f"{r.present}/{r.expected}",
-            }
-            for b, r in zip(base_meters, report_meters, strict=True)
-        ],
-        "meters_without_matching_medium": [m for m in claim.meter_ids if m in own and m not in matching],
-        "foreign_meters": list(foreign),
-        "unknown_meters": list(unknown),
-    }
-    return saving, detail
-
-
-def _with_missing(measure: PeriodMeasure, meters: int, first: date, last: date) -> PeriodMeasure:
-    """Claimed meters with nothing to measure expect one reading a day each, and have none."""
-    if not meters:
-        return measure
-    wanted = measure.expected_intervals + meters * ((last - first).days + 1)
-    coverage = Decimal(measure.present_intervals) / Decimal(wanted)
-    return PeriodMeasure(
-        consumption=measure.consumption,
-        coverage=coverage.quantize(Decimal("0.000001"), rounding=ROUND_DOWN),
-        expected_intervals=wanted,
-        present_intervals=measure.present_intervals,
-    )
-
-
-def monthly_totals(
-    conn: Connection, credit_codes: list[str], parameters: Parameters
-) -> dict[tuple[str, str], dict[str, Decimal | None]]:
-    """Per enterprise and month: electricity (kWh), energy (tce, exact) and water intake (m3)."""
-    totals: dict[tuple[str, str], dict[str, Decimal | None]] = {}
-    if not credit_codes:
-        return totals
-    for cc, medium, day, use in conn.execute(
-        select(
-            meter_days.c.credit_code, meter_days.c.medium, meter_days.c.day, meter_days.c.consumption_e6
-        ).where(meter_days.c.credit_code.in_(credit_codes))
-    ):
-        t = totals.setdefault((cc, day.strftime("%Y-%m")), {"electricity": None, "tce": None, "water": None})
-        quantity = to_decimal(int(use))
-        if medium in ("electricity", "water"):
-            t[medium] = (t[medium] or Decimal(0)) + quantity
-        converted = day_tce(medium, day, int(use), parameters)
-        if converted is not None:
-            t["tce"] = (t["tce"] or Decimal(0)) + converted
-    return totals

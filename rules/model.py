@@ -61,8 +61,8 @@ class SavingsClaim:
     reporting_start: date
     reporting_end: date
     meter_ids: tuple[str, ...]
-    baseline_output_t: Decimal
-    reporting_output_t: Decimal
+    baseline_output_t: Decimal | None  # None: not given; the saving cannot be verified (needs_review)
+    reporting_output_t: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,37 @@ class PeriodMeasure:
 
 
 @dataclass(frozen=True)
+class MeterFigures:
+    """One claimed meter over one period, as the metering store measured it (the rules judge it)."""
+
+    meter_id: str
+    medium: str
+    period: str  # "baseline" or "reporting"
+    unit: str  # canonical unit of `quantity`
+    quantity: Decimal  # metered consumption over the period's whole days, canonical unit
+    converted: (
+        Decimal | None
+    )  # tce for an energy carrier (GB/T 2589, coefficient of each day); None otherwise
+    present: int  # intervals with a reading (conflicting resends count as missing)
+    expected: int  # intervals the meter's own usual step expects over the period
+    step_seconds: int | None  # the meter's usual step; None: not known (one reading a day assumed)
+    conflicts: int = 0  # intervals whose readings disagree between or within exports
+
+
+@dataclass(frozen=True)
 class MeteredSaving:
-    """What the meters say about one savings application's boundary (issue 5 fills this in)."""
+    """What the meters say about one savings application's boundary.
+
+    `baseline` and `reporting` are the boundary's totals (consumption over the meters that count; coverage the
+    lowest of those meters' own coverages); `meters` are the per-meter figures they were made from, every medium.
+    """
 
     meter_ids: tuple[str, ...]
     baseline: PeriodMeasure
     reporting: PeriodMeasure
     foreign_meters: tuple[str, ...] = ()  # meters in the claim that belong to another enterprise
     unknown_meters: tuple[str, ...] = ()  # meters in the claim with no readings at all
+    meters: tuple[MeterFigures, ...] = ()
 
 
 @dataclass(frozen=True)

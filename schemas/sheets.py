@@ -176,8 +176,8 @@ SAVINGS_CLAIMS = Sheet("savings_claims", "节能节水", (
     Column("reporting_start", "报告期开始", "date", required=True),
     Column("reporting_end", "报告期结束", "date", required=True),
     Column("meter_ids", "计量点", "meter_ids", required=True),
-    Column("baseline_output_t", "基期产量(吨)", "decimal", required=True, min_value="0", min_exclusive=True),
-    Column("reporting_output_t", "报告期产量(吨)", "decimal", required=True, min_value="0", min_exclusive=True),
+    Column("baseline_output_t", "基期产量(吨)", "decimal", required=False, min_value="0", min_exclusive=True),
+    Column("reporting_output_t", "报告期产量(吨)", "decimal", required=False, min_value="0", min_exclusive=True),
 ), unique=("application_id",), programs=("ENERGY_SAVING", "WATER_SAVING"))  # fmt: skip
 
 GATE_METRICS = Sheet("gate_metrics", "合规指标", (

@@ -14,12 +14,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -194,3 +198,112 @@ PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
 The `published_columns` asset check compares the live database with this."""
 
 PUBLISHED_VIEWS = ("award_balances", "fund_usage")
+
+
+# --- metering (migrations 0004, 0005) ---------------------------------------------------------------------
+# Exact quantities are integer micro-units of the canonical unit (`*_e6`); NUMERIC columns are their readable form.
+# Every accepted reading itself is kept outside the database (pipelines.metering_readings), committed by the
+# `metering_files` row of its export.
+
+_TS = DateTime(timezone=True)
+_QUANTITY = Numeric(24, 6, asdecimal=True)
+_TCE = Numeric(30, 12, asdecimal=True)
+
+metering_files = Table(
+    "metering_files",
+    Base.metadata,
+    Column("file_sha256", String(64), primary_key=True),
+    Column("file", Text, nullable=False),
+    Column("encoding", String(20), nullable=False),
+    Column("rows_received", BigInteger, nullable=False),
+    Column("rows_accepted", BigInteger, nullable=False),
+    Column("rows_rejected", BigInteger, nullable=False),
+    # readings at or before their meter's last stored reading: compared with the stored readings (0005 on)
+    Column("rows_overlapping", BigInteger, nullable=False),
+    Column("duplicates", BigInteger, nullable=False),
+    Column("conflicts", BigInteger, nullable=False),
+    Column("resets", BigInteger, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("ingested_at", _TS, nullable=False),
+    # 0005: the file as it lay in the inbox, so a night does not re-hash every export it already booked
+    Column("size_bytes", BigInteger),
+    Column("modified_ns", BigInteger),
+    CheckConstraint("rows_received = rows_accepted + rows_rejected", name="balanced"),
+)
+meter_series = Table(
+    "meter_series",
+    Base.metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("meter_id", String(100), primary_key=True),
+    Column("medium", String(30), primary_key=True),
+    Column("reading_kind", String(20), nullable=False),
+    Column("unit", String(10), nullable=False),
+    Column("step_seconds", Integer),
+    Column("step_counts", Text, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),
+    Column("last_reading_at", String(19), nullable=False),
+    Column("last_counter_e6", BigInteger),
+    Column("updated_at", _TS, nullable=False),
+)
+meter_days = Table(
+    "meter_days",
+    Base.metadata,
+    Column("file_sha256", String(64), primary_key=True),
+    Column("credit_code", String(18), primary_key=True),
+    Column("meter_id", String(100), primary_key=True),
+    Column("medium", String(30), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("consumption_e6", BigInteger, nullable=False),
+    Column("readings_present", Integer, nullable=False),
+    Column("resets", Integer, nullable=False),
+    Column("conflicts", Integer, nullable=False),
+    Index("ix_meter_days_series_day", "credit_code", "meter_id", "medium", "day"),
+)
+meter_months = Table(
+    "meter_months",
+    Base.metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("meter_id", String(100), primary_key=True),
+    Column("medium", String(30), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("unit", String(10), nullable=False),
+    Column("consumption", _QUANTITY, nullable=False),
+    Column("consumption_e6", BigInteger, nullable=False),
+    Column("tce", _TCE),
+    Column("readings_present", Integer, nullable=False),
+    Column("readings_expected", Integer, nullable=False),
+    Column("resets", Integer, nullable=False),
+    Column("conflicts", Integer, nullable=False),
+)
+meter_conflicts = Table(
+    "meter_conflicts",
+    Base.metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("meter_id", String(100), primary_key=True),
+    Column("medium", String(30), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),  # Asia/Shanghai wall-clock seconds since 1970-01-01
+    Column("reading_at", String(19), nullable=False),  # the same instant, as text
+    Column("unit", String(10), nullable=False),
+    Column("values_given", Text, nullable=False),  # every value given for the instant, canonical unit, "、"
+    Column("files", Text, nullable=False),  # the exports that gave them, "、"
+    Column("run_id", String(64), nullable=False),
+    Column("recorded_at", _TS, nullable=False),
+)
+recycled_database = Table(
+    "recycled_database",
+    Base.metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("credit_code", String(18), nullable=False),
+    Column("enterprise_name", Text),
+    Column("month", String(7)),
+    Column("electricity_kwh", _QUANTITY),
+    Column("energy_tce", _TCE),
+    Column("water_m3", _QUANTITY),
+    Column("vat_application_id", String(100)),
+    Column("vat_period_start", Date),
+    Column("vat_period_end", Date),
+    Column("waste_feed_share_pct", Numeric(7, 3, asdecimal=True)),
+    Column("sales_yuan", Numeric(18, 2, asdecimal=True)),
+    Column("run_id", String(64), nullable=False),
+    Column("recorded_at", _TS, nullable=False),
+)

@@ -88,7 +88,7 @@ def test_the_ledger_downgrades_to_0001_keeping_the_entries_and_upgrades_again(em
     postgres = empty.dialect.name == "postgresql"
     assert not postgres or _finance_can_read(empty)
 
-    downgrade(empty, "0001")  # through 0004, 0003 and 0002: each later migration undoes only its own objects
+    downgrade(empty, "0001")  # through every later one: each later migration undoes only its own objects
 
     assert _heads(empty) == {"0001"}
     assert "fund_usage" not in inspect(empty).get_view_names()
@@ -97,7 +97,8 @@ def test_the_ledger_downgrades_to_0001_keeping_the_entries_and_upgrades_again(em
 
     upgrade(empty)
 
-    assert _heads(empty) == {"0004"} and schema_problems(empty) == []
+    latest = set(ScriptDirectory.from_config(alembic_config(str(empty.url))).get_heads())
+    assert _heads(empty) == latest and schema_problems(empty) == []
     assert entries(empty) == before
     assert not postgres or _finance_can_read(empty)
     with empty.connect() as conn:

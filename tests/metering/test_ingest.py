@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipelines import metering
+from pipelines import metering_rollup
 from pipelines.metering import MeteringResult, ingest, to_decimal
 from schemas.credit_code import make
 
@@ -154,13 +155,17 @@ def test_rows_out_of_time_order_across_batches_give_the_same_days_as_rows_in_ord
     assert chunk_bytes > 1000 or got.exact_pass_series >= 1
 
 
-def test_a_later_file_continues_each_counter_and_does_not_book_readings_already_ingested(tmp_path: Path):
+def test_a_later_file_reaching_back_to_stored_readings_sets_that_meter_aside_for_the_store_to_compare(
+    tmp_path: Path,
+):
     def row(day: int, value: str) -> list[str]:
         return [GOOD, "C", "electricity", "kWh", "cumulative", f"2025-03-{day:02d}T00:00:00+08:00", value]
 
     first = ingest(write(tmp_path / "1.csv", [row(1, "100"), row(2, "150")]))
     second = ingest(write(tmp_path / "2.csv", [row(2, "150"), row(3, "190")]), previous=first.states)
-    assert by_day(second, "C") == {"2025-03-02": (Decimal(40), 1)}
+    assert by_day(second, "C") == {}  # nothing booked from the file alone: the store recomputes it
+    assert second.revisited is not None and second.revisited["meter_id"].to_list() == ["C"]
+    assert second.revisited["day"].to_list() == [(date(2025, 3, 1) - date(1970, 1, 1)).days]
     assert second.overlapping == 1
 
 
@@ -209,7 +214,7 @@ def test_batches_summed_along_the_way_give_the_same_days_and_steps_as_summed_at_
 ):
     path = write(tmp_path / "m.csv", interval_rows(["A", "B", "C"], days=6, hours=24))
     at_the_end = ingest(path, chunk_bytes=1_000)
-    monkeypatch.setattr(metering, "_COMPACT_ROWS", 10)
+    monkeypatch.setattr(metering_rollup, "_COMPACT_ROWS", 10)
     along_the_way = ingest(path, chunk_bytes=1_000)
     assert along_the_way.days.equals(at_the_end.days)
     assert along_the_way.steps.sort("meter_id", "step").equals(at_the_end.steps.sort("meter_id", "step"))

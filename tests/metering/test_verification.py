@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, text
 from assets.metering import meter_readings
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
 from pipelines.metering import ingest
-from pipelines.metering_store import metered_saving, store
+from pipelines.metering_boundary import metered_saving
+from pipelines.metering_store import store
 from rules.decision import Outcome
 from rules.engine import decide_all
 from rules.model import Application, SavingsClaim
@@ -101,7 +102,9 @@ def _measure_on(url: str, tmp_path: Path) -> None:
     assert metered.reporting.consumption == Decimal(365 * 1000 + 345 * 500) * kgce / 1000
     assert (metered.baseline.present_intervals, metered.baseline.expected_intervals) == (732, 732)
     assert (metered.reporting.present_intervals, metered.reporting.expected_intervals) == (710, 730)
-    assert metered.reporting.coverage == Decimal("0.972602")  # 710 / 730, never rounded up
+    # The boundary's coverage is its weakest meter's (E2: 345 / 365), never the pooled 710 / 730 that would
+    # let a complete meter hide a gappy one; six places, never rounded up.
+    assert metered.reporting.coverage == Decimal("0.945205")
     assert metered.meter_ids == ("E1", "E2") and not metered.foreign_meters
     assert {m["meter_id"] for m in detail["meters"]} == {"E1", "E2"}
     # Renewable electricity is a part of electricity: it is not energy consumption a second time.
@@ -207,7 +210,19 @@ def test_the_sample_savings_applications_are_decided_from_its_metering_export(ni
     assert decisions["ES-002"]["decision"] == "rejected"  # verified below 2,000 tce
     assert decisions["ES-003"]["decision"] == "needs_review"  # coverage below 95 %
     reasons = json.loads(decisions["ES-003"]["reasons"])
-    assert any("%" in r["message"] and r["passed"] is False for r in reasons)
+    gap = next(r for r in reasons if r["code"] == "METERING_COVERAGE_LOW" and r["passed"] is False)
+    # Per meter and period: what was measured, what was missing, and why it is not paid on a guess.
+    assert gap["message"].startswith(
+        "计量点 XG-E01（电）基期 2024-01-01 至 2024-12-31：按其常用间隔每 1 天一个读数"
+    )
+    assert "应有 366 个读数，实有 329 个，缺 37 个，完整率 89.89%，低于 95.00%" in gap["message"]
+    assert "计量" in gap["message"] and "转人工审核" in gap["message"]
+    explained = json.loads(decisions["ES-001"]["reasons"])
+    per_meter = [r for r in explained if r["code"] == "METERING_COVERAGE_LOW"]
+    assert {(r["values"]["meter_id"], r["values"]["period"]) for r in per_meter} == {
+        (m, p) for m in ("EN-E01", "EN-E02") for p in ("基期", "报告期")
+    }
+    assert all(r["passed"] and "吨标准煤" in r["message"] for r in per_meter)
     assert decisions["WS-001"]["decision"] == "awarded"
     rc = credit_codes()[3]
     assert nightly.scalar("SELECT COUNT(*) FROM recycled_database WHERE credit_code = :c", c=rc) == 24

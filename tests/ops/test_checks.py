@@ -12,6 +12,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -19,12 +20,8 @@ import pytest
 
 import assets as asset_package
 from assets.awards import every_application_decided
-from assets.metering import (
-    meter_months_match_days,
-    meter_readings,
-    metering_files_balance,
-    overlapping_readings_ignored,
-)
+from assets.metering import meter_readings
+from assets.metering_checks import conflicting_readings, meter_months_match_days, metering_files_balance
 from pipelines.settings import SAMPLE_INBOX
 from samples.build import SAMPLE_FILE, credit_codes, sample_sheets
 from samples.workbook import write_batch
@@ -135,6 +132,7 @@ NEW_CHECKS = [
     ("submissions", "accepted_rows_match_schemas"),
     ("meter_readings", "metering_files_balance"),
     ("meter_readings", "meter_months_match_days"),
+    ("meter_readings", "conflicting_readings"),
     ("metered_savings", "claimed_meters_found"),
     ("metered_savings", "claimed_meters_belong_to_applicant"),
     ("metered_savings", "metering_coverage"),
@@ -354,25 +352,41 @@ def test_every_asset_records_row_count_column_schema_and_a_preview(sample: Run):
     assert fund["dagster/row_count"].value == fund["summary"].md_str.count("\n|") - 1
 
 
-def test_a_later_export_resending_readings_already_ingested_is_named_as_ignored(tmp_path: Path):
+def test_a_later_export_resending_a_reading_with_another_value_is_a_conflict_naming_both_values(
+    tmp_path: Path,
+):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(SAMPLE_INBOX / METERING_FILE, inbox / METERING_FILE)
     lines = (SAMPLE_INBOX / METERING_FILE).read_text(encoding="utf-8-sig").splitlines()
-    (inbox / "2026-01-06-重发.csv").write_text("\n".join(lines[:11]) + "\n", encoding="utf-8")
+    same = lines[:11]  # the header and ten readings, resent as they were
+    changed = lines[0].split(","), lines[5].split(",")
+    value = changed[1][-1]
+    changed[1][-1] = str(Decimal(value) + 7)
+    (inbox / "2026-01-06-重发.csv").write_text("\n".join(same) + "\n", encoding="utf-8")
+    (inbox / "2026-01-07-更正.csv").write_text(
+        "\n".join([",".join(changed[0]), ",".join(changed[1])]) + "\n", encoding="utf-8"
+    )
     n = Nightly(
         inbox=inbox, database_url=f"sqlite:///{tmp_path / 'ledger.sqlite'}", reports=tmp_path / "reports"
     )
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [meter_readings, overlapping_readings_ignored],
-            resources=n.resources(),
-            instance=instance,
+            [meter_readings, conflicting_readings], resources=n.resources(), instance=instance
         )
-    evaluation = _evaluation(result, "overlapping_readings_ignored")
+    evaluation = _evaluation(result, "conflicting_readings")
     assert not evaluation.passed and evaluation.severity == WARN
-    assert "2026-01-06-重发.csv」10 行" in (evaluation.description or "")
+    description = evaluation.description or ""
+    assert description.startswith("1 个计量点时刻的读数前后不一致")  # the unchanged resend is no conflict
+    meter, stamp = changed[1][1], changed[1][5]
+    assert f"计量点 {meter}" in description
+    old, new = f"{Decimal(value).normalize():f}", f"{(Decimal(value) + 7).normalize():f}"
+    assert (
+        f"{old}（2026-01-05-能耗在线监测.csv、2026-01-06-重发.csv）；{new}（2026-01-07-更正.csv）"
+        in description
+    )
+    assert stamp[:10] in description
 
 
-def test_exports_that_never_overlap_leave_the_overlap_check_green(clean: Run):
-    assert clean.check("overlapping_readings_ignored").passed
+def test_exports_that_never_disagree_leave_the_conflict_check_green(clean: Run):
+    assert clean.check("conflicting_readings").passed

@@ -173,3 +173,111 @@ def test_a_reporting_period_starting_before_completion_is_rejected():
 def test_the_saving_award_object_is_the_project():
     (award,) = one(retrofit("WATER_SAVING", "60000")).awards
     assert award.award_key == "WATER_SAVING:XM-S" and award.basis["verified"] is False
+
+
+# --- exact arithmetic and per-meter boundaries (issue 11) ---------------------------------------------------
+
+
+def _exact_claim(saving: str, base_output: str, report_output: str) -> SavingsClaim:
+    return claim(saving, base_output, report_output)
+
+
+@pytest.mark.parametrize(
+    ("program", "base", "report", "base_output", "report_output", "amount"),
+    [
+        # (3,000 / 9,000 − 5,000 / 21,000) × 21,000 = (1/3 − 5/21) × 21,000 = 2,000 exactly
+        pytest.param("ENERGY_SAVING", "3000", "5000", "9000", "21000", D("400000.00"),
+                     id="节能量经除不尽的单耗恰好2000吨标准煤时予以奖补"),
+        # (30,000 / 90,000 − 20,000 / 210,000) × 210,000 = (1/3 − 2/21) × 210,000 = 50,000 exactly
+        pytest.param("WATER_SAVING", "30000", "20000", "90000", "210000", D("500000.00"),
+                     id="节水量经除不尽的单耗恰好5万吨时予以奖补"),
+    ],
+)  # fmt: skip
+def test_a_saving_exactly_at_the_threshold_through_non_terminating_quotients_is_awarded(
+    program, base, report, base_output, report_output, amount
+):
+    app = retrofit(
+        program,
+        "999999",
+        metered(base, report),
+        savings_claims=(claim("999999", base_output, report_output),),
+    )
+    decision = one(app)
+    assert decision.outcome == Outcome.AWARDED, codes(decision)
+    assert decision.amount == amount
+
+
+def test_a_condition_no_metering_can_cure_rejects_even_when_coverage_is_low():
+    not_ended = SavingsClaim(D("2500"), date(2025, 1, 1), date(2025, 12, 31), date(2026, 1, 1),
+                             date(2026, 12, 31), ("M-1",), D("1"), D("1"))  # fmt: skip
+    app = retrofit(
+        "ENERGY_SAVING", "2500", metered("30000", "27000", "0.10", "0.10"), savings_claims=(not_ended,)
+    )
+    decision = one(app)
+    assert decision.outcome == Outcome.REJECTED and "REPORTING_PERIOD_NOT_ENDED" in codes(decision)
+
+
+def test_a_savings_claim_without_an_output_figure_needs_review_not_rejection():
+    no_output = SavingsClaim(D("2500"), date(2024, 1, 1), date(2024, 12, 31), date(2025, 1, 1),
+                             date(2025, 12, 31), ("M-1",), None, D("100000"))  # fmt: skip
+    decision = one(retrofit("ENERGY_SAVING", "2500", metered("30000", "27000"), savings_claims=(no_output,)))
+    assert decision.outcome == Outcome.NEEDS_REVIEW
+    assert "基期产量" in next(c.message for c in decision.conditions if c.code == "OUTPUT_MISSING")
+
+
+def _figures(meter, medium, period, present, expected, step, converted="100", unit="kWh"):
+    from rules.model import MeterFigures
+
+    return MeterFigures(meter, medium, period, unit, D("1000"), D(converted) if converted else None,
+                        present, expected, step)  # fmt: skip
+
+
+def _boundary(*meters) -> MeteredSaving:
+    from rules.savings import counted, period_measure
+
+    draft = MeteredSaving(
+        tuple(sorted({m.meter_id for m in meters})), period("0"), period("0"), meters=meters
+    )
+    base = period_measure("ENERGY_SAVING", counted("ENERGY_SAVING", draft, "baseline"))
+    report = period_measure("ENERGY_SAVING", counted("ENERGY_SAVING", draft, "reporting"))
+    return MeteredSaving(draft.meter_ids, base, report, meters=meters)
+
+
+def test_a_boundary_whose_daily_gas_meter_never_reported_needs_review_though_the_hourly_meter_is_complete():
+    meters = (
+        _figures("E1", "electricity", "baseline", 8784, 8784, 3600, "30000"),
+        _figures("E1", "electricity", "reporting", 8760, 8760, 3600, "20000"),
+        _figures("G1", "natural_gas", "baseline", 366, 366, 86400, "5000", "m3"),
+        _figures("G1", "natural_gas", "reporting", 0, 365, 86400, "0", "m3"),
+    )
+    decision = one(retrofit("ENERGY_SAVING", "2500", _boundary(*meters)))
+    assert decision.outcome == Outcome.NEEDS_REVIEW and decision.awards == ()
+    gap = next(c for c in decision.conditions if c.code == "METERING_COVERAGE_LOW" and c.passed is False)
+    assert gap.values["meter_id"] == "G1" and gap.values["period"] == "报告期"
+    assert "应有 365 个读数，实有 0 个" in gap.message
+
+
+def test_a_complete_water_meter_inside_an_energy_boundary_is_a_note_not_a_gap():
+    meters = (
+        _figures("E1", "electricity", "baseline", 35136, 35136, 900, "30000"),
+        _figures("E1", "electricity", "reporting", 35040, 35040, 900, "27000"),
+        _figures("W1", "water", "baseline", 366, 366, 86400, None, "m3"),
+        _figures("W1", "water", "reporting", 365, 365, 86400, None, "m3"),
+    )
+    decision = one(retrofit("ENERGY_SAVING", "2500", _boundary(*meters)))
+    assert decision.outcome == Outcome.AWARDED and decision.amount == D("500000.00")
+    assert "METER_OTHER_MEDIUM" in codes(decision, None)
+
+
+def test_a_claimed_meter_with_no_readings_at_all_needs_review_and_is_named():
+    meters = (
+        _figures("E1", "electricity", "baseline", 35136, 35136, 900, "30000"),
+        _figures("E1", "electricity", "reporting", 35040, 35040, 900, "27000"),
+    )
+    boundary = _boundary(*meters)
+    boundary = MeteredSaving(
+        boundary.meter_ids, boundary.baseline, boundary.reporting, (), ("GHOST",), meters
+    )
+    decision = one(retrofit("ENERGY_SAVING", "2500", boundary))
+    assert decision.outcome == Outcome.NEEDS_REVIEW
+    assert "GHOST" in next(c.message for c in decision.conditions if c.code == "METERS_WITHOUT_READINGS")

@@ -1,0 +1,165 @@
+"""What the rules and registers read back from the metering tables: one savings claim's per-meter, per-period
+figures, and each enterprise's monthly totals. Figures only; which meters count and how coverage is judged is
+policy, in `rules.savings`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from pipelines.metering import CANONICAL_UNIT, to_decimal
+from pipelines.metering_months import day_tce, expected
+from rules import energy, savings
+from rules.model import MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
+from rules.parameters import Parameters
+from schemas.tables import meter_days, meter_series
+
+
+def meter_figures(
+    conn: Connection,
+    credit_code: str,
+    meter_id: str,
+    medium: str,
+    step: int | None,
+    period: str,
+    first: date,
+    last: date,
+    parameters: Parameters,
+) -> MeterFigures:
+    """One meter over whole days first..last (Asia/Shanghai), inclusive: quantity, tce (each day's
+    coefficient), readings present and those its own usual step expects. Figures only: the rules judge them."""
+    use = present = conflicts = 0
+    converted = Decimal(0)
+    for day, e6, n, bad in conn.execute(
+        select(
+            meter_days.c.day,
+            meter_days.c.consumption_e6,
+            meter_days.c.readings_present,
+            meter_days.c.conflicts,
+        ).where(
+            and_(
+                meter_days.c.credit_code == credit_code,
+                meter_days.c.meter_id == meter_id,
+                meter_days.c.medium == medium,
+                meter_days.c.day >= first,
+                meter_days.c.day <= last,
+            )
+        )
+    ):
+        use += int(e6)
+        present += int(n)
+        conflicts += int(bad or 0)
+        converted += day_tce(medium, day, int(e6), parameters) or Decimal(0)
+    return MeterFigures(
+        meter_id=meter_id,
+        medium=medium,
+        period=period,
+        unit=CANONICAL_UNIT[medium],
+        quantity=to_decimal(use),
+        converted=converted if energy.is_energy(medium) else None,
+        present=present,
+        expected=expected((last - first).days + 1, step),
+        step_seconds=step,
+        conflicts=conflicts,
+    )
+
+
+def metered_saving(
+    conn: Connection, program: str, credit_code: str, claim: SavingsClaim, parameters: Parameters
+) -> tuple[MeteredSaving, dict[str, Any]]:
+    """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
+    applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
+    only another enterprise reports is foreign, one nobody reports unknown."""
+    rows = conn.execute(
+        select(
+            meter_series.c.credit_code,
+            meter_series.c.meter_id,
+            meter_series.c.medium,
+            meter_series.c.step_seconds,
+        ).where(meter_series.c.meter_id.in_(claim.meter_ids))
+    ).all()
+    own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    elsewhere: set[str] = set()
+    for cc, meter_id, medium, step in rows:
+        if cc == credit_code:
+            own[meter_id].append((medium, step))
+        else:
+            elsewhere.add(meter_id)
+    foreign = tuple(m for m in claim.meter_ids if m not in own and m in elsewhere)
+    unknown = tuple(m for m in claim.meter_ids if m not in own and m not in elsewhere)
+    periods = {"baseline": (claim.baseline_start, claim.baseline_end),
+               "reporting": (claim.reporting_start, claim.reporting_end)}  # fmt: skip
+    meters = tuple(
+        meter_figures(conn, credit_code, meter_id, medium, step, period, first, last, parameters)
+        for meter_id in claim.meter_ids
+        for medium, step in sorted(own.get(meter_id, []))
+        for period, (first, last) in periods.items()
+    )
+    draft = MeteredSaving(
+        (),
+        PeriodMeasure(Decimal(0), Decimal(0), 0, 0),
+        PeriodMeasure(Decimal(0), Decimal(0), 0, 0),
+        meters=meters,
+    )
+    base = savings.period_measure(program, savings.counted(program, draft, "baseline"))
+    report = savings.period_measure(program, savings.counted(program, draft, "reporting"))
+    saving = MeteredSaving(
+        meter_ids=tuple(dict.fromkeys(m.meter_id for m in savings.counted(program, draft, "baseline"))),
+        baseline=base,
+        reporting=report,
+        foreign_meters=foreign,
+        unknown_meters=unknown,
+        meters=meters,
+    )
+    by_key = {(m.meter_id, m.medium, m.period): m for m in meters}
+    detail = {
+        "meters": [
+            {
+                "meter_id": m.meter_id,
+                "medium": m.medium,
+                "unit": m.unit,
+                "counted": savings.counts_toward(program, m.medium),
+                "step_seconds": m.step_seconds,
+                "baseline_quantity": str(m.quantity),
+                "reporting_quantity": str(by_key[(m.meter_id, m.medium, "reporting")].quantity),
+                "baseline_coverage": f"{m.present}/{m.expected}",
+                "reporting_coverage": f"{by_key[(m.meter_id, m.medium, 'reporting')].present}/"
+                f"{by_key[(m.meter_id, m.medium, 'reporting')].expected}",
+            }
+            for m in meters
+            if m.period == "baseline"
+        ],
+        "meters_without_matching_medium": sorted(
+            {m.meter_id for m in meters if not savings.counts_toward(program, m.medium)}
+            - {m.meter_id for m in meters if savings.counts_toward(program, m.medium)}
+        ),
+        "foreign_meters": list(foreign),
+        "unknown_meters": list(unknown),
+    }
+    return saving, detail
+
+
+def monthly_totals(
+    conn: Connection, credit_codes: list[str], parameters: Parameters
+) -> dict[tuple[str, str], dict[str, Decimal | None]]:
+    """Per enterprise and month: electricity (kWh), energy (tce, exact) and water intake (m3)."""
+    totals: dict[tuple[str, str], dict[str, Decimal | None]] = {}
+    if not credit_codes:
+        return totals
+    for cc, medium, day, use in conn.execute(
+        select(
+            meter_days.c.credit_code, meter_days.c.medium, meter_days.c.day, meter_days.c.consumption_e6
+        ).where(meter_days.c.credit_code.in_(credit_codes))
+    ):
+        t = totals.setdefault((cc, day.strftime("%Y-%m")), {"electricity": None, "tce": None, "water": None})
+        quantity = to_decimal(int(use))
+        if medium in ("electricity", "water"):
+            t[medium] = (t[medium] or Decimal(0)) + quantity
+        converted = day_tce(medium, day, int(use), parameters)
+        if converted is not None:
+            t["tce"] = (t["tce"] or Decimal(0)) + converted
+    return totals

@@ -1,0 +1,165 @@
+"""Metering exports as hostile or careless senders make them: each bad file or line is a rejection with its line,
+value as given and a Chinese message, and the rest of the night goes on (issue 13 items 5 and 7; issue 11 item 6)."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import text
+
+from assets.metering import meter_readings
+from pipelines.defs.resources import Inbox, LedgerDatabase
+from pipelines.metering import MeteringResult, ingest, to_decimal
+from schemas.credit_code import make
+
+GOOD = make("150200", 10_007_919)
+HEADER = "credit_code,meter_id,medium,unit,reading_kind,timestamp,value\n"
+
+
+def line(hour: int, value: str, meter: str = "E1", day: str = "2025-03-01") -> str:
+    return f"{GOOD},{meter},electricity,kWh,interval,{day}T{hour:02d}:00:00+08:00,{value}\n"
+
+
+def codes(result: MeteringResult) -> list[tuple[int | None, str]]:
+    return [(r.row_number, r.code) for r in result.rejections]
+
+
+def total(result: MeteringResult) -> Decimal:
+    return to_decimal(int(result.days["consumption_e6"].sum())) if result.days.height else Decimal(0)
+
+
+def test_a_utf16_export_is_rejected_as_a_file_with_a_chinese_reason(tmp_path: Path):
+    path = tmp_path / "u16.csv"
+    path.write_text(HEADER + line(1, "5"), encoding="utf-16")
+    result = ingest(path)
+    assert codes(result) == [(None, "METER_ENCODING")] and result.received == 0
+    assert "UTF-8" in result.rejections[0].message
+
+
+def test_a_first_data_line_with_too_many_or_too_few_fields_rejects_only_that_line(tmp_path: Path):
+    many = tmp_path / "many.csv"
+    many.write_text(HEADER + line(1, "1,5") + line(2, "2"))
+    few = tmp_path / "few.csv"
+    few.write_text(HEADER + f"{GOOD},E1,electricity\n" + line(2, "2"))
+    got_many, got_few = ingest(many), ingest(few)
+    assert codes(got_many) == [(2, "METER_FIELDS_TOO_MANY")] and total(got_many) == 2
+    assert got_many.rejections[0].value == "1,5"
+    assert {c for _, c in codes(got_few)} == {"REQUIRED", "METER_VALUE_FORMAT"}
+    assert {n for n, _ in codes(got_few)} == {2} and total(got_few) == 2
+
+
+def test_a_reading_in_year_9999_or_2099_is_rejected_and_does_not_poison_the_meter(tmp_path: Path):
+    path = tmp_path / "future.csv"
+    path.write_text(
+        HEADER
+        + "".join(
+            f"{GOOD},E1,electricity,kWh,interval,{stamp},1\n"
+            for stamp in ("9999-12-31T23:00:00+08:00", "9999-12-31T23:00:00", "2099-01-01T00:00:00+08:00")
+        )
+        + line(2, "2")
+    )
+    result = ingest(path)
+    assert codes(result) == [
+        (2, "METER_TIMESTAMP_FUTURE"),
+        (3, "METER_TIMESTAMP_FUTURE"),
+        (4, "METER_TIMESTAMP_FUTURE"),
+    ]
+    assert result.rejections[2].value == "2099-01-01T00:00:00+08:00"
+    ((_, state),) = result.states.values()
+    assert state.last_ts < 2**31  # the meter stands at 2025-03-01 02:00, not in 2099
+
+
+def test_a_header_of_a_million_columns_or_a_100_mb_line_is_a_rejection_not_a_crash(tmp_path: Path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(10**6)) + "\n" + line(1, "1"))
+    long = tmp_path / "long.csv"
+    long.write_text(HEADER + line(1, "9" * (100 << 20)) + line(2, "2"))
+    got_wide, got_long = ingest(wide), ingest(long)
+    assert codes(got_wide) == [(1, "METER_HEADER_TOO_LONG")]
+    assert codes(got_long) == [(2, "METER_VALUE_FORMAT")] and total(got_long) == 2
+    shown = got_long.rejections[0].value or ""
+    assert len(shown) < 300 and shown.endswith(f"（共 {(100 << 20)} 个字符）")
+
+
+def test_a_file_named_in_gb18030_bytes_is_read_and_named_as_the_operator_spelled_it(tmp_path: Path):
+    raw = os.path.join(os.fsencode(tmp_path), "能耗监测".encode("gb18030") + b".csv")
+    with open(raw, "w", encoding="utf-8") as f:
+        f.write(HEADER + line(1, "3"))
+    (path,) = tmp_path.iterdir()
+    result = ingest(path)
+    assert result.file == "能耗监测.csv" and total(result) == 3 and result.rejected == 0
+
+
+def test_cr_only_line_endings_are_read_line_by_line(tmp_path: Path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes((HEADER + line(1, "1") + line(2, "2")).replace("\n", "\r").encode())
+    result = ingest(path)
+    assert (result.received, result.rejected, total(result)) == (2, 0, Decimal(3))
+
+
+def test_values_typed_with_thousands_separators_or_full_width_digits_are_accepted(tmp_path: Path):
+    path = tmp_path / "typed.csv"
+    path.write_text(
+        HEADER + line(1, '"1,000"') + line(2, "１２３") + line(3, '"１，２３４.５"') + line(4, " 7 ")
+    )
+    result = ingest(path)
+    assert result.rejected == 0 and total(result) == Decimal("2364.5")
+
+
+def test_an_unquoted_thousands_separator_mid_file_is_rejected_with_its_line_not_read_as_one(tmp_path: Path):
+    path = tmp_path / "comma.csv"
+    path.write_text(HEADER + line(1, "5") + line(2, "6") + line(3, "1,000") + line(4, "7"))
+    result = ingest(path)
+    assert codes(result) == [(4, "METER_FIELDS_TOO_MANY")] and total(result) == 18
+    assert result.rejections[0].value == "1,000" and "引号" in result.rejections[0].message
+
+
+def test_a_rejected_metering_row_keeps_the_value_as_given(tmp_path: Path):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + line(1, "12 kWh") + line(2, "-3"))
+    result = ingest(path)
+    assert [(r.code, r.value) for r in result.rejections] == [
+        ("METER_VALUE_FORMAT", "12 kWh"),
+        ("METER_VALUE_NEGATIVE", "-3"),
+    ]
+
+
+def test_huge_readings_that_would_wrap_int64_are_rejected(tmp_path: Path):
+    path = tmp_path / "huge.csv"
+    path.write_text(
+        HEADER + "".join(line(h, "9223372036854") for h in (1, 2, 3)) + line(4, "9" * 26) + line(5, "1")
+    )
+    result = ingest(path)
+    assert [c for _, c in codes(result)] == ["METER_VALUE_TOO_LARGE"] * 4
+    assert total(result) == 1
+
+
+def test_a_night_with_every_kind_of_bad_export_books_the_good_one_and_records_each_rejection(tmp_path: Path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a-utf16.csv").write_text(HEADER + line(1, "5"), encoding="utf-16")
+    (inbox / "b-wide.csv").write_text(",".join(f"c{i}" for i in range(10**5)) + "\n")
+    (inbox / "c-future.csv").write_text(HEADER + line(1, "1", day="2099-01-01"))
+    with open(os.path.join(os.fsencode(inbox), "d-名".encode("gb18030") + b".csv"), "w") as f:
+        f.write(HEADER + line(1, "4", meter="E2"))
+    (inbox / "e-good.csv").write_text(HEADER + line(1, "10") + line(2, "20"))
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    resources = {"inbox": Inbox(path=str(inbox)), "ledger_db": LedgerDatabase(url=url)}
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([meter_readings], resources=resources, instance=instance).success
+    with LedgerDatabase(url=url).engine().connect() as conn:
+        booked = dict(
+            conn.execute(text("SELECT meter_id, SUM(consumption_e6) FROM meter_days GROUP BY meter_id")).all()
+        )
+        rejected = conn.execute(
+            text("SELECT file, code FROM submission_rejections WHERE sheet = 'metering' ORDER BY file")
+        ).all()
+    assert booked == {"E1": 30 * 10**6, "E2": 4 * 10**6}
+    assert [tuple(r) for r in rejected] == [
+        ("a-utf16.csv", "METER_ENCODING"),
+        ("b-wide.csv", "METER_HEADER_TOO_LONG"),
+        ("c-future.csv", "METER_TIMESTAMP_FUTURE"),
+    ]
