@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines.cells import CellError, clean_text, parse_cell
 from pipelines.workbooks import WORKBOOK, RawBatch, RawSheet, read_xlsx
 from schemas.rejection import Rejection
-from schemas.sheets import BY_KEY, FILE, ROW, SHEET, SHEETS
+from schemas.sheets import BY_KEY, FILE, REVIEW_FOLDER, ROW, SHEET, SHEETS
 from schemas.validation import empty_frame, validate
 
 
@@ -72,10 +72,11 @@ def file_sha256(path: Path) -> str:
 
 
 def is_submission(path: Path) -> bool:
-    """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files and hidden entries are not."""
+    """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files and hidden entries are not, nor the
+    `审核/` folder, which holds the departments' review determinations (pipelines.reviews), not a batch."""
     if path.name.startswith(("~$", ".")):
         return False
-    return (path.is_file() and path.suffix.lower() == ".xlsx") or path.is_dir()
+    return (path.is_file() and path.suffix.lower() == ".xlsx") or (path.is_dir() and path.name != REVIEW_FOLDER)
 
 
 def read_batch(path: Path, sha256: str | None = None) -> Batch:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 
+from rules import review as reviewing
 from rules.catalog import BY_CODE
 from rules.context import Context
 from rules.decision import Condition, Decision, Outcome
@@ -28,13 +29,15 @@ def decide_all(
     as_of: date,
     parameters: Parameters,
     held: Mapping[str, str] | None = None,
+    reviews: Mapping[str, reviewing.Determination] | None = None,
 ) -> list[Decision]:
-    """Decide every application. `held` maps award keys booked in the ledger to the application holding them."""
+    """Decide every application. `held` maps award keys booked in the ledger to the application holding them;
+    `reviews` maps an application to the review determination in force for it (`rules.review.in_force`)."""
     ordered = sorted(applications, key=lambda a: (a.submitted_on or date.max, a.application_id))
     reserved = dict(held or {})
     decided_ids = {a.application_id for a in ordered}
     while True:
-        decisions = _decide_in_order(ordered, as_of, parameters, reserved)
+        decisions = _decide_in_order(ordered, as_of, parameters, reserved, reviews or {})
         earned = {(award.award_key, d.application_id) for d in decisions for award in d.awards}
         released = {
             key for key, holder in reserved.items() if holder in decided_ids and (key, holder) not in earned
@@ -47,7 +50,11 @@ def decide_all(
 
 
 def _decide_in_order(
-    ordered: list[Application], as_of: date, parameters: Parameters, reserved: Mapping[str, str]
+    ordered: list[Application],
+    as_of: date,
+    parameters: Parameters,
+    reserved: Mapping[str, str],
+    reviews: Mapping[str, reviewing.Determination],
 ) -> list[Decision]:
     taken: dict[str, str] = dict(reserved)
     projects = {a.project_code: a.program for a in ordered if a.project_code}
@@ -65,7 +72,12 @@ def _decide_in_order(
                 # The live map: a rule sees the objects taken by the applications decided before it (就高补差).
                 taken=taken,
             )
-        decisions.append(_take_keys(decide(app, contexts[on]), taken))
+        decision = decide(app, contexts[on])
+        determination = reviews.get(app.application_id)
+        if determination is not None:
+            # Before the one-time objects are taken: a rejected review frees them, an approval claims them.
+            decision = reviewing.settle(app, decision, determination, contexts[on], decide)
+        decisions.append(_take_keys(decision, taken))
     return decisions
 
 
