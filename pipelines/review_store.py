@@ -34,7 +34,7 @@ def recorded_fingerprints(engine: Engine) -> set[str]:
 def on_record(engine: Engine) -> list[Determination]:
     """Every determination received, with its received order."""
     with engine.connect() as conn:
-        rows = conn.execute(select(ReviewDeterminationEntry)).scalars().all()
+        rows = conn.execute(select(ReviewDeterminationEntry.__table__)).all()
     return [
         Determination(
             application_id=r.application_id,
