@@ -3,14 +3,13 @@
 import json
 import re
 from collections import Counter
-from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 from sqlalchemy import func, select
 
 from assets._metadata import markdown_table, table_schema
-from pipelines import applications as building
+from pipelines import tonight
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.intake import Submissions
 from pipelines.ledger import book, from_fen, held_keys
@@ -85,9 +84,7 @@ def awards(
     engine = ledger_db.engine()
     parameters = Parameters.load()
     # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
-    applications = [
-        replace(a, metered=metered_savings.get(a.application_id)) for a in building.build(submissions)
-    ]
+    applications = tonight.applications(submissions, metered_savings)  # the what-if builds them the same way
     held = held_keys(engine)
     # The lead departments' determinations in force settle or reject what the data left open (issue 15).
     decisions = decide_all(applications, evaluation.date, parameters, held=held, reviews=review_determinations)

@@ -16,20 +16,12 @@ from sqlalchemy import text
 from assets._metadata import markdown_table
 from pipelines import review_store, reviews
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
-from pipelines.intake import Submissions, file_sha256
+from pipelines.intake import Submissions
 from pipelines.review_workbook import PendingRow, figures_text, write
 from rules.catalog import BY_CODE, PROGRAMS
 from rules.review import OUTCOME_ZH, Determination, in_force
 
 LEADS = tuple(dict.fromkeys(p.lead_department for p in PROGRAMS))  # departments that can determine
-
-
-def read_and_check(inbox: Inbox, submissions: Submissions, as_of: Any, recorded: set[str]) -> reviews.ReviewIntake:
-    """Tonight's determination files, checked against tonight's applications (shared with the what-if)."""
-    apps = submissions.frames["applications"]
-    programs = dict(zip(apps["application_id"], apps["program"], strict=True))
-    files = [reviews.read_review_file(p, file_sha256(p)) for p in reviews.review_paths(inbox.folder)]
-    return reviews.check(files, programs, as_of, recorded)
 
 
 @dg.asset(
@@ -52,7 +44,9 @@ def review_determinations(
     evaluation: Evaluation,
 ):
     engine = ledger_db.engine()
-    intake = read_and_check(inbox, submissions, evaluation.date, review_store.recorded_fingerprints(engine))
+    apps = submissions.frames["applications"]
+    programs = dict(zip(apps["application_id"], apps["program"], strict=True))
+    intake = reviews.read_inbox(inbox.folder, programs, evaluation.date, review_store.recorded_fingerprints(engine))
     review_store.record(engine, intake, context.run.run_id)
     current = in_force(review_store.on_record(engine))
     yield dg.Output(

@@ -193,6 +193,12 @@ def _problems(file: str, row: Mapping[str, Any], programs: Mapping[str, str], as
     return found
 
 
+def read_inbox(inbox: Path, programs: Mapping[str, str], as_of: date, recorded: Iterable[str] = ()) -> ReviewIntake:
+    """Tonight's determination files read and checked (the nightly asset records the result; what-if does not)."""
+    files = [read_review_file(p, file_sha256(p)) for p in review_paths(inbox)]
+    return check(files, programs, as_of, recorded)
+
+
 def unrecorded(intake: ReviewIntake, start: int) -> list[Determination]:
     """Tonight's new determinations numbered after every recorded one (what-if: not on record yet)."""
     return [
