@@ -97,7 +97,8 @@ def test_the_ledger_downgrades_to_0001_keeping_the_entries_and_upgrades_again(em
 
     upgrade(empty)
 
-    assert _heads(empty) == {"0004"} and schema_problems(empty) == []
+    assert _heads(empty) == set(ScriptDirectory.from_config(alembic_config(str(empty.url))).get_heads())
+    assert schema_problems(empty) == []
     assert entries(empty) == before
     assert not postgres or _finance_can_read(empty)
     with empty.connect() as conn:
