@@ -87,7 +87,9 @@ def awards(
     applications = tonight.applications(submissions, metered_savings)  # the what-if builds them the same way
     held = held_keys(engine)
     # The lead departments' determinations in force settle or reject what the data left open (issue 15).
-    decisions = decide_all(applications, evaluation.date, parameters, held=held, reviews=review_determinations)
+    decisions = decide_all(
+        applications, evaluation.date, parameters, held=held, reviews=review_determinations
+    )
     ents = submissions.frames["enterprises"]
     names = dict(zip(ents["credit_code"], ents["name"], strict=True))
     cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))

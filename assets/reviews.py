@@ -46,7 +46,9 @@ def review_determinations(
     engine = ledger_db.engine()
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))
-    intake = reviews.read_inbox(inbox.folder, programs, evaluation.date, review_store.recorded_fingerprints(engine))
+    intake = reviews.read_inbox(
+        inbox.folder, programs, evaluation.date, review_store.recorded_fingerprints(engine)
+    )
     review_store.record(engine, intake, context.run.run_id)
     current = in_force(review_store.on_record(engine))
     yield dg.Output(
@@ -60,12 +62,18 @@ def review_determinations(
             "in_force": markdown_table([_shown(d) for d in current.values()], limit=50),
             "rejected": markdown_table(
                 [
-                    {"文件": r.file, "行": r.row_number or "—", "列": r.column or "—", "填写值": r.value or "—",
-                     "代码": r.code, "说明": r.message}
+                    {
+                        "文件": r.file,
+                        "行": r.row_number or "—",
+                        "列": r.column or "—",
+                        "填写值": r.value or "—",
+                        "代码": r.code,
+                        "说明": r.message,
+                    }
                     for r in intake.rejections
                 ],
                 limit=50,
-            ),  # fmt: skip
+            ),
         },
     )
     unbalanced = [c for c in intake.counts if c.accepted + c.rejected != c.received]
@@ -153,9 +161,7 @@ def review_workbooks(
             "dagster/row_count": sum(len(p) for p in by_department.values()),
             "folder": dg.MetadataValue.path(str(folder)),
             **{f"file/{d}": dg.MetadataValue.path(str(p)) for d, p in written.items()},
-            "pending": markdown_table(
-                [{"部门": d, "待审核": len(p)} for d, p in by_department.items()]
-            ),
+            "pending": markdown_table([{"部门": d, "待审核": len(p)} for d, p in by_department.items()]),
         }
     )
 

@@ -76,7 +76,9 @@ def is_submission(path: Path) -> bool:
     `审核/` folder, which holds the departments' review determinations (pipelines.reviews), not a batch."""
     if path.name.startswith(("~$", ".")):
         return False
-    return (path.is_file() and path.suffix.lower() == ".xlsx") or (path.is_dir() and path.name != REVIEW_FOLDER)
+    return (path.is_file() and path.suffix.lower() == ".xlsx") or (
+        path.is_dir() and path.name != REVIEW_FOLDER
+    )
 
 
 def read_batch(path: Path, sha256: str | None = None) -> Batch:

@@ -297,7 +297,11 @@ def _entry_row(
             "reverses_entry_id": old.entry_id,
             "basis": json.dumps(
                 {"reverses": old.entry_id, "reason": entry.reason}
-                | _review_of(entry.decision if entry.decision and entry.decision.application_id == old.application_id else None),
+                | _review_of(
+                    entry.decision
+                    if entry.decision and entry.decision.application_id == old.application_id
+                    else None
+                ),
                 ensure_ascii=False,
             ),
         }

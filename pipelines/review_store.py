@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,7 +23,7 @@ from schemas.rejection import Rejection
 from schemas.tables import IntakeCount, ReviewDeterminationEntry, ReviewPending, SubmissionRejection
 
 
-def _insert(engine: Engine | Connection):  # type: ignore[no-untyped-def]
+def _insert(engine: Engine | Connection) -> Any:
     return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
 
@@ -110,9 +111,14 @@ def record(engine: Engine, intake: ReviewIntake, run_id: str) -> None:
     insert = _insert(engine)
     with engine.begin() as conn:
         if entries:
-            conn.execute(insert(ReviewDeterminationEntry).on_conflict_do_nothing(index_elements=["fingerprint"]), entries)
+            conn.execute(
+                insert(ReviewDeterminationEntry).on_conflict_do_nothing(index_elements=["fingerprint"]),
+                entries,
+            )
         if rejections:
-            conn.execute(insert(SubmissionRejection).on_conflict_do_nothing(index_elements=["fingerprint"]), rejections)
+            conn.execute(
+                insert(SubmissionRejection).on_conflict_do_nothing(index_elements=["fingerprint"]), rejections
+            )
         if counts:
             conn.execute(
                 insert(IntakeCount).on_conflict_do_nothing(index_elements=["file_sha256", "sheet"]), counts
@@ -129,13 +135,17 @@ def track_pending(engine: Engine, decided: Iterable[tuple[str, str]], as_of: dat
     insert = _insert(engine)
     with engine.begin() as conn:
         for start in range(0, len(settled), 500):
-            conn.execute(delete(ReviewPending).where(ReviewPending.application_id.in_(settled[start : start + 500])))
+            conn.execute(
+                delete(ReviewPending).where(ReviewPending.application_id.in_(settled[start : start + 500]))
+            )
         rows = [
             {"application_id": a, "since": as_of.isoformat(), "first_run_id": run_id, "recorded_at": now}
             for a in pending
         ]
         if rows:
-            conn.execute(insert(ReviewPending).on_conflict_do_nothing(index_elements=["application_id"]), rows)
+            conn.execute(
+                insert(ReviewPending).on_conflict_do_nothing(index_elements=["application_id"]), rows
+            )
 
 
 def pending_since(engine: Engine, ids: Sequence[str] | None = None) -> dict[str, date]:

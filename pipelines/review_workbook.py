@@ -26,7 +26,11 @@ INFO = ("application_id", "enterprise_name", "project_code", "project_name", "pr
         "pending_reason", "rule_figures", "pending_since")  # fmt: skip
 TO_FILL = ("outcome", "determined_value", "opinion", "department", "reviewer", "reviewed_on", "document_no")
 COLUMNS = [
-    Col(REVIEWS.column(k).header, k, "date" if k == "reviewed_on" else "qty" if k == "determined_value" else "text")
+    Col(
+        REVIEWS.column(k).header,
+        k,
+        "date" if k == "reviewed_on" else "qty" if k == "determined_value" else "text",
+    )
     for k in (*INFO, *TO_FILL)
 ]
 

@@ -41,7 +41,11 @@ def review_paths(inbox: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xlsx" and not p.name.startswith(("~$", "."))),
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() == ".xlsx" and not p.name.startswith(("~$", "."))
+        ),
         key=lambda p: p.name,
     )
 
@@ -87,7 +91,9 @@ def read_review_file(path: Path, sha256: str | None = None) -> ReviewFile:
     for worksheet in workbook.worksheets:
         if norm(worksheet.title) in (norm(REVIEWS.name), norm(REVIEWS.key)) and raw is None:
             raw = _read_sheet(file, REVIEWS, worksheet, rejections)
-        elif worksheet.title != HELP_SHEET and (worksheet.max_row > 1 or worksheet.cell(1, 1).value is not None):
+        elif worksheet.title != HELP_SHEET and (
+            worksheet.max_row > 1 or worksheet.cell(1, 1).value is not None
+        ):
             rejections.append(Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
                                         f"工作表「{worksheet.title}」不是「{REVIEWS.name}」表，未读取；审核结论请填在「{REVIEWS.name}」工作表"))  # fmt: skip
     if raw is None:
@@ -193,7 +199,9 @@ def _problems(file: str, row: Mapping[str, Any], programs: Mapping[str, str], as
     return found
 
 
-def read_inbox(inbox: Path, programs: Mapping[str, str], as_of: date, recorded: Iterable[str] = ()) -> ReviewIntake:
+def read_inbox(
+    inbox: Path, programs: Mapping[str, str], as_of: date, recorded: Iterable[str] = ()
+) -> ReviewIntake:
     """Tonight's determination files read and checked (the nightly asset records the result; what-if does not)."""
     files = [read_review_file(p, file_sha256(p)) for p in review_paths(inbox)]
     return check(files, programs, as_of, recorded)

@@ -41,7 +41,11 @@ class Tonight:
 
 def read_submissions(folder: Path, engine: Engine) -> Submissions:
     store = IntakeStore(engine)
-    paths = sorted((p for p in folder.iterdir() if is_submission(p)), key=lambda p: p.name) if folder.is_dir() else []
+    paths = (
+        sorted((p for p in folder.iterdir() if is_submission(p)), key=lambda p: p.name)
+        if folder.is_dir()
+        else []
+    )
     batches = []
     for path in paths:
         sha = file_sha256(path)

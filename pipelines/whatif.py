@@ -51,7 +51,9 @@ def run(folder: Path, engine: Engine, as_of: date, overrides: Sequence[Override]
 
 def _committed(engine: Engine, year: int) -> Decimal:
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT fund_year, SUM(committed_fen) FROM fund_usage GROUP BY fund_year")).all()
+        rows = conn.execute(
+            text("SELECT fund_year, SUM(committed_fen) FROM fund_usage GROUP BY fund_year")
+        ).all()
     return from_fen(sum(int(fen or 0) for y, fen in rows if str(y) == str(year)))
 
 
@@ -69,9 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE[@YYYY-MM-DD]",
                         help="修改一个参数，可选生效日期（默认自该参数第一个取值日期起，即适用于全部申报）；可重复")  # fmt: skip
-    parser.add_argument("--inbox", default=settings.inbox_dir, help="收件箱目录（默认 ALU_INBOX_DIR 或示例收件箱）")
-    parser.add_argument("--as-of", default=settings.as_of, help="评审日期 YYYY-MM-DD（默认 ALU_AS_OF 或今天）")
-    parser.add_argument("--database", default=settings.database_url, help="台账数据库（默认 ALU_DATABASE_URL），只读")
+    parser.add_argument(
+        "--inbox", default=settings.inbox_dir, help="收件箱目录（默认 ALU_INBOX_DIR 或示例收件箱）"
+    )
+    parser.add_argument(
+        "--as-of", default=settings.as_of, help="评审日期 YYYY-MM-DD（默认 ALU_AS_OF 或今天）"
+    )
+    parser.add_argument(
+        "--database", default=settings.database_url, help="台账数据库（默认 ALU_DATABASE_URL），只读"
+    )
     parser.add_argument("--changed-only", action="store_true", help="只列出决定或金额有变化的申报")
     parser.add_argument("--workbook", type=Path, help="另写一份对比工作簿（逐项、按类别、按盟市、预算影响）")
     args = parser.parse_args(argv)

@@ -65,7 +65,10 @@ def write(path: Path, header: Sequence[str], rows: Sequence[Row], budget: Budget
     write_table(wb, "说明", [Col("说明", "text")], [{"text": line} for line in header])
     write_table(wb, "逐项对比", ROWS, [_row(r) for r in rows], title=header[0])
     by_program = totals(rows, lambda r: r.program)
-    for name, groups in (("按类别", by_program), ("按盟市", totals(rows, lambda r: r.league_city or "（未知）"))):
+    for name, groups in (
+        ("按类别", by_program),
+        ("按盟市", totals(rows, lambda r: r.league_city or "（未知）")),
+    ):
         everything = Total("合计", sum(g.applications for g in groups), sum(g.changed for g in groups),
                            sum((g.base for g in groups), Decimal("0.00")), sum((g.whatif for g in groups), Decimal("0.00")))  # fmt: skip
         write_table(wb, name, TOTALS, [_total(g) for g in groups], title=header[0], totals=_total(everything))
@@ -79,7 +82,11 @@ def write(path: Path, header: Sequence[str], rows: Sequence[Row], budget: Budget
         BUDGET,
         [
             {"item": "本次评审奖补合计", "base": base, "whatif": whatif},
-            {"item": f"{budget.year} 年度专项资金预算", "base": budget.annual_budget, "whatif": budget.annual_budget},
+            {
+                "item": f"{budget.year} 年度专项资金预算",
+                "base": budget.annual_budget,
+                "whatif": budget.annual_budget,
+            },
             {"item": f"{budget.year} 年已承诺（台账）", "base": budget.committed, "whatif": committed_after},
             {
                 "item": "预算余额",

@@ -210,12 +210,16 @@ def settle(
     used = min(x for x in (claimed, determined) if x is not None)
     redecided = decide(figure.settle(app, used), ctx)
     shown = (lambda v: v / WAN) if figure.unit_zh == "万元" else (lambda v: v)
-    parts = [f"申报{figure.name_zh} {_plain(shown(claimed)) if claimed is not None else '（未填写）'} {figure.unit_zh}"]
+    parts = [
+        f"申报{figure.name_zh} {_plain(shown(claimed)) if claimed is not None else '（未填写）'} {figure.unit_zh}"
+    ]
     if determined is not None:
         parts.append(f"核定 {_plain(shown(determined))} {figure.unit_zh}")
     parts.append(f"按较小值 {_plain(shown(used))} {figure.unit_zh}评审")
     message = (
-        f"{review.said()}：" + "，".join(parts) + "；其他条件、上限与一次性奖励照常适用，审核不会使奖补多于规则允许的金额"
+        f"{review.said()}："
+        + "，".join(parts)
+        + "；其他条件、上限与一次性奖励照常适用，审核不会使奖补多于规则允许的金额"
     )
     if determined is not None and claimed is not None and determined > claimed:
         message += "（核定值高于申报值，按申报值计算）"

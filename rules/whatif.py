@@ -210,4 +210,3 @@ def _width(text: str) -> int:
 
 def _line(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(cells, widths, strict=True)).rstrip()
-

@@ -189,9 +189,10 @@ SHEETS: tuple[Sheet, ...] = (
 # 审核结论 (inputs.md §3): the departments' review determinations, read from the inbox's `审核/` folder only.
 # Not a submission sheet: a 审核结论 worksheet inside an enterprise batch is an unknown sheet there.
 REVIEW_FOLDER = "审核"
+# The ten departments of rules.catalog.DEPARTMENTS (schemas do not import rules; a test keeps them equal).
 DEPARTMENTS = (
     "工信厅", "发展改革委", "财政厅", "商务厅", "税务局", "能源局", "生态环境厅", "科技厅", "市场监督管理局", "新闻出版局",
-)  # fmt: skip  (the same ten as rules.catalog.DEPARTMENTS; a test keeps them equal)
+)  # fmt: skip
 OUTCOMES = {"approve": "通过", "reject": "不通过"}
 REVIEWS = Sheet("reviews", "审核结论", (
     _app_id(),

@@ -26,7 +26,13 @@ def test_the_schedule_runs_the_nightly_job_at_two_in_shanghai_by_default():
 
 def test_every_asset_that_writes_the_database_is_in_the_ledger_pool():
     graph = defs.resolve_asset_graph()
-    writers = {"submission_rejections", "application_decisions", "award_ledger"}
+    writers = {
+        "submission_rejections",
+        "application_decisions",
+        "award_ledger",
+        "review_determinations",
+        "review_workbooks",
+    }
     for key in graph.get_all_asset_keys():
         if key.to_user_string() in writers:
             assert graph.get(key).pools == {"ledger_db"}, key

@@ -2,7 +2,6 @@
 deciding exactly as `nightly_awards` would tonight (`pipelines.whatif`). It reads the ledger database, never
 writes it, and is not part of the nightly job (an op job, not an asset)."""
 
-
 from decimal import Decimal
 
 import dagster as dg

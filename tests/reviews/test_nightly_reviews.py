@@ -58,7 +58,10 @@ def test_an_official_fills_the_generated_review_workbook_and_the_next_night_awar
     col = {h: i + 1 for i, h in enumerate(header)}
     (row,) = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col["申报编号"]).value == "ES-003"]
     assert ws.cell(row, col["审核单位"]).value == "工信厅" and ws.cell(row, col["审核结论"]).value is None
-    assert "完整率" in ws.cell(row, col["待审核原因"]).value and "3000" in ws.cell(row, col["规则所用数值"]).value
+    assert (
+        "完整率" in ws.cell(row, col["待审核原因"]).value
+        and "3000" in ws.cell(row, col["规则所用数值"]).value
+    )
     lists = {dv.formula1 for dv in ws.data_validations.dataValidation if dv.type == "list"}
     assert '"通过,不通过"' in lists and '"工信厅"' in lists
     ws.cell(row, col["审核结论"]).value = "通过"
@@ -112,7 +115,9 @@ def test_a_second_determination_supersedes_the_first_and_the_history_is_kept(nig
     drop_reviews(nightly.inbox, "2026-11-20-工信厅.xlsx", approve("ES-003", 2600))
     nightly.run()
     assert decision(nightly, "ES-003")["amount_fen"] == 520_000_00
-    drop_reviews(nightly.inbox, "2026-11-22-工信厅-复核.xlsx", approve("ES-003", "2,100", reviewed_on="2026-11-22"))
+    drop_reviews(
+        nightly.inbox, "2026-11-22-工信厅-复核.xlsx", approve("ES-003", "2,100", reviewed_on="2026-11-22")
+    )
     nightly.run()
     assert decision(nightly, "ES-003")["amount_fen"] == 420_000_00
     assert [(e["entry_type"], e["amount_fen"]) for e in entries(nightly, "ES-003")] == [
@@ -143,7 +148,7 @@ def test_a_determination_that_breaks_the_rules_of_the_sheet_is_a_rejected_row(ni
     )
     result = nightly.run()
     rows = nightly.rows(
-        "SELECT sheet, row_number, \"column\", value, code, message FROM submission_rejections "
+        'SELECT sheet, row_number, "column", value, code, message FROM submission_rejections '
         "WHERE file = '审核/2026-11-20-混合.xlsx' ORDER BY row_number"
     )
     assert [(r["row_number"], r["column"], r["code"]) for r in rows] == [
@@ -155,7 +160,9 @@ def test_a_determination_that_breaks_the_rules_of_the_sheet_is_a_rejected_row(ni
         (7, "核定值", "DETERMINED_VALUE_REQUIRED"),
         (8, "审核结论", "ENUM_VALUE"),
     ]
-    assert {r["sheet"] for r in rows} == {"reviews"} and all("审核" in r["message"] or r["message"] for r in rows)
+    assert {r["sheet"] for r in rows} == {"reviews"} and all(
+        "审核" in r["message"] or r["message"] for r in rows
+    )
     assert rows[0]["value"] == "财政厅" and "工信厅" in rows[0]["message"]
     assert nightly.scalar("SELECT COUNT(*) FROM review_determinations") == 0
     assert decision(nightly, "ES-003")["decision"] == "needs_review"  # nothing was applied

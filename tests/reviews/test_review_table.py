@@ -12,7 +12,9 @@ from pipelines.reviews import ReviewIntake
 from rules.review import Determination
 
 
-def _determination(file: str, row: int, outcome: str = "approve", value: str | None = "2100.5") -> Determination:
+def _determination(
+    file: str, row: int, outcome: str = "approve", value: str | None = "2100.5"
+) -> Determination:
     return Determination("ES-003", outcome, None if value is None else Decimal(value), "意见", "工信厅", "张三",
                          date(2026, 11, 20), "内工信节审〔2026〕8号", file, row)  # fmt: skip
 

@@ -12,7 +12,9 @@ from tests.rules.builders import AS_OF, PARAMETERS, application, codes
 from tests.rules.test_savings import metered, retrofit
 
 D = Decimal
-LOW_COVERAGE = metered("30000", "27000", "0.80", "0.99")  # verified saving would be 3,000 tce, but 80 % coverage
+LOW_COVERAGE = metered(
+    "30000", "27000", "0.80", "0.99"
+)  # verified saving would be 3,000 tce, but 80 % coverage
 
 
 def review(outcome: str, value: str | None = None, app_id: str = "A-1", **kw) -> Determination:
@@ -20,7 +22,9 @@ def review(outcome: str, value: str | None = None, app_id: str = "A-1", **kw) ->
         application_id=app_id,
         outcome=outcome,
         determined_value=None if value is None else D(value),
-        opinion="现场核查：计量表具缺失数据已由第三方报告补证" if outcome == "approve" else "现场核查发现节能量数据不实",
+        opinion="现场核查：计量表具缺失数据已由第三方报告补证"
+        if outcome == "approve"
+        else "现场核查发现节能量数据不实",
         department="工信厅",
         reviewer="张三",
         reviewed_on=date(2026, 11, 20),
@@ -45,7 +49,11 @@ def test_a_low_coverage_savings_claim_approved_with_a_determined_saving_is_award
     higher = decide_with(app, review("approve", "4000"))  # above the claim: the claim, 2,500 × 200
     assert (higher.outcome, higher.amount) == (Outcome.AWARDED, D("500000.00"))
     approved = next(c for c in higher.conditions if c.code == "REVIEW_APPROVED")
-    assert "张三" in approved.message and "2026-11-20" in approved.message and "内工信节审〔2026〕8号" in approved.message
+    assert (
+        "张三" in approved.message
+        and "2026-11-20" in approved.message
+        and "内工信节审〔2026〕8号" in approved.message
+    )
     assert "不会使奖补多于规则允许的金额" in approved.message and "按申报值计算" in approved.message
     assert higher.awards[0].basis["review"]["document_no"] == "内工信节审〔2026〕8号"
     assert "SAVING_UNVERIFIED" not in codes(higher, None)

@@ -35,17 +35,27 @@ def _everything(n: Nightly) -> tuple[object, ...]:
     )
 
 
-def test_the_what_if_current_column_equals_the_ledger_on_the_sample_inbox_for_every_application(nightly: Nightly):
+def test_the_what_if_current_column_equals_the_ledger_on_the_sample_inbox_for_every_application(
+    nightly: Nightly,
+):
     drop_reviews(nightly.inbox, "2026-11-20-工信厅.xlsx", approve("ES-003", 2600))
     nightly.run()
-    comparison = run(nightly.inbox, nightly.engine(), nightly.as_of, [Override.parse("equipment_upgrade.cap=6000000")])
-    decided = {r["application_id"]: r["decision"] for r in nightly.rows("SELECT * FROM application_decisions")}
+    comparison = run(
+        nightly.inbox, nightly.engine(), nightly.as_of, [Override.parse("equipment_upgrade.cap=6000000")]
+    )
+    decided = {
+        r["application_id"]: r["decision"] for r in nightly.rows("SELECT * FROM application_decisions")
+    }
     assert {r.application_id: r.base_decision for r in comparison.rows} == decided
     shown = {r.application_id: r.base_amount for r in comparison.rows if r.base_decision == "awarded"}
     assert shown == _ledger(nightly)
-    es3 = next(r for r in comparison.rows if r.application_id == "ES-003")  # metered, then settled by the review
+    es3 = next(
+        r for r in comparison.rows if r.application_id == "ES-003"
+    )  # metered, then settled by the review
     assert (es3.base_decision, es3.base_amount) == ("awarded", D("520000.00"))
-    es1 = next(r for r in comparison.rows if r.application_id == "ES-001")  # verified, not the 2,500 tce claimed
+    es1 = next(
+        r for r in comparison.rows if r.application_id == "ES-001"
+    )  # verified, not the 2,500 tce claimed
     assert es1.base_amount == D("460387.90")
     eq3 = next(r for r in comparison.rows if r.application_id == "EQ-003")
     assert (eq3.base_amount, eq3.whatif_amount) == (D("5000000.00"), D("6000000.00"))
@@ -57,7 +67,9 @@ def test_the_what_if_job_writes_the_side_by_side_workbook_and_leaves_the_ledger_
     job = defs.resolve_job_def("what_if")
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(
-            run_config={"ops": {"what_if_comparison": {"config": {"overrides": ["equipment_upgrade.cap=6000000"]}}}},
+            run_config={
+                "ops": {"what_if_comparison": {"config": {"overrides": ["equipment_upgrade.cap=6000000"]}}}
+            },
             resources=nightly.resources(),
             instance=instance,
         )
@@ -92,7 +104,9 @@ def test_a_bad_override_fails_the_what_if_job_with_a_chinese_message(nightly: Ni
     assert "参数错误" in str(failure.event_specific_data)
 
 
-def test_python_dash_m_pipelines_whatif_runs_from_the_shell_and_books_nothing(nightly: Nightly, tmp_path: Path):
+def test_python_dash_m_pipelines_whatif_runs_from_the_shell_and_books_nothing(
+    nightly: Nightly, tmp_path: Path
+):
     nightly.run()
     before = _everything(nightly)
     workbook = tmp_path / "what-if.xlsx"
