@@ -20,6 +20,7 @@ from pipelines.intake import Submissions
 from pipelines.review_workbook import PendingRow, figures_text, write
 from rules.catalog import BY_CODE, PROGRAMS
 from rules.review import OUTCOME_ZH, Determination, in_force
+from schemas.sheets import REVIEW_FOLDER
 
 LEADS = tuple(dict.fromkeys(p.lead_department for p in PROGRAMS))  # departments that can determine
 
@@ -105,7 +106,7 @@ def _shown(d: Determination) -> dict[str, Any]:
 @dg.asset(
     deps=["application_decisions"],
     description="各牵头部门的审核工作簿：本部门待人工审核的申报及待填写的审核结论列（下拉选项），写入 "
-    "ALU_REPORTS_DIR/<评审日>/<评审日>-<部门>-审核结论.xlsx；填好后放入收件箱「审核」文件夹。同时记录每个申报自哪天起待审核。",
+    "ALU_REPORTS_DIR/<评审日>/审核/<评审日>-<部门>-审核结论.xlsx；填好后放入收件箱「审核」文件夹。同时记录每个申报自哪天起待审核。",
     pool="ledger_db",
 )
 def review_workbooks(
@@ -154,7 +155,8 @@ def review_workbooks(
                 pending_since=since.get(r["application_id"]),
             )
         )
-    folder = reports.for_date(evaluation.date)
+    folder = reports.for_date(evaluation.date) / REVIEW_FOLDER  # beside the reports, as in the inbox
+    folder.mkdir(exist_ok=True)
     written = {d: write(folder, d, evaluation.date, pending) for d, pending in by_department.items()}
     return dg.MaterializeResult(
         metadata={

@@ -1,6 +1,6 @@
 """The review workbook of one department: its pending applications, with the 审核结论 columns to fill.
 
-Written every night beside the department's report as `<as-of>-<department>-审核结论.xlsx` (the date first, so
+Written every night beside the department's report, in `<as-of>/审核/<as-of>-<department>-审核结论.xlsx` (the date first, so
 that workbooks dropped into `审核/` as they are apply in date order). The sheet 审核结论 is exactly what
 `pipelines.reviews` reads back: the columns an official fills carry drop-downs (审核结论, 审核单位) and typed
 validations (核定值 a number >= 0, 审核日期 a date); 审核单位 is filled in with the department, the only one whose

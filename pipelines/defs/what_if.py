@@ -35,7 +35,9 @@ def what_if_comparison(
         comparison = run(inbox.folder, ledger_db.engine(), evaluation.date, overrides)
     except (ParameterError, ValueError) as error:
         raise dg.Failure(description=f"参数错误：{error}", allow_retries=False) from error
-    path = reports.for_date(evaluation.date) / f"模拟测算-{context.run.run_id[:8]}.xlsx"
+    folder = reports.for_date(evaluation.date) / "模拟测算"  # apart from the reports officials sign
+    folder.mkdir(exist_ok=True)
+    path = folder / f"模拟测算-{context.run.run_id[:8]}.xlsx"
     write(path, comparison.header, comparison.rows, comparison.budget)
     changed = [r for r in comparison.rows if r.changed]
     for line in comparison.header:

@@ -254,7 +254,7 @@ def test_an_operator_runs_the_what_if_job_from_the_launchpad_and_the_ledger_is_u
                 "equipment_upgrade.cap=6000000"
             ]
         assert booked() == before
-        (workbook,) = (tmp_path / "reports" / AS_OF.isoformat()).glob("模拟测算-*.xlsx")
+        (workbook,) = (tmp_path / "reports" / AS_OF.isoformat() / "模拟测算").glob("模拟测算-*.xlsx")
         assert workbook.name == f"模拟测算-{run.run_id[:8]}.xlsx"
     finally:
         ledger.dispose()

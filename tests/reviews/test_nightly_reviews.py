@@ -51,7 +51,7 @@ def test_an_official_fills_the_generated_review_workbook_and_the_next_night_awar
 ):
     nightly.run()
     assert decision(nightly, "ES-003")["decision"] == "needs_review"  # 3,000 tce claimed, coverage below 95 %
-    generated = nightly.reports / "2026-11-24" / "2026-11-24-工信厅-审核结论.xlsx"
+    generated = nightly.reports / "2026-11-24" / "审核" / "2026-11-24-工信厅-审核结论.xlsx"
     wb = load_workbook(generated)
     ws = wb[REVIEWS.name]
     header = [c.value for c in ws[1]]
