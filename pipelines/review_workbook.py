@@ -89,7 +89,9 @@ def write(folder: Path, department: str, as_of: date, rows: Sequence[PendingRow]
         ("outcome", DataValidation(type="list", formula1=f'"{",".join(OUTCOME_ZH.values())}"', allow_blank=True)),
         ("department", DataValidation(type="list", formula1=f'"{department}"', allow_blank=False)),
         ("determined_value", DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True)),
-        ("reviewed_on", DataValidation(type="date", operator="lessThanOrEqual", formula1=f"DATE({as_of.year},{as_of.month},{as_of.day})", allow_blank=True)),
+        # a date, any date: the review is done after this workbook was written, and the night that reads it
+        # rejects a date after its own evaluation date
+        ("reviewed_on", DataValidation(type="date", operator="greaterThan", formula1="DATE(2000,1,1)", allow_blank=True)),
     ]  # fmt: skip
     for key, dv in validations:
         dv.error = f"{REVIEWS.column(key).header}的填写值不符合要求"
@@ -99,6 +101,15 @@ def write(folder: Path, department: str, as_of: date, rows: Sequence[PendingRow]
         ws.data_validations.append(dv)
     write_table(wb, "填写说明", [Col("填写说明", "text")], _instructions(department))
     return save(wb, folder / file_name(as_of, department))
+
+
+# How the values a condition compared are named for an official (the rest keep their key).
+LABELS = {
+    "period": "时段", "coverage": "完整率", "present_intervals": "有读数区间", "expected_intervals": "应有区间",
+    "minimum": "下限", "claimed_saving": "申报节约量", "saving": "节约量", "unknown_meters": "无读数计量点",
+    "total_investment_yuan": "项目总投资(元)", "equipment_investment_yuan": "设备投资额(元)",
+}  # fmt: skip
+SKIP = frozenset({"as_of"})
 
 
 def figures_text(program: str, claimed: Any, reasons: Sequence[dict[str, Any]]) -> str:
@@ -113,7 +124,11 @@ def figures_text(program: str, claimed: Any, reasons: Sequence[dict[str, Any]]) 
         if r.get("passed") is True:
             continue
         values = r.get("values") or {}
-        shown = "，".join(f"{k}={v}" for k, v in values.items() if not isinstance(v, dict | list))
+        shown = "，".join(
+            f"{LABELS.get(k, k)} {v}"
+            for k, v in values.items()
+            if not isinstance(v, dict | list) and k not in SKIP
+        )
         if shown:
-            parts.append(f"{r.get('code')}: {shown}")
+            parts.append(shown)
     return "；".join(parts)
