@@ -3,20 +3,20 @@
 import json
 import re
 from collections import Counter
-from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 from sqlalchemy import func, select
 
 from assets._metadata import markdown_table, table_schema
-from pipelines import applications as building
+from pipelines import tonight
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.intake import Submissions
 from pipelines.ledger import book, from_fen, held_keys
 from rules.engine import decide_all
 from rules.model import MeteredSaving
 from rules.parameters import Parameters
+from rules.review import Determination
 from schemas.tables import ApplicationDecision, LedgerEntry
 
 STABLE_CODE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
@@ -60,7 +60,7 @@ DECISION_COLUMNS = table_schema(
     specs=[
         dg.AssetSpec(
             "application_decisions",
-            deps=["submissions", "metered_savings"],
+            deps=["submissions", "metered_savings", "review_determinations"],
             description="每个申报的当前决定（含逐项条件、比较值、参数及出处）。Table `application_decisions`.",
             metadata={"dagster/column_schema": DECISION_COLUMNS},
         ),
@@ -77,17 +77,19 @@ def awards(
     context: dg.AssetExecutionContext,
     submissions: Submissions,
     metered_savings: dict[str, MeteredSaving],
+    review_determinations: dict[str, Determination],
     evaluation: Evaluation,
     ledger_db: LedgerDatabase,
 ):
     engine = ledger_db.engine()
     parameters = Parameters.load()
     # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
-    applications = [
-        replace(a, metered=metered_savings.get(a.application_id)) for a in building.build(submissions)
-    ]
+    applications = tonight.applications(submissions, metered_savings)  # the what-if builds them the same way
     held = held_keys(engine)
-    decisions = decide_all(applications, evaluation.date, parameters, held=held)
+    # The lead departments' determinations in force settle or reject what the data left open (issue 15).
+    decisions = decide_all(
+        applications, evaluation.date, parameters, held=held, reviews=review_determinations
+    )
     ents = submissions.frames["enterprises"]
     names = dict(zip(ents["credit_code"], ents["name"], strict=True))
     cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))

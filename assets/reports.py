@@ -92,6 +92,9 @@ REVIEW = [
     Col("申报类别", "program_name"),
     Col("项目名称", "project_name"),
     Col("需补充或核实的内容", "missing_zh"),
+    # issue 15: how long it has waited, from the first run that decided it needs_review (table review_pending)
+    Col("待审核起始日", "pending_since", "date"),
+    Col("已待审核(天)", "pending_days", "int"),
     Col("条款", "clause"),
     Col("申报日期", "submitted_on", "date"),
     Col("来源文件", "source_file"),
@@ -330,12 +333,26 @@ def load(engine: Engine, as_of: date, frames: Mapping[str, pd.DataFrame]) -> Rep
         d["estimate_yuan"] = amount if kind == "vat" and d["decision"] == "eligible" else None
         d["reasons_zh"], d["missing_zh"] = _reasons(d["reasons"])
         d["submitted_on"] = d["submitted_on"] or declared_app.get("submitted_on")
+    _add_pending_since(engine, names, as_of, decisions)
     for r in rejections:
         sheet = BY_KEY.get(r["sheet"])
         r["sheet_zh"] = sheet.name if sheet else r["sheet"]
     return ReportData(
         as_of, decisions, ledger_fen, rejections, declared, enterprises, meter_months, renewable
     )
+
+
+def _add_pending_since(engine: Engine, names: set[str], as_of: date, decisions: list[dict[str, Any]]) -> None:
+    """issue 15: since when each needs_review application has waited (review_pending), and for how many days."""
+    since: dict[str, date] = {}
+    if "review_pending" in names:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT application_id, since FROM review_pending")).all()
+        since = {a: date.fromisoformat(s) for a, s in rows}
+    for d in decisions:
+        started = since.get(d["application_id"]) if d["decision"] == "needs_review" else None
+        d["pending_since"] = started
+        d["pending_days"] = None if started is None else max((as_of - started).days, 0)
 
 
 def _role(program: Program, department: str) -> str:
@@ -644,7 +661,8 @@ def write_department(data: ReportData, department: str, folder: Path) -> Departm
         "待审核",
         REVIEW,
         review,
-        title=f"{department} 待人工审核的申报：请按“需补充或核实的内容”补齐材料或核实后重新提交",
+        title=f"{department} 待人工审核的申报：请按“需补充或核实的内容”补齐材料或核实后重新提交；"
+        "牵头部门的审核结论填在同目录的审核工作簿中",
     )
     write_table(
         wb,
@@ -732,7 +750,7 @@ def department_mismatches(engine: Engine, folder: Path) -> list[dict[str, str]]:
 
 
 @dg.asset(
-    deps=["award_ledger", "submission_rejections", "meter_readings"],
+    deps=["award_ledger", "submission_rejections", "meter_readings", "review_workbooks"],
     description="各责任部门的报表工作簿（汇总、明细、待审核、退回行及部门专表），"
     "写入 ALU_REPORTS_DIR/<评审日>/<部门>.xlsx；汇总的台账净额取自 award_balances。",
 )

@@ -21,7 +21,7 @@ from pipelines.cells import CellError, clean_text, parse_cell
 from pipelines.inbox import REVIEWS_FOLDER, display_name
 from pipelines.workbooks import WORKBOOK, RawBatch, RawSheet, read_xlsx
 from schemas.rejection import Rejection
-from schemas.sheets import BY_KEY, FILE, ROW, SHEET, SHEETS
+from schemas.sheets import BY_KEY, FILE, REVIEW_FOLDER, ROW, SHEET, SHEETS
 from schemas.validation import empty_frame, validate
 
 
@@ -80,10 +80,13 @@ def file_sha256(path: Path) -> str:
 
 def is_submission(path: Path) -> bool:
     """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files, hidden entries and the reviews folder
-    `审核/` are not. The nightly intake lists the inbox with `pipelines.inbox.list_inbox`, which says more."""
+    `审核/` (the departments' review determinations, `pipelines.reviews`) are not. The nightly intake lists the
+    inbox with `pipelines.inbox.list_inbox`, which says more."""
     if path.name.startswith(("~$", ".")) or path.name == REVIEWS_FOLDER:
         return False
-    return (path.is_file() and path.suffix.lower() == ".xlsx") or path.is_dir()
+    return (path.is_file() and path.suffix.lower() == ".xlsx") or (
+        path.is_dir() and path.name != REVIEW_FOLDER
+    )
 
 
 def read_batch(path: Path, sha256: str | None = None, name: str | None = None) -> Batch:

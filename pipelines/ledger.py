@@ -220,7 +220,13 @@ def plan_entries(
             )
             reversals.append(
                 PlannedEntry(
-                    "reversal", key, holder.award_version, -holder.amount_fen, reverses=holder, reason=reason
+                    "reversal",
+                    key,
+                    holder.award_version,
+                    -holder.amount_fen,
+                    decision=decided.get(holder.application_id),  # names a review that caused it (basis)
+                    reverses=holder,
+                    reason=reason,
                 )
             )
         if claim is not None and fen > 0:
@@ -276,7 +282,15 @@ def _entry_row(
             "clause": old.clause,
             "lead_department": old.lead_department,
             "reverses_entry_id": old.entry_id,
-            "basis": json.dumps({"reverses": old.entry_id, "reason": entry.reason}, ensure_ascii=False),
+            "basis": json.dumps(
+                {"reverses": old.entry_id, "reason": entry.reason}
+                | _review_of(
+                    entry.decision
+                    if entry.decision and entry.decision.application_id == old.application_id
+                    else None
+                ),
+                ensure_ascii=False,
+            ),
         }
     assert entry.decision is not None and entry.award is not None
     d = entry.decision
@@ -292,6 +306,13 @@ def _entry_row(
             jsonable({**entry.award.basis, "explanation": d.explanation()}), ensure_ascii=False
         ),
     }
+
+
+def _review_of(decision: Decision | None) -> dict[str, Any]:
+    """The review determination behind a reversal (issue 15): reviewer, date and document in its basis."""
+    if decision is None or decision.review is None:
+        return {}
+    return {"review": jsonable(decision.review)}
 
 
 def _write_decisions(

@@ -71,6 +71,8 @@ class Decision:
     awards: tuple[Award, ...] = ()
     # The estimated VAT refund for VAT programs: shown, never booked (it is not fund money).
     estimate: Decimal | None = None
+    # The review determination that settled or changed this decision (rules.review), cited in the ledger basis.
+    review: dict[str, Any] | None = None
 
     @property
     def amount(self) -> Decimal | None:
@@ -93,6 +95,7 @@ class Decision:
             "outcome": str(self.outcome),
             "conditions": [c.as_json() for c in self.conditions],
             "parameters": [p.cite() for p in self.parameters],
+            **({"review": _jsonable(self.review)} if self.review is not None else {}),
         }
 
 

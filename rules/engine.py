@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import date
 
 from rules import equipment, gates, interest, ip, recognitions, registers, savings, standards, vat
+from rules import review as reviewing
 from rules.catalog import BY_CODE, DEPARTMENTS
 from rules.codes import Retyped, canonical_application, identity
 from rules.context import Context
@@ -61,8 +62,10 @@ def decide_all(
     as_of: date,
     parameters: Parameters,
     held: Mapping[str, str] | None = None,
+    reviews: Mapping[str, reviewing.Determination] | None = None,
 ) -> list[Decision]:
-    """Decide every application. `held` maps award keys booked in the ledger to the application holding them."""
+    """Decide every application. `held` maps award keys booked in the ledger to the application holding them;
+    `reviews` maps an application to the review determination in force for it (`rules.review.in_force`)."""
     canonical = [canonical_application(a) for a in applications]
     ordered = sorted(canonical, key=lambda pair: (pair[0].submitted_on or date.max, pair[0].application_id))
     reserved = dict(held or {})
@@ -73,7 +76,7 @@ def decide_all(
         booked.setdefault(identity(key), key)
     decided_ids = {a.application_id for a, _ in ordered}
     while True:
-        decisions = _decide_in_order(ordered, as_of, parameters, reserved, booked)
+        decisions = _decide_in_order(ordered, as_of, parameters, reserved, booked, reviews or {})
         earned = {(award.award_key, d.application_id) for d in decisions for award in d.awards}
         released = {
             key for key, holder in reserved.items() if holder in decided_ids and (key, holder) not in earned
@@ -91,6 +94,7 @@ def _decide_in_order(
     parameters: Parameters,
     reserved: Mapping[str, str],
     booked: Mapping[str, str],
+    reviews: Mapping[str, reviewing.Determination],
 ) -> list[Decision]:
     taken: dict[str, str] = dict(reserved)
     projects: dict[str, frozenset[str]] = {}
@@ -111,7 +115,12 @@ def _decide_in_order(
                 # The live map: a rule sees the objects taken by the applications decided before it (就高补差).
                 taken=taken,
             )
-        decision = _as_booked(_with_typed_codes(decide(app, contexts[on]), retyped), booked)
+        decision = decide(app, contexts[on])
+        determination = reviews.get(app.application_id)
+        if determination is not None:
+            # Before the one-time objects are taken: a rejected review frees them, an approval claims them.
+            decision = reviewing.settle(app, decision, determination, contexts[on], decide)
+        decision = _as_booked(_with_typed_codes(decision, retyped), booked)
         decisions.append(_take_keys(decision, taken))
     return decisions
 

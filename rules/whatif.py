@@ -1,12 +1,17 @@
 """What-if: the same applications decided under the rulebook and under modified parameters, side by side.
 
-Pure: it takes applications and two parameter sets and returns rows; it never reads or writes the ledger (the
-command line is `python -m rules.whatif`, a thin entry point to `pipelines.whatif`, which reads the inbox).
+Pure: it takes the applications, the awards held and the review determinations exactly as the nightly job has
+them, and two parameter sets, and returns rows; it never reads or writes anything. `pipelines.whatif` (the
+command line `python -m pipelines.whatif` and the Dagster job `what_if`) reads those inputs the job's way.
+
+A changed value applies from its date (`--set key=value@YYYY-MM-DD`; without a date, from the parameter's first
+dated value, i.e. to every application). Since each application is decided with the parameters in force on its
+申报日期, a value from date X changes the applications submitted on or after X, and only those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,6 +21,7 @@ from rules.decision import Decision, yuan
 from rules.engine import decide_all
 from rules.model import Application
 from rules.parameters import ParameterError, Parameters
+from rules.review import Determination
 
 
 @dataclass(frozen=True)
@@ -46,21 +52,40 @@ def _value(text: str) -> Any:
         return text  # Parameters.with_value turns numbers into Decimal, text stays text
 
 
+def since(parameters: Parameters, override: Override) -> date:
+    """The date a changed value applies from: its own, or the parameter's first dated value (every application)."""
+    return override.since or parameters.history(override.key)[0].since
+
+
 def modified(parameters: Parameters, overrides: Iterable[Override]) -> Parameters:
-    """A copy of `parameters` with each override in force from its date (default: from its first value on)."""
+    """A copy of `parameters` with each override in force from `since(...)`."""
     changed = parameters
     for o in overrides:
-        # Without @since the value replaces the parameter's first value, so it applies to every application
-        # (applications are decided with the parameters in force on their 申报日期).
-        since = o.since or changed.history(o.key)[0].since
-        changed = changed.with_value(o.key, o.value, since, f"what-if: --set {o.key}")
+        changed = changed.with_value(o.key, o.value, since(changed, o), f"what-if: --set {o.key}")
     return changed
+
+
+def header(as_of: date, base: Parameters, whatif: Parameters, overrides: Sequence[Override]) -> list[str]:
+    """What the comparison is, stated so that nobody misreads from when a changed value counts."""
+    lines = [
+        f"评审日期 {as_of.isoformat()}；现行规则 {base.version}；调整后 {whatif.version}",
+        "两列按夜间作业的同一路径评审：同一收件箱、计量数据、台账已获奖励、现行审核结论，只有下列参数不同；不记账。",
+    ]
+    for o in overrides:
+        start = since(base, o).isoformat()
+        lines.append(
+            f"  {o.key} = {o.value}：自 {start} 起适用——申报日期在 {start} 及以后的申报按此值评审，"
+            "此前申报的仍按原值（每个申报按其申报日期当天有效的参数评审）"
+        )
+    return lines
 
 
 @dataclass(frozen=True)
 class Row:
     application_id: str
     program: str
+    enterprise_name: str
+    league_city: str
     base_decision: str
     base_amount: Decimal | None
     whatif_decision: str
@@ -81,16 +106,21 @@ def compare(
     base: Parameters,
     whatif: Parameters,
     held: Mapping[str, str] | None = None,
+    reviews: Mapping[str, Determination] | None = None,
 ) -> list[Row]:
-    before = {d.application_id: d for d in decide_all(applications, as_of, base, held)}
-    after = decide_all(applications, as_of, whatif, held)
-    return [_row(before[d.application_id], d) for d in after]
+    before = {d.application_id: d for d in decide_all(applications, as_of, base, held, reviews)}
+    after = decide_all(applications, as_of, whatif, held, reviews)
+    by_id = {a.application_id: a for a in applications}
+    return [_row(by_id[d.application_id], before[d.application_id], d) for d in after]
 
 
-def _row(before: Decision, after: Decision) -> Row:
+def _row(app: Application, before: Decision, after: Decision) -> Row:
+    enterprise = app.enterprise
     return Row(
         before.application_id,
         before.program,
+        enterprise.name if enterprise else "",
+        enterprise.league_city if enterprise else "",
         str(before.outcome),
         before.amount,
         str(after.outcome),
@@ -98,7 +128,42 @@ def _row(before: Decision, after: Decision) -> Row:
     )
 
 
-HEADERS = ("申报编号", "申报类别", "现行决定", "现行金额(元)", "模拟决定", "模拟金额(元)", "差额(元)")
+@dataclass(frozen=True)
+class Total:
+    """One group's awards (special-fund money: `awarded` decisions only) under both parameter sets."""
+
+    group: str
+    applications: int
+    changed: int
+    base: Decimal
+    whatif: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.whatif - self.base
+
+
+def awarded(amount: Decimal | None, decision: str) -> Decimal:
+    return (amount or Decimal("0.00")) if decision == "awarded" else Decimal("0.00")
+
+
+def totals(rows: Sequence[Row], group: Callable[[Row], str]) -> list[Total]:
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        out.setdefault(group(r), []).append(r)
+    return [
+        Total(
+            key,
+            len(members),
+            sum(1 for r in members if r.changed),
+            sum((awarded(r.base_amount, r.base_decision) for r in members), Decimal("0.00")),
+            sum((awarded(r.whatif_amount, r.whatif_decision) for r in members), Decimal("0.00")),
+        )
+        for key, members in sorted(out.items())
+    ]
+
+
+HEADERS = ("申报编号", "申报类别", "现行决定", "现行金额(元)", "调整后决定", "调整后金额(元)", "差额(元)")
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -145,9 +210,3 @@ def _width(text: str) -> int:
 
 def _line(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(cells, widths, strict=True)).rstrip()
-
-
-if __name__ == "__main__":
-    from pipelines.whatif import main
-
-    raise SystemExit(main())

@@ -215,7 +215,36 @@ SHEETS: tuple[Sheet, ...] = (
     GATE_METRICS,
     VAT_CLAIMS,
 )
-BY_KEY = {s.key: s for s in SHEETS}
+# 审核结论 (inputs.md §3): the departments' review determinations, read from the inbox's `审核/` folder only.
+# Not a submission sheet: a 审核结论 worksheet inside an enterprise batch is an unknown sheet there.
+REVIEW_FOLDER = "审核"
+# The ten departments of rules.catalog.DEPARTMENTS (schemas do not import rules; a test keeps them equal).
+DEPARTMENTS = (
+    "工信厅", "发展改革委", "财政厅", "商务厅", "税务局", "能源局", "生态环境厅", "科技厅", "市场监督管理局", "新闻出版局",
+)  # fmt: skip
+OUTCOMES = {"approve": "通过", "reject": "不通过"}
+REVIEWS = Sheet("reviews", "审核结论", (
+    _app_id(),
+    Column("outcome", "审核结论", "enum", required=True, enum=OUTCOMES),
+    Column("determined_value", "核定值", "decimal", min_value="0"),
+    Column("opinion", "审核意见", "text"),
+    Column("department", "审核单位", "enum", required=True, enum={d: d for d in DEPARTMENTS}),
+    Column("reviewer", "审核人", "text", required=True),
+    Column("reviewed_on", "审核日期", "date", required=True),
+    Column("document_no", "审核文号", "text", required=True),
+    # What the generated review workbook shows the official beside the cells to fill; read, never used.
+    Column("enterprise_name", "企业名称", "text"),
+    Column("project_code", "项目编号", "text"),
+    Column("project_name", "项目名称", "text"),
+    Column("program_name", "申报类别", "text"),
+    Column("pending_reason", "待审核原因", "text"),
+    Column("rule_figures", "规则所用数值", "text"),
+    Column("pending_since", "待审核起始日", "text"),
+), detail=False)  # fmt: skip
+# The columns an official fills in; a row with none of them filled is a pending application left for later.
+REVIEW_INPUTS = ("outcome", "determined_value", "opinion", "reviewer", "reviewed_on", "document_no")
+
+BY_KEY = {s.key: s for s in (*SHEETS, REVIEWS)}
 BY_NAME = {s.name: s for s in SHEETS}
 
 # Provenance columns every parsed frame carries, so a failure points at the cell an operator can fix.

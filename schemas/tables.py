@@ -171,6 +171,52 @@ class IntakeCount(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class ReviewDeterminationEntry(Base):
+    """Every accepted row of a 审核结论 workbook (inputs.md §3), as received: append-only, never edited.
+
+    Published through the view `review_determinations`, which adds `in_force`: computed at read time, so that
+    superseding a determination never updates a row. The one in force for an application is its last one in
+    the order determinations are applied: file name, then Excel row, then the order received (a file re-sent
+    under the same name with new content). `rules.review.in_force` applies the same order in Python.
+    """
+
+    __tablename__ = "review_determination_entries"
+    __table_args__ = (CheckConstraint("outcome IN ('approve', 'reject')", name="outcome"),)
+
+    determination_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # A hash of (file content, row): re-reading a file records nothing twice.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    application_id: Mapped[str] = mapped_column(String(100), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    determined_value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6, asdecimal=True), nullable=True)
+    determined_value_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # exact, as decimal text
+    opinion: Mapped[str | None] = mapped_column(Text, nullable=True)
+    department: Mapped[str] = mapped_column(String(40))
+    reviewer: Mapped[str] = mapped_column(Text)
+    reviewed_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    document_no: Mapped[str] = mapped_column(Text)
+    source_file: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_row: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReviewPending(Base):
+    """Since when each application has been waiting for a review (not published; the 待审核 sheets read it).
+
+    A row is added by the first run that decides the application `needs_review` and removed by the first run
+    that decides it otherwise, so an application that falls back to `needs_review` later starts a new wait.
+    """
+
+    __tablename__ = "review_pending"
+
+    application_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    since: Mapped[str] = mapped_column(String(10))  # the evaluation date (YYYY-MM-DD) of that first run
+    first_run_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 FINANCE_ROLE = "alu_finance"
 """The read-only PostgreSQL role finance connects as (migration 0002): SELECT on the published relations only."""
 
@@ -190,6 +236,11 @@ PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
         "file": "text", "sheet": "text", "row_number": "integer", "column": "text", "value": "text",
         "code": "text", "message": "text",
     },
+    "review_determinations": {
+        "application_id": "text", "outcome": "text", "determined_value": "", "opinion": "text",
+        "department": "text", "reviewer": "text", "reviewed_on": "", "document_no": "text", "source_file": "text",
+        "source_row": "", "received_at": "", "in_force": "",
+    },
     # Views: their columns are computed, so only the names are promised (types differ between backends).
     "award_balances": {"award_key": "text", "net_yuan": "", "net_fen": ""},
     "fund_usage": {"program": "text", "fund_year": "", "committed_yuan": "", "committed_fen": ""},
@@ -197,7 +248,7 @@ PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
 """Every published table and view, its promised columns and their kinds (outputs.md §1; CHANGELOG.md).
 The `published_columns` asset check compares the live database with this."""
 
-PUBLISHED_VIEWS = ("award_balances", "fund_usage")
+PUBLISHED_VIEWS = ("award_balances", "fund_usage", "review_determinations")
 
 
 # --- metering (migrations 0004, 0005) ---------------------------------------------------------------------

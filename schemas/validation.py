@@ -70,6 +70,12 @@ def _project_code_present(df: pd.DataFrame) -> pd.Series:
     )
 
 
+def _opinion_for_rejection(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        [o != "reject" or bool(t) for o, t in zip(df["outcome"], df["opinion"], strict=True)], index=df.index
+    )
+
+
 ROW_RULES: dict[str, tuple[RowRule, ...]] = {
     "applications": (
         RowRule("EQUIPMENT_EXCEEDS_TOTAL", "equipment_investment_wan", "设备投资额大于项目总投资，请核对两项金额",
@@ -91,6 +97,10 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
                 _about_a_year("reporting_start", "reporting_end")),
         RowRule("REPORTING_BEFORE_BASELINE", "reporting_start", "报告期应在基期结束之后",
                 _le("baseline_end", "reporting_start")),
+    ),
+    "reviews": (
+        RowRule("OPINION_REQUIRED", "opinion", "审核结论为“不通过”时须填写审核意见（即告知企业的理由），请补充",
+                _opinion_for_rejection),
     ),
     "vat_claims": (
         RowRule("PERIOD_END_BEFORE_START", "period_end", "所属期止早于所属期起，请核对",

@@ -156,6 +156,8 @@ def test_the_run_writes_a_workbook_per_department(nightly: Nightly):
     folder = nightly.reports / nightly.as_of.isoformat()
     books = sorted(p.name for p in folder.glob("*.xlsx"))
     assert "工信厅.xlsx" in books and len(books) == 11  # ten departments and the fund summary (专项资金汇总)
+    # beside them, the review workbook of every department that leads a program (issue 15)
+    assert (folder / "审核" / f"{nightly.as_of.isoformat()}-工信厅-审核结论.xlsx").exists()
     wb = load_workbook(folder / "工信厅.xlsx")
     assert wb.sheetnames[:4] == ["汇总", "明细", "待审核", "退回行"]  # then the department's own sheets
     summary = {row[0]: row for row in wb["汇总"].iter_rows(min_row=4, values_only=True)}

@@ -22,6 +22,7 @@ import dagster as dg
 from pipelines.defs.jobs import nightly_awards
 from pipelines.defs.resources import Inbox
 from pipelines.intake import file_sha256, is_submission
+from schemas.sheets import REVIEW_FOLDER
 
 # A file still being copied into the inbox changes size and mtime; waiting until it has been quiet this long
 # keeps a half-written workbook from being read (and its bogus rejections recorded for good).
@@ -31,7 +32,9 @@ SHA_TAG = "alu/inbox_sha256"
 
 
 def is_inbox_file(path: Path) -> bool:
-    return is_submission(path) or (path.is_file() and path.suffix.lower() == ".csv")
+    # The 审核/ folder counts as one entry: a determination dropped into it starts a run like a batch does.
+    is_reviews = path.is_dir() and path.name == REVIEW_FOLDER
+    return is_submission(path) or is_reviews or (path.is_file() and path.suffix.lower() == ".csv")
 
 
 def stat_signature(path: Path) -> tuple[str, float]:

@@ -187,3 +187,74 @@ def test_an_operator_sees_the_assets_and_checks_and_launches_the_nightly_job_fro
     finally:
         ledger.dispose()
     assert booked_by == {runs[0].run_id}
+
+
+WHAT_IF_CONFIG = """ops:
+  what_if_comparison:
+    config:
+      overrides:
+        - equipment_upgrade.cap=6000000
+"""
+
+
+def test_an_operator_runs_the_what_if_job_from_the_launchpad_and_the_ledger_is_unchanged(
+    webserver: Webserver, sample_inbox: Path, tmp_path: Path
+):
+    _chromium_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.conftest import Nightly
+
+    Nightly(inbox=sample_inbox, database_url=webserver.database_url, reports=tmp_path / "reports").run()
+    ledger = create_engine(webserver.database_url)
+
+    def booked() -> list[tuple[object, ...]]:
+        with ledger.connect() as conn:
+            return [tuple(r) for r in conn.execute(text("SELECT * FROM award_ledger ORDER BY entry_id"))]
+
+    before = booked()
+    assert before
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 900},
+        )
+        page = browser.new_page()
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        try:
+            page.goto(f"{webserver.url}/locations/alu_awards/jobs/what_if/playground")
+            editor = page.locator(".CodeMirror").first
+            expect(editor).to_be_visible(timeout=UI_TIMEOUT_MS)
+            editor.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.press("Delete")
+            page.keyboard.insert_text(WHAT_IF_CONFIG)
+            expect(page.get_by_text("No errors")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            page.get_by_role("button", name="Launch Run").click()
+            page.wait_for_url("**/runs/**")
+            deadline = time.monotonic() + 180
+            status = None
+            while status is None and time.monotonic() < deadline:
+                for candidate in ("Success", "Failure", "Canceled"):
+                    if page.get_by_text(candidate, exact=True).first.is_visible():
+                        status = candidate
+                page.wait_for_timeout(1000)
+            page.screenshot(path=str(tmp_path / "what-if.png"))
+        finally:
+            browser.close()
+    try:
+        assert status == "Success", f"run ended {status}; log {webserver.log}"
+        with dg.DagsterInstance.from_config(str(webserver.home)) as instance:
+            (run,) = instance.get_runs()
+            assert (run.job_name, run.status) == ("what_if", dg.DagsterRunStatus.SUCCESS)
+            assert run.run_config["ops"]["what_if_comparison"]["config"]["overrides"] == [
+                "equipment_upgrade.cap=6000000"
+            ]
+        assert booked() == before
+        (workbook,) = (tmp_path / "reports" / AS_OF.isoformat() / "模拟测算").glob("模拟测算-*.xlsx")
+        assert workbook.name == f"模拟测算-{run.run_id[:8]}.xlsx"
+    finally:
+        ledger.dispose()

@@ -1,0 +1,181 @@
+"""Review determinations in, review workbooks out (inputs.md §3, issue 15).
+
+`review_determinations` reads `ALU_INBOX_DIR/审核/`, records every accepted row (append-only) and every rejected
+one (in `submission_rejections`), and hands the decisions the determination in force for each application.
+`review_workbooks` records since when each application has been pending and writes, for every department that
+leads a program, the workbook its officials fill in and drop back into `审核/`.
+"""
+
+import json
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+from sqlalchemy import text
+
+from assets._metadata import markdown_table
+from pipelines import review_store, reviews
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
+from pipelines.intake import Submissions
+from pipelines.review_workbook import PendingRow, figures_text, write
+from rules.catalog import BY_CODE, PROGRAMS
+from rules.review import OUTCOME_ZH, Determination, in_force
+from schemas.sheets import REVIEW_FOLDER
+
+LEADS = tuple(dict.fromkeys(p.lead_department for p in PROGRAMS))  # departments that can determine
+
+
+@dg.asset(
+    description="各牵头部门报送的审核结论（收件箱「审核」文件夹，工作表「审核结论」）：逐行校验，接受的行只追加记入"
+    " review_determination_entries（视图 review_determinations 标明现行有效的一条），退回行记入 submission_rejections。",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "review_rows_balance",
+            asset="review_determinations",
+            description="每个审核结论文件：接受行 + 退回行 = 收到行",
+        )
+    ],
+    pool="ledger_db",
+)
+def review_determinations(
+    context: dg.AssetExecutionContext,
+    submissions: Submissions,
+    inbox: Inbox,
+    ledger_db: LedgerDatabase,
+    evaluation: Evaluation,
+):
+    engine = ledger_db.engine()
+    apps = submissions.frames["applications"]
+    programs = dict(zip(apps["application_id"], apps["program"], strict=True))
+    intake = reviews.read_inbox(
+        inbox.folder, programs, evaluation.date, review_store.recorded_fingerprints(engine)
+    )
+    review_store.record(engine, intake, context.run.run_id)
+    current = in_force(review_store.on_record(engine))
+    yield dg.Output(
+        current,
+        metadata={
+            "dagster/row_count": len(current),
+            "files": dg.MetadataValue.json([f for f, _ in intake.files]),
+            "new_determinations": len(intake.new),
+            "rows_rejected": len(intake.rejections),
+            "by_code": dg.MetadataValue.json(dict(Counter(r.code for r in intake.rejections))),
+            "in_force": markdown_table([_shown(d) for d in current.values()], limit=50),
+            "rejected": markdown_table(
+                [
+                    {
+                        "文件": r.file,
+                        "行": r.row_number or "—",
+                        "列": r.column or "—",
+                        "填写值": r.value or "—",
+                        "代码": r.code,
+                        "说明": r.message,
+                    }
+                    for r in intake.rejections
+                ],
+                limit=50,
+            ),
+        },
+    )
+    unbalanced = [c for c in intake.counts if c.accepted + c.rejected != c.received]
+    yield dg.AssetCheckResult(
+        check_name="review_rows_balance",
+        passed=not unbalanced,
+        metadata={"counts": dg.MetadataValue.json([c.__dict__ for c in intake.counts])},
+        description=None
+        if not unbalanced
+        else "审核结论文件的行数不平衡（有行既未接受也未退回）："
+        + "；".join(f"{c.file} 收到 {c.received}，接受 {c.accepted}，退回 {c.rejected}" for c in unbalanced)
+        + "。请把文件和本检查结果转交系统管理员",
+    )
+
+
+def _shown(d: Determination) -> dict[str, Any]:
+    return {
+        "申报编号": d.application_id,
+        "审核结论": OUTCOME_ZH[d.outcome],
+        "核定值": d.determined_value if d.determined_value is not None else "—",
+        "审核单位": d.department,
+        "审核人": d.reviewer,
+        "审核日期": d.reviewed_on.isoformat(),
+        "审核文号": d.document_no,
+        "来源": f"{d.source_file} 第 {d.source_row} 行",
+    }
+
+
+@dg.asset(
+    deps=["application_decisions"],
+    description="各牵头部门的审核工作簿：本部门待人工审核的申报及待填写的审核结论列（下拉选项），写入 "
+    "ALU_REPORTS_DIR/<评审日>/审核/<评审日>-<部门>-审核结论.xlsx；填好后放入收件箱「审核」文件夹。同时记录每个申报自哪天起待审核。",
+    pool="ledger_db",
+)
+def review_workbooks(
+    context: dg.AssetExecutionContext,
+    submissions: Submissions,
+    ledger_db: LedgerDatabase,
+    reports: ReportsFolder,
+    evaluation: Evaluation,
+) -> dg.MaterializeResult:
+    engine = ledger_db.engine()
+    decided = submissions.frames["applications"]["application_id"].tolist()
+    with engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                text(
+                    "SELECT application_id, program, decision, enterprise_name, reasons FROM application_decisions "
+                    "ORDER BY application_id"
+                )
+            )
+        ]
+    tonight = [r for r in rows if r["application_id"] in set(decided)]
+    review_store.track_pending(
+        engine, [(r["application_id"], r["decision"]) for r in tonight], evaluation.date, context.run.run_id
+    )
+    since = review_store.pending_since(engine)
+    declared = {r["application_id"]: r for r in submissions.frames["applications"].to_dict("records")}
+    claimed = _claimed(submissions)
+    by_department: dict[str, list[PendingRow]] = {d: [] for d in LEADS}
+    for r in rows:
+        program = BY_CODE.get(r["program"])
+        if r["decision"] != "needs_review" or program is None:
+            continue
+        reasons = json.loads(r["reasons"] or "[]")
+        app = declared.get(r["application_id"], {})
+        by_department[program.lead_department].append(
+            PendingRow(
+                application_id=r["application_id"],
+                program=program.code,
+                enterprise_name=r["enterprise_name"],
+                project_code=app.get("project_code"),
+                project_name=app.get("project_name"),
+                program_name=f"{program.name}（{program.code}）",
+                pending_reason="；".join(x["message"] for x in reasons if x.get("passed") is not True),
+                rule_figures=figures_text(program.code, claimed.get(r["application_id"]), reasons),
+                pending_since=since.get(r["application_id"]),
+            )
+        )
+    folder = reports.for_date(evaluation.date) / REVIEW_FOLDER  # beside the reports, as in the inbox
+    folder.mkdir(exist_ok=True)
+    written = {d: write(folder, d, evaluation.date, pending) for d, pending in by_department.items()}
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(len(p) for p in by_department.values()),
+            "folder": dg.MetadataValue.path(str(folder)),
+            **{f"file/{d}": dg.MetadataValue.path(str(p)) for d, p in written.items()},
+            "pending": markdown_table([{"部门": d, "待审核": len(p)} for d, p in by_department.items()]),
+        }
+    )
+
+
+def _claimed(submissions: Submissions) -> dict[str, Any]:
+    """The figure each application claimed, in the unit a determination is typed in (tce/t, 万元)."""
+    out: dict[str, Any] = {}
+    for r in submissions.frames["savings_claims"].to_dict("records"):
+        out.setdefault(r["application_id"], r["claimed_saving"])
+    for r in submissions.frames["applications"].to_dict("records"):
+        if r["program"] == "EQUIPMENT_UPGRADE":
+            out[r["application_id"]] = r["equipment_investment_wan"]
+        elif r["program"] == "IP_COMMERCIALIZATION":
+            out[r["application_id"]] = r["completed_investment_wan"]
+    return out

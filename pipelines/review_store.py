@@ -1,0 +1,154 @@
+"""Review determinations on record (`review_determination_entries`, append-only) and since when each
+application has been pending (`review_pending`).
+
+Recording is idempotent: an accepted row is keyed by its file content and Excel row, a rejection by the same
+fingerprint as every other input rejection, so re-reading a file records nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from pipelines.reviews import ReviewIntake
+from rules.review import Determination
+from schemas.rejection import Rejection
+from schemas.tables import IntakeCount, ReviewDeterminationEntry, ReviewPending, SubmissionRejection
+
+
+def _insert(engine: Engine | Connection) -> Any:
+    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def recorded_fingerprints(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(ReviewDeterminationEntry.fingerprint)).scalars())
+
+
+def on_record(engine: Engine) -> list[Determination]:
+    """Every determination received, with its received order."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(ReviewDeterminationEntry.__table__)).all()
+    return [
+        Determination(
+            application_id=r.application_id,
+            outcome=r.outcome,
+            determined_value=None if r.determined_value_text is None else Decimal(r.determined_value_text),
+            opinion=r.opinion,
+            department=r.department,
+            reviewer=r.reviewer,
+            reviewed_on=date.fromisoformat(r.reviewed_on),
+            document_no=r.document_no,
+            source_file=r.source_file,
+            source_row=r.source_row,
+            sequence=r.determination_id,
+        )
+        for r in rows
+    ]
+
+
+def _rejection_fingerprint(r: Rejection, sha: str) -> str:
+    # The same recipe as the submission rejections (assets/submissions.py), so both share one unique index.
+    text = "|".join(str(x) for x in (sha, r.sheet, r.row_number, r.column, r.code, r.value))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record(engine: Engine, intake: ReviewIntake, run_id: str) -> None:
+    """The new determinations, the rejections and the per-file counts, in one transaction."""
+    shas = dict(intake.files)
+    now = datetime.now(UTC)
+    entries = [
+        {
+            "fingerprint": print_,
+            "application_id": d.application_id,
+            "outcome": d.outcome,
+            "determined_value": d.determined_value,
+            "determined_value_text": None if d.determined_value is None else str(d.determined_value),
+            "opinion": d.opinion,
+            "department": d.department,
+            "reviewer": d.reviewer,
+            "reviewed_on": d.reviewed_on.isoformat(),
+            "document_no": d.document_no,
+            "source_file": d.source_file,
+            "source_sha256": shas.get(d.source_file, ""),
+            "source_row": d.source_row,
+            "run_id": run_id,
+            "received_at": now,
+        }
+        for print_, d in intake.new
+    ]
+    rejections = [
+        r.as_dict()
+        | {
+            "file_sha256": shas.get(r.file, ""),
+            "fingerprint": _rejection_fingerprint(r, shas.get(r.file, "")),
+            "run_id": run_id,
+            "recorded_at": now,
+        }
+        for r in intake.rejections
+    ]
+    counts = [
+        {
+            "file": c.file,
+            "file_sha256": shas.get(c.file, ""),
+            "sheet": c.sheet,
+            "received": c.received,
+            "accepted": c.accepted,
+            "rejected": c.rejected,
+            "run_id": run_id,
+            "recorded_at": now,
+        }
+        for c in intake.counts
+        if c.accepted + c.rejected == c.received
+    ]
+    insert = _insert(engine)
+    with engine.begin() as conn:
+        if entries:
+            conn.execute(
+                insert(ReviewDeterminationEntry).on_conflict_do_nothing(index_elements=["fingerprint"]),
+                entries,
+            )
+        if rejections:
+            conn.execute(
+                insert(SubmissionRejection).on_conflict_do_nothing(index_elements=["fingerprint"]), rejections
+            )
+        if counts:
+            conn.execute(
+                insert(IntakeCount).on_conflict_do_nothing(index_elements=["file_sha256", "sheet"]), counts
+            )
+
+
+def track_pending(engine: Engine, decided: Iterable[tuple[str, str]], as_of: date, run_id: str) -> None:
+    """(application id, decision) of tonight: a newly pending application starts waiting today; one no longer
+    pending stops. Applications not decided tonight keep their row."""
+    decided = list(decided)
+    pending = [a for a, outcome in decided if outcome == "needs_review"]
+    settled = [a for a, outcome in decided if outcome != "needs_review"]
+    now = datetime.now(UTC)
+    insert = _insert(engine)
+    with engine.begin() as conn:
+        for start in range(0, len(settled), 500):
+            conn.execute(
+                delete(ReviewPending).where(ReviewPending.application_id.in_(settled[start : start + 500]))
+            )
+        rows = [
+            {"application_id": a, "since": as_of.isoformat(), "first_run_id": run_id, "recorded_at": now}
+            for a in pending
+        ]
+        if rows:
+            conn.execute(
+                insert(ReviewPending).on_conflict_do_nothing(index_elements=["application_id"]), rows
+            )
+
+
+def pending_since(engine: Engine, ids: Sequence[str] | None = None) -> dict[str, date]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(ReviewPending.application_id, ReviewPending.since)).all()
+    return {a: date.fromisoformat(s) for a, s in rows if ids is None or a in ids}

@@ -1,0 +1,214 @@
+"""Reading the departments' review determinations: `ALU_INBOX_DIR/审核/*.xlsx`, sheet 审核结论 (inputs.md §3).
+
+Each workbook is read like a submission sheet — the same header mapping and cell reading (`pipelines.workbooks`,
+`pipelines.cells`), the same pandera schema built from the sheet spec (`schemas.sheets.REVIEWS`) — and then
+checked against the night: the application must have been received, the department must lead its program, the
+date must not be after the evaluation date, and a 核定值 is taken only by the programs whose figure a review may
+determine. Every row that fails becomes a `Rejection` (file, sheet, row, column, value, code, Chinese message).
+
+A row in which none of the columns an official fills (审核结论, 核定值, 审核意见, 审核人, 审核日期, 审核文号) holds
+anything is an application the official left for later in the generated review workbook: not received, not
+rejected. Rows accepted on an earlier night (same file content and row) are not checked again: they are
+already on record, and an application that has since left the inbox does not un-receive them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from pipelines.intake import SheetCount, _typed_frame, _value_as_given, file_sha256
+from pipelines.workbooks import WORKBOOK, RawSheet, _read_sheet, is_blank_row, norm
+from rules.catalog import BY_CODE
+from rules.review import FIGURES, OUTCOME_ZH, VALUE_REQUIRED, Determination
+from schemas.rejection import Rejection
+from schemas.sheets import REVIEW_FOLDER, REVIEW_INPUTS, REVIEWS, ROW
+from schemas.validation import validate
+
+SHEET_KEY = REVIEWS.key
+HELP_SHEET = "填写说明"
+
+
+def review_paths(inbox: Path) -> list[Path]:
+    """The determination workbooks of the inbox, in file-name order (the order they are applied in)."""
+    folder = inbox / REVIEW_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() == ".xlsx" and not p.name.startswith(("~$", "."))
+        ),
+        key=lambda p: p.name,
+    )
+
+
+def shown_name(path: Path) -> str:
+    """How a determination file is named in rejections and in the table: `审核/<file name>`."""
+    return f"{REVIEW_FOLDER}/{path.name}"
+
+
+@dataclass
+class ReviewFile:
+    file: str  # 审核/<name>
+    sha256: str
+    rows: list[dict[str, Any]]  # typed rows that passed the sheet's own checks (with ROW)
+    rejections: list[Rejection]
+    received: list[int]  # Excel rows received (blank rows and untouched pending rows excluded)
+
+
+@dataclass
+class ReviewIntake:
+    """Tonight's determination files, checked: new accepted rows, every rejection, the per-file accounting."""
+
+    new: list[tuple[str, Determination]] = field(default_factory=list)  # (fingerprint, determination)
+    rejections: list[Rejection] = field(default_factory=list)
+    counts: list[SheetCount] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (file, sha256)
+
+
+def fingerprint(sha256: str, row: int) -> str:
+    return hashlib.sha256(f"{sha256}|{SHEET_KEY}|{row}".encode()).hexdigest()
+
+
+def read_review_file(path: Path, sha256: str | None = None) -> ReviewFile:
+    file, sha = shown_name(path), sha256 or file_sha256(path)
+    rejections: list[Rejection] = []
+    try:
+        workbook = load_workbook(path, data_only=False)
+    except Exception as exc:  # a broken file is the sender's to fix, never a crash of the night
+        rejections.append(Rejection(file, WORKBOOK, None, None, None, "FILE_UNREADABLE",
+                                    f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}）；请用 Excel 另存为 .xlsx 后重新报送"))  # fmt: skip
+        return ReviewFile(file, sha, [], rejections, [])
+    raw: RawSheet | None = None
+    for worksheet in workbook.worksheets:
+        if norm(worksheet.title) in (norm(REVIEWS.name), norm(REVIEWS.key)) and raw is None:
+            raw = _read_sheet(file, REVIEWS, worksheet, rejections)
+        elif worksheet.title != HELP_SHEET and (
+            worksheet.max_row > 1 or worksheet.cell(1, 1).value is not None
+        ):
+            rejections.append(Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
+                                        f"工作表「{worksheet.title}」不是「{REVIEWS.name}」表，未读取；审核结论请填在「{REVIEWS.name}」工作表"))  # fmt: skip
+    if raw is None:
+        rejections.append(Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
+                                    f"文件中没有「{REVIEWS.name}」工作表，请使用系统生成的审核工作簿填写"))  # fmt: skip
+        return ReviewFile(file, sha, [], rejections, [])
+    # A pending application the official did not fill in is not a determination.
+    raw.rows = [(n, cells) for n, cells in raw.rows if not is_blank_row({k: cells.get(k) for k in REVIEW_INPUTS})
+                or n in raw.rejected_rows or n in raw.bad_cells]  # fmt: skip
+    frame, skip, cell_rejections = _typed_frame(file, raw)
+    _, schema_rejections = validate(REVIEWS, frame, frozenset(skip))
+    as_given = {(n, k): v for n, cells in raw.rows for k, v in cells.items()}
+    rejections += cell_rejections + [_value_as_given(r, SHEET_KEY, as_given) for r in schema_rejections]
+    bad = {r.row_number for r in rejections if r.sheet == SHEET_KEY}
+    rows = [
+        {**record, ROW: int(record[ROW])}
+        for record in frame.to_dict("records")
+        if int(record[ROW]) not in bad
+    ]
+    return ReviewFile(file, sha, rows, rejections, [n for n, _ in raw.rows])
+
+
+def check(
+    files: Iterable[ReviewFile],
+    programs: Mapping[str, str],
+    as_of: date,
+    recorded: Iterable[str] = (),
+) -> ReviewIntake:
+    """Each accepted row against the night: `programs` maps every accepted application to its program;
+    `recorded` holds the fingerprints of rows already on record (accepted before, not checked again)."""
+    known = set(recorded)
+    out = ReviewIntake()
+    for f in sorted(files, key=lambda f: f.file):
+        out.files.append((f.file, f.sha256))
+        rejections = list(f.rejections)
+        accepted: set[int] = set()
+        for row in f.rows:
+            n = int(row[ROW])
+            print_ = fingerprint(f.sha256, n)
+            if print_ in known:
+                accepted.add(n)
+                continue
+            problems = _problems(f.file, row, programs, as_of)
+            if problems:
+                rejections += problems
+                continue
+            accepted.add(n)
+            out.new.append((print_, _determination(f.file, row)))
+        out.rejections += rejections
+        rejected = {r.row_number for r in rejections if r.sheet == SHEET_KEY} & set(f.received)
+        out.counts.append(SheetCount(f.file, SHEET_KEY, len(f.received), len(accepted), len(rejected)))
+    return out
+
+
+def _determination(file: str, row: Mapping[str, Any], sequence: int = 0) -> Determination:
+    return Determination(
+        application_id=row["application_id"],
+        outcome=row["outcome"],
+        determined_value=row["determined_value"],
+        opinion=row["opinion"],
+        department=row["department"],
+        reviewer=row["reviewer"],
+        reviewed_on=row["reviewed_on"],
+        document_no=row["document_no"],
+        source_file=file,
+        source_row=int(row[ROW]),
+        sequence=sequence,
+    )
+
+
+def _problems(file: str, row: Mapping[str, Any], programs: Mapping[str, str], as_of: date) -> list[Rejection]:
+    n = int(row[ROW])
+    app_id = row["application_id"]
+
+    def reject(key: str, code: str, message: str) -> Rejection:
+        value = row[key]
+        shown = value.isoformat() if hasattr(value, "isoformat") else None if value is None else str(value)
+        return Rejection(file, SHEET_KEY, n, REVIEWS.column(key).header, shown, code, message)
+
+    program_code = programs.get(app_id)
+    if program_code is None:
+        return [reject("application_id", "REVIEW_UNKNOWN_APPLICATION",
+                       f"申报编号 {app_id} 不在已受理的申报中，无法审核；请核对申报编号")]  # fmt: skip
+    program = BY_CODE[program_code]
+    found = []
+    if row["department"] != program.lead_department:
+        found.append(reject("department", "REVIEW_NOT_LEAD_DEPARTMENT",
+                            f"{program.name}（{program.code}）由{program.lead_department}牵头审核，"
+                            f"{row['department']}的审核结论不能采用；请由{program.lead_department}报送"))  # fmt: skip
+    if row["reviewed_on"] > as_of:
+        found.append(reject("reviewed_on", "REVIEW_AFTER_EVALUATION_DATE",
+                            f"审核日期 {row['reviewed_on'].isoformat()} 晚于评审日期 {as_of.isoformat()}，"
+                            "请核对审核日期（审核完成后再报送）"))  # fmt: skip
+    figure = FIGURES.get(program.code)
+    if row["determined_value"] is not None and figure is None:
+        found.append(reject("determined_value", "DETERMINED_VALUE_NOT_APPLICABLE",
+                            f"{program.name}的审核不核定数值，核定值应为空；"
+                            "只有节能、节水（节约量）和设备更新、知识产权转化（投资额，万元）填写核定值"))  # fmt: skip
+    if row["outcome"] == "approve" and row["determined_value"] is None and program.code in VALUE_REQUIRED:
+        found.append(reject("determined_value", "DETERMINED_VALUE_REQUIRED",
+                            f"{program.name}审核{OUTCOME_ZH['approve']}须填写核定的年节约量"
+                            f"（{figure.unit_zh if figure else ''}）：计量数据未能核实节约量，规则需要审核核定的数值"))  # fmt: skip
+    return found
+
+
+def read_inbox(
+    inbox: Path, programs: Mapping[str, str], as_of: date, recorded: Iterable[str] = ()
+) -> ReviewIntake:
+    """Tonight's determination files read and checked (the nightly asset records the result; what-if does not)."""
+    files = [read_review_file(p, file_sha256(p)) for p in review_paths(inbox)]
+    return check(files, programs, as_of, recorded)
+
+
+def unrecorded(intake: ReviewIntake, start: int) -> list[Determination]:
+    """Tonight's new determinations numbered after every recorded one (what-if: not on record yet)."""
+    return [
+        Determination(**{**d.__dict__, "sequence": start + i}) for i, (_, d) in enumerate(intake.new, start=1)
+    ]

@@ -1,0 +1,83 @@
+"""What a night decides with — the inbox's applications with their metered savings, the awards already held in
+the ledger, the review determinations in force — read without writing anything.
+
+The nightly job builds its applications with `applications(...)` too (assets/awards.py); the what-if
+(`pipelines.whatif`) takes everything from `read(...)`, so that it decides exactly as the job would tonight and
+differs only in the parameter values it is given. The inbox is read the way `submission_batches` reads it: each
+batch from the intake cache when its content was parsed before, else parsed now (and not cached); enterprises of
+batches no longer in the inbox still count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from pipelines import applications as building
+from pipelines import review_store, reviews
+from pipelines.intake import Submissions, file_sha256, is_submission, merge, read_batch, unreadable
+from pipelines.intake_store import IntakeStore
+from pipelines.ledger import held_keys
+from rules.model import Application, MeteredSaving
+from rules.review import Determination, in_force
+
+
+def applications(submissions: Submissions, metered: Mapping[str, MeteredSaving]) -> list[Application]:
+    """The typed applications, each savings application with what its meters say (issue 5)."""
+    return [replace(a, metered=metered.get(a.application_id)) for a in building.build(submissions)]
+
+
+@dataclass(frozen=True)
+class Tonight:
+    submissions: Submissions
+    applications: list[Application]
+    held: dict[str, str]
+    reviews: dict[str, Determination]
+
+
+def read_submissions(folder: Path, engine: Engine) -> Submissions:
+    store = IntakeStore(engine)
+    paths = (
+        sorted((p for p in folder.iterdir() if is_submission(p)), key=lambda p: p.name)
+        if folder.is_dir()
+        else []
+    )
+    batches = []
+    for path in paths:
+        sha = file_sha256(path)
+        batch = store.load(path.name, sha)
+        if batch is None:
+            try:
+                batch = read_batch(path, sha)
+            except Exception as exc:  # as the nightly asset does: one odd file is reported, not fatal
+                batch = unreadable(path.name, sha, exc)
+        batches.append(batch)
+    return merge(batches, store.enterprises_except({p.name for p in paths}))
+
+
+def read(folder: Path, engine: Engine, as_of: date) -> Tonight:
+    # Imported here: the metering verification lives with its asset, which imports the pipelines package.
+    from assets.metering import verify
+    from pipelines.defs.resources import LedgerDatabase
+
+    submissions = read_submissions(folder, engine)
+    metered = {a: v.metered for a, v in verify(LedgerDatabase(url=_url(engine)), submissions).items()}
+    apps = submissions.frames["applications"]
+    programs = dict(zip(apps["application_id"], apps["program"], strict=True))
+    recorded = review_store.on_record(engine)
+    fresh = reviews.read_inbox(folder, programs, as_of, review_store.recorded_fingerprints(engine))
+    start = max((d.sequence for d in recorded), default=0)
+    return Tonight(
+        submissions,
+        applications(submissions, metered),
+        held_keys(engine),
+        in_force([*recorded, *reviews.unrecorded(fresh, start)]),
+    )
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)

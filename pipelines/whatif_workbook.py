@@ -1,0 +1,100 @@
+"""The what-if workbook: 现行 vs 调整后, per application, per program, per 盟市, and the effect on the budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pipelines.excel import Col, new_workbook, save, write_table
+from rules.catalog import BY_CODE
+from rules.whatif import Row, Total, totals
+
+DECISION_ZH = {
+    "awarded": "奖补", "eligible": "符合条件", "compliant": "合规", "non_compliant": "不合规",
+    "rejected": "不予支持", "needs_review": "待人工审核",
+}  # fmt: skip
+ROWS = [
+    Col("申报编号", "application_id"),
+    Col("企业名称", "enterprise_name"),
+    Col("所属盟市", "league_city"),
+    Col("申报类别", "program"),
+    Col("现行决定", "base_decision"),
+    Col("现行金额(元)", "base_amount", "yuan"),
+    Col("调整后决定", "whatif_decision"),
+    Col("调整后金额(元)", "whatif_amount", "yuan"),
+    Col("差额(元)", "difference", "yuan"),
+    Col("有变化", "changed"),
+]
+TOTALS = [
+    Col("分组", "group"),
+    Col("申报数", "applications", "int"),
+    Col("有变化的申报", "changed", "int"),
+    Col("现行奖补(元)", "base", "yuan"),
+    Col("调整后奖补(元)", "whatif", "yuan"),
+    Col("差额(元)", "difference", "yuan"),
+]
+BUDGET = [Col("项目", "item"), Col("现行(元)", "base", "yuan"), Col("调整后(元)", "whatif", "yuan")]
+
+
+@dataclass(frozen=True)
+class Budget:
+    year: int
+    annual_budget: Decimal
+    committed: Decimal  # the ledger's committed net of that fund year, as booked
+
+
+def _row(r: Row) -> dict[str, object]:
+    return {
+        **r.__dict__,
+        "program": f"{BY_CODE[r.program].name}（{r.program}）" if r.program in BY_CODE else r.program,
+        "base_decision": DECISION_ZH.get(r.base_decision, r.base_decision),
+        "whatif_decision": DECISION_ZH.get(r.whatif_decision, r.whatif_decision),
+        "difference": r.difference,
+        "changed": "是" if r.changed else "",
+    }
+
+
+def _total(t: Total) -> dict[str, object]:
+    return {**t.__dict__, "difference": t.difference}
+
+
+def write(path: Path, header: Sequence[str], rows: Sequence[Row], budget: Budget) -> Path:
+    wb = new_workbook()
+    write_table(wb, "说明", [Col("说明", "text")], [{"text": line} for line in header])
+    write_table(wb, "逐项对比", ROWS, [_row(r) for r in rows], title=header[0])
+    by_program = totals(rows, lambda r: r.program)
+    for name, groups in (
+        ("按类别", by_program),
+        ("按盟市", totals(rows, lambda r: r.league_city or "（未知）")),
+    ):
+        everything = Total("合计", sum(g.applications for g in groups), sum(g.changed for g in groups),
+                           sum((g.base for g in groups), Decimal("0.00")), sum((g.whatif for g in groups), Decimal("0.00")))  # fmt: skip
+        write_table(wb, name, TOTALS, [_total(g) for g in groups], title=header[0], totals=_total(everything))
+    base = sum((g.base for g in by_program), Decimal("0.00"))
+    whatif = sum((g.whatif for g in by_program), Decimal("0.00"))
+    # Tonight's decisions replace what is booked: the committed amount moves by the difference of the awards.
+    committed_after = budget.committed + (whatif - base)
+    write_table(
+        wb,
+        "预算影响",
+        BUDGET,
+        [
+            {"item": "本次评审奖补合计", "base": base, "whatif": whatif},
+            {
+                "item": f"{budget.year} 年度专项资金预算",
+                "base": budget.annual_budget,
+                "whatif": budget.annual_budget,
+            },
+            {"item": f"{budget.year} 年已承诺（台账）", "base": budget.committed, "whatif": committed_after},
+            {
+                "item": "预算余额",
+                "base": budget.annual_budget - budget.committed,
+                "whatif": budget.annual_budget - committed_after,
+            },
+        ],
+        title=header[0],
+        notes=("调整后已承诺 = 台账已承诺 + 调整后与现行奖补合计之差；模拟不记账，台账不变。",),
+    )
+    return save(wb, path)
