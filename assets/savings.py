@@ -5,7 +5,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import dagster as dg
 from sqlalchemy import select
@@ -13,8 +12,7 @@ from sqlalchemy import select
 from assets._metadata import markdown_table, table_schema
 from pipelines.defs.resources import LedgerDatabase
 from pipelines.intake import Submissions
-from pipelines.metering_boundary import metered_saving
-from rules.model import MeteredSaving, SavingsClaim
+from pipelines.metering_boundary import Verification, verify
 from rules.parameters import Parameters
 from schemas.tables import meter_series
 
@@ -31,14 +29,6 @@ SAVINGS_COLUMNS = table_schema(
     ]
 )
 COVERAGE_KEY = "savings.min_metering_coverage"
-
-
-@dataclass(frozen=True)
-class Verification:
-    """A savings application's metered boundary, and the per-meter figures its explanation shows."""
-
-    metered: MeteredSaving
-    detail: dict[str, Any]
 
 
 @dg.asset(
@@ -65,7 +55,7 @@ class Verification:
     ],
 )
 def metered_savings(context: dg.AssetExecutionContext, submissions: Submissions, ledger_db: LedgerDatabase):
-    verifications = verify(ledger_db, submissions)
+    verifications = verify(ledger_db.engine(), submissions, Parameters.load())
     yield dg.Output(
         {app_id: v.metered for app_id, v in verifications.items()},
         metadata={
@@ -237,30 +227,3 @@ def metering_coverage(
 def _below(present_of_expected: str, floor: Decimal) -> bool:
     present, expected = (int(x) for x in present_of_expected.split("/"))
     return expected == 0 or Decimal(present) / Decimal(expected) < floor
-
-
-def verify(ledger_db: LedgerDatabase, submissions: Submissions) -> dict[str, Verification]:
-    apps = submissions.frames["applications"]
-    programs = dict(zip(apps["application_id"], apps["program"], strict=True))
-    codes = dict(zip(apps["application_id"], apps["credit_code"], strict=True))
-    parameters = Parameters.load()
-    out: dict[str, Verification] = {}
-    with ledger_db.engine().connect() as conn:
-        for r in submissions.frames["savings_claims"].to_dict("records"):
-            app_id = r["application_id"]
-            program = programs.get(app_id)
-            if program not in ("ENERGY_SAVING", "WATER_SAVING") or app_id in out:
-                continue
-            claim = SavingsClaim(
-                r["claimed_saving"],
-                r["baseline_start"],
-                r["baseline_end"],
-                r["reporting_start"],
-                r["reporting_end"],
-                tuple(r["meter_ids"]),
-                r["baseline_output_t"],
-                r["reporting_output_t"],
-            )
-            metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters)
-            out[app_id] = Verification(metered, detail)
-    return out

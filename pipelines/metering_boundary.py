@@ -5,12 +5,14 @@ policy, in `rules.savings`."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Engine, and_, select
 
+from pipelines.intake import Submissions
 from pipelines.metering import CANONICAL_UNIT, to_decimal
 from pipelines.metering_months import day_tce, expected
 from rules import energy, savings
@@ -163,3 +165,38 @@ def monthly_totals(
         if converted is not None:
             t["tce"] = (t["tce"] or Decimal(0)) + converted
     return totals
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A savings application's metered boundary, and the per-meter figures its explanation shows."""
+
+    metered: MeteredSaving
+    detail: dict[str, Any]
+
+
+def verify(engine: Engine, submissions: Submissions, parameters: Parameters) -> dict[str, Verification]:
+    """Every savings claim's boundary as the meters measured it: what the nightly decisions and what-if read."""
+    apps = submissions.frames["applications"]
+    programs = dict(zip(apps["application_id"], apps["program"], strict=True))
+    codes = dict(zip(apps["application_id"], apps["credit_code"], strict=True))
+    out: dict[str, Verification] = {}
+    with engine.connect() as conn:
+        for r in submissions.frames["savings_claims"].to_dict("records"):
+            app_id = r["application_id"]
+            program = programs.get(app_id)
+            if program not in ("ENERGY_SAVING", "WATER_SAVING") or app_id in out:
+                continue
+            claim = SavingsClaim(
+                r["claimed_saving"],
+                r["baseline_start"],
+                r["baseline_end"],
+                r["reporting_start"],
+                r["reporting_end"],
+                tuple(r["meter_ids"]),
+                r["baseline_output_t"],
+                r["reporting_output_t"],
+            )
+            metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters)
+            out[app_id] = Verification(metered, detail)
+    return out

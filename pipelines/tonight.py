@@ -22,7 +22,9 @@ from pipelines import review_store, reviews
 from pipelines.intake import Submissions, file_sha256, is_submission, merge, read_batch, unreadable
 from pipelines.intake_store import IntakeStore
 from pipelines.ledger import held_keys
+from pipelines.metering_boundary import verify
 from rules.model import Application, MeteredSaving
+from rules.parameters import Parameters
 from rules.review import Determination, in_force
 
 
@@ -60,12 +62,8 @@ def read_submissions(folder: Path, engine: Engine) -> Submissions:
 
 
 def read(folder: Path, engine: Engine, as_of: date) -> Tonight:
-    # Imported here: the metering verification lives with its asset, which imports the pipelines package.
-    from assets.metering import verify
-    from pipelines.defs.resources import LedgerDatabase
-
     submissions = read_submissions(folder, engine)
-    metered = {a: v.metered for a, v in verify(LedgerDatabase(url=_url(engine)), submissions).items()}
+    metered = {a: v.metered for a, v in verify(engine, submissions, Parameters.load()).items()}
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))
     recorded = review_store.on_record(engine)
@@ -77,7 +75,3 @@ def read(folder: Path, engine: Engine, as_of: date) -> Tonight:
         held_keys(engine),
         in_force([*recorded, *reviews.unrecorded(fresh, start)]),
     )
-
-
-def _url(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=False)

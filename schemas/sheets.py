@@ -9,6 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from rules.labels import (
+    ACQUISITIONS,
+    CAPACITY_SOURCES,
+    IP_KINDS,
+    LEVELS,
+    PROCESSES,
+    RECOGNITION_TYPES,
+    ROLES,
+    STANDARD_LEVELS,
+)
+
 # Limits declared once, applied alike on every backend: intake refuses a cell beyond them (a row rejection), so
 # no value reaches a table that PostgreSQL would refuse and SQLite would quietly accept. schemas/tables.py sizes
 # its columns from these.
@@ -33,17 +44,6 @@ MAX_SHEET_ROWS = 100_000
 """Excel row number of the last non-empty row of a sheet."""
 MAX_SHEET_COLUMNS = 100
 """Column number of the last non-empty cell of a row (the widest template sheet has 14 columns)."""
-
-from rules.labels import (
-    ACQUISITIONS,
-    CAPACITY_SOURCES,
-    IP_KINDS,
-    LEVELS,
-    PROCESSES,
-    RECOGNITION_TYPES,
-    ROLES,
-    STANDARD_LEVELS,
-)
 
 LEAGUE_CITIES = (
     "呼和浩特市", "包头市", "乌海市", "赤峰市", "通辽市", "鄂尔多斯市",
