@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import func, select
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import escape_markdown, markdown_table, table_schema
 from pipelines import applications as building
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.intake import Submissions
@@ -236,7 +236,7 @@ def every_application_decided(ledger_db: LedgerDatabase, submissions: Submission
         description=None
         if not problems
         else f"{len(problems)} 个申报的决定缺失或不完整："
-        + "；".join(f"{p['申报编号']} {p['问题']}（{p['怎么办']}）" for p in problems[:10])
+        + escape_markdown("；".join(f"{p['申报编号']} {p['问题']}（{p['怎么办']}）" for p in problems[:10]))
         + "。在补齐前，这些申报不会出现在部门报表的明细中，请勿据此签发",
     )
 

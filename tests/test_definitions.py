@@ -30,3 +30,9 @@ def test_every_asset_that_writes_the_database_is_in_the_ledger_pool():
     for key in graph.get_all_asset_keys():
         if key.to_user_string() in writers:
             assert graph.get(key).pools == {"ledger_db"}, key
+
+
+def test_an_asset_materialised_from_the_ui_runs_in_one_process_like_the_nightly_job():
+    # The UI materialises a selection through the implicit asset job, which uses the code location's default.
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor
+    assert defs.resolve_job_def("nightly_awards").executor_def is dg.in_process_executor
