@@ -13,7 +13,7 @@ from assets._metadata import escape_markdown, markdown_table, table_schema
 from pipelines import applications as building
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.intake import Submissions
-from pipelines.ledger import book, from_fen, held_keys
+from pipelines.ledger import LedgerBusy, LedgerTampered, book, from_fen, held_keys
 from rules.engine import decide_all
 from rules.model import MeteredSaving
 from rules.parameters import Parameters
@@ -96,17 +96,21 @@ def awards(
     submitted: dict[str, str] = {
         a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
     }
-    result = book(
-        engine,
-        decisions,
-        run_id=context.run.run_id,
-        rulebook_version=parameters.version,
-        enterprise_names=names,
-        league_cities=cities,
-        source_files=files,
-        submitted_on=submitted,
-        decided_with=held,
-    )
+    try:
+        result = book(
+            engine,
+            decisions,
+            run_id=context.run.run_id,
+            rulebook_version=parameters.version,
+            enterprise_names=names,
+            league_cities=cities,
+            source_files=files,
+            submitted_on=submitted,
+            decided_with=held,
+        )
+    except (LedgerTampered, LedgerBusy) as refused:
+        # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
+        raise dg.Failure(description=str(refused), allow_retries=False) from refused
 
     by_outcome = Counter(str(d.outcome) for d in decisions)
     yield dg.Output(

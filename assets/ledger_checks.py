@@ -14,7 +14,7 @@ import dagster as dg
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy import types as sqltypes
 
-from assets._metadata import escape_markdown, markdown_table
+from assets._metadata import markdown_table
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.ledger import broken_reversals, control_totals, from_fen, unbalanced_keys
 from rules import fund
@@ -83,7 +83,7 @@ def control_total(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         description=None
         if not wrong
         else (
-            f"项目 {escape_markdown('、'.join(wrong))} 的台账净额与 awarded 决定合计不一致：先重新运行 nightly_awards（记账与决定在同一"
+            f"项目 {'、'.join(wrong)} 的台账净额与 awarded 决定合计不一致：先重新运行 nightly_awards（记账与决定在同一"
             f"事务中写入，重跑会补齐）；仍不一致时暂停这些项目的拨付并联系系统管理员"
         ),
     )
@@ -104,7 +104,7 @@ def published_columns(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         if not problems
         else (
             "发布接口与数据库结构不一致："
-            + escape_markdown("；".join(problems))
+            + "；".join(problems)
             + "。请运行 `python -m schemas.migrate` 将数据库升级到"
             "最新迁移（make run 会自动执行）；若已是最新，说明有人手工改动了表结构，请联系系统管理员"
         ),
