@@ -62,7 +62,9 @@ def rows_table(rows: Sequence[dict[str, Any]], limit: int = 20) -> dg.MetadataVa
         first = headers[0]
         kinds[first] = "string"
         shown = [{**r, first: None if r[first] is None else str(r[first])} for r in shown]
-        shown.append({h: None for h in headers} | {first: f"…另有 {len(rows) - limit} 行 ({len(rows) - limit} more)"})
+        shown.append(
+            {h: None for h in headers} | {first: f"…另有 {len(rows) - limit} 行 ({len(rows) - limit} more)"}
+        )
     return dg.MetadataValue.table(
         records=[dg.TableRecord(r) for r in shown],
         schema=dg.TableSchema(columns=[dg.TableColumn(h, kinds[h]) for h in headers]),

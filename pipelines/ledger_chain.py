@@ -76,7 +76,11 @@ def verify(rows: Iterable[Mapping[str, Any]]) -> tuple[ChainHead, list[ChainBrea
     for row in rows:
         entry_id = int(row["entry_id"])
         if entry_id != head.entry_id + 1:
-            missing = f"{head.entry_id + 1}" if entry_id == head.entry_id + 2 else f"{head.entry_id + 1}–{entry_id - 1}"
+            missing = (
+                f"{head.entry_id + 1}"
+                if entry_id == head.entry_id + 2
+                else f"{head.entry_id + 1}–{entry_id - 1}"
+            )
             breaks.append(ChainBreak(entry_id, f"分录号不连续：缺少分录 {missing}（分录被删除）"))
         expected = entry_hash(head.entry_hash, row)
         if row["entry_hash"] != expected:

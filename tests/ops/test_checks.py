@@ -35,6 +35,7 @@ from samples.workbook import write_batch
 from schemas.rejection import Rejection
 from tests.conftest import Nightly
 
+
 def rendered(markdown: str | None) -> str:
     """What the UI shows for a Markdown description: the text of the rendered HTML."""
     html = markdown_it.MarkdownIt().render(markdown or "")
@@ -202,7 +203,17 @@ def test_rejections_tell_the_operator_which_file_to_upload_again_and_which_cell_
 def test_a_value_typed_with_markdown_characters_reads_in_the_check_exactly_as_the_enterprise_typed_it():
     typed = "=1000*3 万元_含税 [见附件](x) <b>"
     check = rejections_to_fix(
-        [Rejection("2026-03-20-包头市.xlsx", "applications", 7, "项目总投资(万元)", typed, "NUMBER_FORMAT", "不是数字")]
+        [
+            Rejection(
+                "2026-03-20-包头市.xlsx",
+                "applications",
+                7,
+                "项目总投资(万元)",
+                typed,
+                "NUMBER_FORMAT",
+                "不是数字",
+            )
+        ]
     )
     shown = rendered(check.description)
     assert f"（填写值 {typed}）" in shown
@@ -377,7 +388,9 @@ def test_every_asset_records_row_count_column_schema_and_a_preview(sample: Run):
 
     summary = [c.name for c in sample.metadata("department_reports")["dagster/column_schema"].schema.columns]
     assert summary[0] == "申报类别" and "台账净额(元)" in summary
-    assert [r.data["来源文件"] for r in sample.metadata("submissions")["preview"].records].count(SAMPLE_FILE) == 10
+    assert [r.data["来源文件"] for r in sample.metadata("submissions")["preview"].records].count(
+        SAMPLE_FILE
+    ) == 10
 
     ledger = sample.metadata("award_ledger")
     total = sample.nightly.scalar("SELECT COUNT(*) FROM award_ledger")
