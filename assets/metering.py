@@ -76,6 +76,7 @@ COVERAGE_KEY = "savings.min_metering_coverage"
     "只读新文件，同一文件重复入库不改变任何数据。Tables `meter_days`, `meter_months`, `metering_files`.",
     metadata={"dagster/column_schema": MONTH_COLUMNS},
     pool="ledger_db",
+    deps=["run_settings"],  # ops (issue 13.9): nothing is read before the settings are checked
 )
 def meter_readings(context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase):
     engine = ledger_db.engine()
