@@ -56,15 +56,17 @@ def rows_table(rows: Sequence[dict[str, Any]], limit: int = 20) -> dg.MetadataVa
     """The first `limit` rows as a metadata table (column names from the first row); a last row says how many
     more there are."""
     headers = list(rows[0]) if rows else ["（无）"]
-    shown = [{h: _cell(row.get(h)) for h in headers} for row in rows[:limit]]
+    shown: list[dict[str, str | int | float | bool | None]] = [
+        {h: _cell(row.get(h)) for h in headers} for row in rows[:limit]
+    ]
     kinds = {h: _kind([r[h] for r in shown]) for h in headers}
     if len(rows) > limit:
         first = headers[0]
         kinds[first] = "string"
         shown = [{**r, first: None if r[first] is None else str(r[first])} for r in shown]
-        shown.append(
-            {h: None for h in headers} | {first: f"…另有 {len(rows) - limit} 行 ({len(rows) - limit} more)"}
-        )
+        more: dict[str, str | int | float | bool | None] = {h: None for h in headers}
+        more[first] = f"…另有 {len(rows) - limit} 行 ({len(rows) - limit} more)"
+        shown.append(more)
     return dg.MetadataValue.table(
         records=[dg.TableRecord(r) for r in shown],
         schema=dg.TableSchema(columns=[dg.TableColumn(h, kinds[h]) for h in headers]),

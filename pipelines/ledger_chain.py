@@ -66,7 +66,7 @@ class ChainBreak:
 def read_chain(conn: Connection) -> Iterable[Mapping[str, Any]]:
     columns = [getattr(LedgerEntry, f) for f in HASHED] + [LedgerEntry.amount_yuan, LedgerEntry.entry_hash]
     for row in conn.execute(select(*columns).order_by(LedgerEntry.entry_id)):
-        yield row._mapping
+        yield dict(row._mapping)
 
 
 def verify(rows: Iterable[Mapping[str, Any]]) -> tuple[ChainHead, list[ChainBreak]]:

@@ -42,8 +42,8 @@ def fail_abandoned_runs(instance: dg.DagsterInstance, current_run_id: str) -> li
     failed = []
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         run = record.dagster_run
-        pid = run.tags.get(PID_TAG)
-        if run.run_id == current_run_id or run.tags.get(HOST_TAG) != host or not (pid or "").isdigit():
+        pid = run.tags.get(PID_TAG) or ""
+        if run.run_id == current_run_id or run.tags.get(HOST_TAG) != host or not pid.isdigit():
             continue
         if _alive(int(pid)):
             continue

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from dagster._core.events import DagsterEventType
 from sqlalchemy import create_engine, inspect, text
 
@@ -33,7 +34,7 @@ def ledger_lines(url: str) -> list[str]:
                 f"台账数据库 ledger database: {engine.url.render_as_string(hide_password=True)}（尚无表 / no tables yet）"
             ]
         with engine.connect() as conn:
-            entries = dict(
+            entries: dict[str, int] = dict(
                 conn.execute(text("SELECT entry_type, COUNT(*) FROM award_ledger GROUP BY entry_type")).all()
             )
             net_fen = int(
@@ -49,7 +50,7 @@ def ledger_lines(url: str) -> list[str]:
             ).one()
     finally:
         engine.dispose()
-    total = sum(int(n) for n in entries.values())
+    total = sum(int(n) for n in entries.values())  # noqa: RUF100
     net = f"{net_fen // 100:,}.{net_fen % 100:02d}"
     decided = " · ".join(f"{d} {n}" for d, n in outcomes) or "无 none"
     return [
@@ -80,7 +81,7 @@ def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[
     for record in records:
         event = record.event_log_entry.dagster_event
         evaluation = event.event_specific_data if event else None
-        if evaluation is None or evaluation.passed:
+        if not isinstance(evaluation, AssetCheckEvaluation) or evaluation.passed:
             continue
         failed.append((evaluation.check_name, evaluation.severity.value, evaluation.description or ""))
     return run.status.value, failed
