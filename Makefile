@@ -20,13 +20,19 @@ $(DAGSTER_HOME):
 
 # SQLite allows one writer: every asset that writes the ledger is in pool `ledger_db`, limited to 1 across runs.
 # Dagster 1.13 takes pool limits from the instance, not from code; `default_limit` covers every pool without its
-# own limit (`ledger_db` is our only pool). Written once; an operator's own dagster.yaml is left alone.
+# own limit (`ledger_db` is our only pool). Run monitoring (with `make dev`'s daemon) fails a run that never
+# started or ran past 6 hours; a killed run is failed by the next run's `run_settings`. Telemetry off: no banner.
+# Written once; an operator's own dagster.yaml is left alone.
 $(DAGSTER_HOME)/dagster.yaml: | $(DAGSTER_HOME)
-	printf 'concurrency:\n  pools:\n    default_limit: 1\n' > $@
+	printf 'concurrency:\n  pools:\n    default_limit: 1\nrun_monitoring:\n  enabled: true\n  max_runtime_seconds: 21600\ntelemetry:\n  enabled: false\n' > $@
 
+# The job's log at WARNING (pipelines/run_config/quiet.yaml), then a short summary of the night, even after a
+# failure (the job's exit status is kept).
 run: env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m schemas.migrate
-	$(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards
+	@PYTHONWARNINGS='ignore:Function `job_execute_command` is superseded' \
+	  $(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards -c pipelines/run_config/quiet.yaml; \
+	  status=$$?; $(BIN)/python -m pipelines.summary; exit $$status
 
 test: env
 	$(BIN)/pytest -n 2 --dist loadgroup

@@ -8,11 +8,11 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import func, select
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import escape_markdown, markdown_table, table_schema
 from pipelines import tonight
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.intake import Submissions
-from pipelines.ledger import book, from_fen, held_keys
+from pipelines.ledger import LedgerBusy, LedgerTampered, book, from_fen, held_keys
 from rules.engine import decide_all
 from rules.model import MeteredSaving
 from rules.parameters import Parameters
@@ -98,17 +98,21 @@ def awards(
     submitted: dict[str, str] = {
         a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
     }
-    result = book(
-        engine,
-        decisions,
-        run_id=context.run.run_id,
-        rulebook_version=parameters.version,
-        enterprise_names=names,
-        league_cities=cities,
-        source_files=files,
-        submitted_on=submitted,
-        decided_with=held,
-    )
+    try:
+        result = book(
+            engine,
+            decisions,
+            run_id=context.run.run_id,
+            rulebook_version=parameters.version,
+            enterprise_names=names,
+            league_cities=cities,
+            source_files=files,
+            submitted_on=submitted,
+            decided_with=held,
+        )
+    except (LedgerTampered, LedgerBusy) as refused:
+        # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
+        raise dg.Failure(description=str(refused), allow_retries=False) from refused
 
     by_outcome = Counter(str(d.outcome) for d in decisions)
     yield dg.Output(
@@ -238,7 +242,7 @@ def every_application_decided(ledger_db: LedgerDatabase, submissions: Submission
         description=None
         if not problems
         else f"{len(problems)} 个申报的决定缺失或不完整："
-        + "；".join(f"{p['申报编号']} {p['问题']}（{p['怎么办']}）" for p in problems[:10])
+        + escape_markdown("；".join(f"{p['申报编号']} {p['问题']}（{p['怎么办']}）" for p in problems[:10]))
         + "。在补齐前，这些申报不会出现在部门报表的明细中，请勿据此签发",
     )
 

@@ -1,7 +1,8 @@
 """Checks on `award_ledger` after every booking: the invariants of outputs.md §1 and the fund budget.
 
 The database already refuses a second open award, a reversal of another key, an update or a delete (migrations
-0001 and 0002); these checks re-verify the whole table from the outside, so a damaged database, a manual edit
+0001 and 0002), and the runtime role cannot switch those guards off (0007); the hash chain shows whether the owner
+did (`ledger_chain_intact`). These checks re-verify the whole table from the outside, so a damaged database, a manual edit
 with the triggers disabled, or a schema drift shows up in Dagster with what to do next. The four invariant checks
 block the department reports of the same run: a report must not tie to a ledger that is wrong. The budget check
 only warns: the policy reports an overrun and never prorates on its own.
@@ -17,6 +18,7 @@ from sqlalchemy import types as sqltypes
 from assets._metadata import markdown_table
 from pipelines.defs.resources import Evaluation, LedgerDatabase
 from pipelines.ledger import broken_reversals, control_totals, from_fen, unbalanced_keys
+from pipelines.ledger_chain import tampered_message, verify_ledger
 from rules import fund
 from rules.parameters import Parameters
 from schemas.tables import PUBLISHED_COLUMNS
@@ -40,6 +42,25 @@ def one_award_per_key(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         description=None
         if not bad
         else f"{len(bad)} 个奖励对象的净额既不为 0 也不等于一笔奖励（可能重复支付）。{STOP_PAYING}",
+    )
+
+
+@dg.asset_check(
+    asset="award_ledger",
+    blocking=True,
+    description="台账未被改写：分录号从 1 起连续，每笔分录的哈希链（本分录内容 + 前一分录哈希）与记账时一致",
+)
+def ledger_chain_intact(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
+    with ledger_db.engine().connect() as conn:
+        head, breaks = verify_ledger(conn)
+    return dg.AssetCheckResult(
+        passed=not breaks,
+        metadata={
+            "entries_verified": head.entry_id,
+            "chain_head": head.entry_hash,
+            "breaks": markdown_table([{"分录": b.entry_id, "问题": b.problem} for b in breaks], limit=50),
+        },
+        description=None if not breaks else tampered_message(breaks),
     )
 
 

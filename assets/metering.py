@@ -43,6 +43,7 @@ MONTH_COLUMNS = table_schema(
     "任何数据。Tables `meter_days`, `meter_months`, `meter_conflicts`, `metering_files`.",
     metadata={"dagster/column_schema": MONTH_COLUMNS},
     pool="ledger_db",
+    deps=["run_settings"],  # ops (issue 13.9): nothing is read before the settings are checked
 )
 def meter_readings(
     context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase, evaluation: Evaluation

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 from pandera.errors import SchemaErrors
 
-from assets._metadata import markdown_table
+from assets._metadata import escape_markdown, markdown_list, markdown_table
 from pipelines.inbox_history import REMOVED_ENV, Withheld
 from pipelines.intake import SheetCount
 from schemas.rejection import Rejection
@@ -133,9 +133,9 @@ def rejections_to_fix(
     if rejections:
         files = "、".join(f"{file}（{n} 条）" for file, n in by_file.items())
         description = (
-            f"{len(rejections)} 条退回，涉及 {files}。请企业按下列说明更正后重新上传：\n"
-            + "\n".join(shown)
-            + (f"\n…另有 {rest} 条，见元数据 to_fix 表或各部门报表「退回行」表" if rest else "")
+            f"{len(rejections)} 条退回，涉及 {escape_markdown(files)}。请企业按下列说明更正后重新上传：\n\n"
+            + markdown_list(shown)  # what enterprises typed is shown as typed, one line per rejection
+            + (f"\n\n…另有 {rest} 条，见元数据 to_fix 表或各部门报表「退回行」表" if rest else "")
         )
     return dg.AssetCheckResult(
         check_name="rejections_to_fix",

@@ -43,6 +43,7 @@ APPLICATION_COLUMNS = table_schema(
 
 
 @dg.multi_asset(
+    deps=["run_settings"],  # ops (issue 13.9): nothing is read before the settings are checked
     outs={
         "submissions": dg.AssetOut(
             description="各批次申报表中通过校验的行（企业、申报及明细），按文件名顺序合并，后批更正前批。"

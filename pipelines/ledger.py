@@ -27,15 +27,28 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from pipelines.ledger_chain import link, tampered_message, verify_ledger
 from rules.decision import Award, Decision, jsonable
 from rules.money import as_fen, from_fen
 from schemas.tables import ApplicationDecision, LedgerEntry
+
+# How long a booking waits for another booking's lock before it gives up with a clear message. A night's booking
+# holds it for seconds to a minute; ten minutes means something is wrong (a stuck session), not a busy night.
+LOCK_TIMEOUT_SECONDS = 600
 
 EntryHook = Callable[[dict[str, Any]], None]
 
 
 class LedgerConflict(RuntimeError):
     """The decisions would move an award away from an application they did not know held it: book nothing."""
+
+
+class LedgerTampered(RuntimeError):
+    """The ledger's hash chain or entry ids show entries deleted or altered since they were booked: book nothing."""
+
+
+class LedgerBusy(RuntimeError):
+    """The booking lock stayed taken longer than the lock timeout: book nothing, say who to ask."""
 
 
 @dataclass(frozen=True)
@@ -108,20 +121,25 @@ def book(
     decided_with: Mapping[str, str] | None = None,
     max_attempts: int = 5,
     lock: bool = True,
+    lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
     on_entry: EntryHook | None = None,
 ) -> BookingResult:
     """Write the decisions and their ledger entries in one transaction (retried on a concurrent conflict).
 
     `decided_with` is the `held_keys` map the decisions were computed from: a key may pass from one application to
-    another only if the decisions knew who held it. `lock=False` skips the PostgreSQL advisory lock, so tests can
+    another only if the decisions knew who held it. `lock=False` skips the PostgreSQL booking lock, so tests can
     show the constraints alone keep concurrent runs exact; `on_entry` is called after each ledger insert (crash
-    tests kill the process there).
+    tests kill the process there). Before anything is written the whole hash chain is verified: a ledger whose
+    entries were deleted or altered raises `LedgerTampered` and nothing is booked on top of it.
     """
     for attempt in range(1, max_attempts + 1):
         try:
             with engine.begin() as conn:
                 if lock:
-                    _lock(conn)
+                    _lock(conn, lock_timeout_seconds)
+                head, breaks = verify_ledger(conn)
+                if breaks:
+                    raise LedgerTampered(tampered_message(breaks))
                 now = datetime.now(UTC)
                 _write_decisions(
                     conn,
@@ -138,6 +156,7 @@ def book(
                 awards = reversals = net = 0
                 for entry in entries:
                     row = _entry_row(conn, entry, run_id, rulebook_version, now, enterprise_names)
+                    head, row = link(head, row)
                     conn.execute(insert(LedgerEntry), [row])
                     if on_entry is not None:
                         on_entry(row)
@@ -145,17 +164,39 @@ def book(
                     reversals += entry.kind == "reversal"
                     net += entry.amount_fen
             return BookingResult(awards, reversals, net, attempt)
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError) as exc:
+            if _is_lock_timeout(exc):
+                raise LedgerBusy(_busy_message(lock_timeout_seconds)) from exc
             if attempt == max_attempts:
                 raise
             time.sleep(0.1 * attempt)
     raise AssertionError("unreachable")
 
 
-def _lock(conn: Connection) -> None:
+def _lock(conn: Connection, timeout_seconds: float) -> None:
+    """One booker at a time per database, so concurrent runs queue instead of failing and retrying.
+
+    PostgreSQL: an EXCLUSIVE lock on `ledger_booking_lock`, which only a role allowed to change that table can
+    take (the runtime role; never the SELECT-only finance role), waiting at most `timeout_seconds`. SQLite: the
+    BEGIN IMMEDIATE of `serialize_sqlite_writers` already makes bookers queue.
+    """
     if conn.dialect.name == "postgresql":
-        # One booker at a time per database, so concurrent runs queue instead of failing and retrying.
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('alu_awards.award_ledger'))"))
+        conn.execute(text(f"SET LOCAL lock_timeout = '{int(timeout_seconds * 1000)}ms'"))
+        conn.execute(text("LOCK TABLE ledger_booking_lock IN EXCLUSIVE MODE"))
+        conn.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+
+
+def _is_lock_timeout(exc: Exception) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def _busy_message(timeout_seconds: float) -> str:
+    return (
+        f"记账锁 ledger_booking_lock 在 {timeout_seconds:g} 秒内未能取得，本次未记任何分录：另一个运行正在记账，"
+        "或有数据库会话占着该锁。请在数据库中查看 pg_locks 中占用 ledger_booking_lock 的会话，结束它后重新运行 "
+        f"nightly_awards。 / The booking lock was not free within {timeout_seconds:g} s; nothing was booked. "
+        "Find the session holding ledger_booking_lock (pg_locks), end it, and run nightly_awards again."
+    )
 
 
 @dataclass(frozen=True)

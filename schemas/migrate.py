@@ -5,12 +5,16 @@ The schema is created and changed only here (Alembic); `make run` and every pipe
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -22,7 +26,35 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class MigrationNeeded(RuntimeError):
+    """The database is behind the code and the connected role may not change its schema."""
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database is at every head already: read without any lock, so a pipeline run connected as the
+    runtime role (which may not migrate) starts without waiting on, or being held up by, anyone."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+
 def upgrade(engine: Engine, revision: str = "heads") -> None:
+    if revision == "heads" and at_head(engine):
+        return
+    try:
+        _upgrade(engine, revision)
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        raise MigrationNeeded(
+            "台账数据库需要升级到最新迁移，但当前账号无权修改表结构（运行账号只读写数据）：请用表所有者账号执行 "
+            "`python -m schemas.migrate <所有者的数据库 URL>`（见 deploy/README.md），再重新运行。 / The ledger database "
+            "needs migrating and this role may not change the schema: run `python -m schemas.migrate` as the owner role."
+        ) from exc
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -44,7 +76,8 @@ def main(argv: list[str]) -> None:
     from pipelines.ledger import serialize_sqlite_writers
     from pipelines.settings import Settings, ensure_sqlite_folder
 
-    url = argv[0] if argv else Settings.from_env().database_url
+    # The owner role migrates; the job itself runs as the runtime role (ALU_DATABASE_URL), which may not.
+    url = argv[0] if argv else os.environ.get("ALU_OWNER_DATABASE_URL") or Settings.from_env().database_url
     ensure_sqlite_folder(url)
     engine = create_engine(url)
     # The same connection setup as the pipeline: on SQLite, without it the driver commits DDL statement by statement

@@ -105,6 +105,21 @@ class LedgerEntry(Base):
     run_id: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     basis: Mapped[str] = mapped_column(Text)
+    # Running SHA-256 over this entry and the one before it (pipelines/ledger_chain.py, migration 0007): an entry
+    # deleted or altered by the table's owner breaks the chain. Not published; filled for every entry.
+    entry_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class BookingLock(Base):
+    """ledger_booking_lock: never holds a row; a booking locks the table (EXCLUSIVE) to be the only booker.
+
+    Locking a table in that mode needs UPDATE, DELETE or TRUNCATE on it: the runtime role has them here, the
+    SELECT-only finance role has nothing, so no finance session can hold up a night (an advisory lock, which any
+    role may take, could)."""
+
+    __tablename__ = "ledger_booking_lock"
+
+    lock_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class ApplicationDecision(Base):
@@ -219,6 +234,11 @@ class ReviewPending(Base):
 
 FINANCE_ROLE = "alu_finance"
 """The read-only PostgreSQL role finance connects as (migration 0002): SELECT on the published relations only."""
+
+RUNTIME_ROLE = "alu_app"
+"""The PostgreSQL role the nightly job connects as (migration 0007): reads and writes rows, never owns a table, so
+it cannot alter, drop, disable a trigger or grant; on `award_ledger` it may only INSERT and SELECT. The owner
+role (the one that runs `python -m schemas.migrate`) owns every table."""
 
 PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
     "award_ledger": {

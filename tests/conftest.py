@@ -52,12 +52,17 @@ class Nightly:
             return self._materialize(fresh, raise_on_error)
 
     def _materialize(self, instance: dg.DagsterInstance, raise_on_error: bool) -> dg.ExecuteInProcessResult:
+        return self._materialize_with(instance, self.resources(), raise_on_error)
+
+    def _materialize_with(
+        self, instance: dg.DagsterInstance, resources: dict[str, object], raise_on_error: bool = False
+    ) -> dg.ExecuteInProcessResult:
         return dg.materialize(
             [
                 *dg.load_assets_from_package_module(asset_package),
                 *dg.load_asset_checks_from_package_module(asset_package),
             ],
-            resources=self.resources(),
+            resources=resources,
             instance=instance,
             raise_on_error=raise_on_error,
         )

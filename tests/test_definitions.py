@@ -96,3 +96,9 @@ def test_every_asset_that_writes_the_database_in_a_real_night_is_in_the_ledger_p
         k.to_user_string(): graph.get(k).pools for k in night.writers if graph.get(k).pools != {"ledger_db"}
     }
     assert outside == {}
+
+
+def test_an_asset_materialised_from_the_ui_runs_in_one_process_like_the_nightly_job():
+    # The UI materialises a selection through the implicit asset job, which uses the code location's default.
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor
+    assert defs.resolve_job_def("nightly_awards").executor_def is dg.in_process_executor

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, make_url
 
 from pipelines.ledger import serialize_sqlite_writers
 from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
@@ -21,6 +21,11 @@ class LedgerDatabase(dg.ConfigurableResource):
     """The ledger database (ALU_DATABASE_URL): SQLite by default, PostgreSQL in production."""
 
     url: str
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for metadata and messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def engine(self) -> Engine:
         with _engines_lock:

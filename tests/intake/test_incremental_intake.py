@@ -63,7 +63,8 @@ def test_the_intake_shows_counts_and_rejections_and_a_second_night_reads_no_file
     subs, rejections, result = intake.run()
     assert subs["rows_rejected"] == rejections["rows_rejected"] == 27
     assert subs["rows_accepted"] == subs["rows_received"] - 27
-    assert "CREDIT_CODE_CHECKSUM" in rejections["preview"] and "缺陷示例" in rejections["preview"]
+    preview = str(rejections["preview"])  # a metadata table's records
+    assert "CREDIT_CODE_CHECKSUM" in preview and "缺陷示例" in preview
     assert rejections["by_code"]["APPLICATION_REJECTED"] == 6
     check = result.get_asset_check_evaluations()[0]
     assert check.check_name == "rows_balance" and check.passed

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, inspect, text
 
 from pipelines.ledger import BookingResult, book, serialize_sqlite_writers
+from pipelines.ledger_chain import link, verify_ledger
 from rules.decision import Award, Condition, Decision, Outcome
 from schemas.tables import LedgerEntry
 
@@ -109,6 +110,11 @@ def raw_entry(**fields: Any) -> dict[str, Any]:
 
 
 def insert_raw(engine: Engine, **fields: Any) -> int:
+    """Insert one row as the next link of the hash chain (as `book()` would number and hash it)."""
     with engine.begin() as conn:
-        result = conn.execute(insert(LedgerEntry).values(raw_entry(**fields)).returning(LedgerEntry.entry_id))
+        row = raw_entry(**fields)
+        if "entry_hash" in {c["name"] for c in inspect(conn).get_columns("award_ledger")}:  # from 0007 on
+            head, _ = verify_ledger(conn)
+            _, row = link(head, row)
+        result = conn.execute(insert(LedgerEntry).values(row).returning(LedgerEntry.entry_id))
         return int(result.scalar_one())

@@ -8,7 +8,9 @@ sample run's database afterwards, and only the check concerned is run again on t
 
 from __future__ import annotations
 
+import html as htmllib
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,16 +18,31 @@ from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
+import markdown_it
 import pytest
 
 import assets as asset_package
 from assets.awards import every_application_decided
 from assets.metering import meter_readings
 from assets.metering_checks import conflicting_readings, meter_months_match_days, metering_files_balance
+from assets.submission_checks import rejections_to_fix
 from pipelines.settings import SAMPLE_INBOX
 from samples.build import SAMPLE_FILE, credit_codes, sample_sheets
 from samples.workbook import write_batch
+from schemas.rejection import Rejection
 from tests.conftest import Nightly
+
+
+def rendered(markdown: str | None) -> str:
+    """What the UI shows for a Markdown description: the text of the rendered HTML."""
+    html = markdown_it.MarkdownIt().render(markdown or "")
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def table_rows(value: object) -> list[dict[str, object]]:
+    assert isinstance(value, dg.TableMetadataValue), value
+    return [r.data for r in value.records]
+
 
 METERING_FILE = "2026-01-05-能耗在线监测.csv"
 DEFECTS_FILE = "2026-03-15-缺陷示例.xlsx"
@@ -166,7 +183,7 @@ def test_on_the_sample_only_the_warnings_about_its_deliberate_defects_fail_and_t
 def test_rejections_tell_the_operator_which_file_to_upload_again_and_which_cell_to_fix(sample: Run):
     check = sample.check("rejections_to_fix")
     assert check.severity == WARN and not check.passed
-    description = check.description or ""
+    description = rendered(check.description)
     assert description.startswith(f"36 条退回，涉及 {DEFECTS_FILE}（36 条）")
     assert (
         f"重新上传 {DEFECTS_FILE}：「企业」表第 3 行「统一社会信用代码」统一社会信用代码校验位（第 18 位）错误，"
@@ -176,8 +193,37 @@ def test_rejections_tell_the_operator_which_file_to_upload_again_and_which_cell_
     assert "…另有 6 条" in description  # the description shows 30 lines; the metadata table holds all 36
     assert check.metadata["rejections"].value == 36
     assert check.metadata["by_file"].value == {DEFECTS_FILE: 36}
-    table = check.metadata["to_fix"].value
-    assert table.count(f"| {DEFECTS_FILE} |") == 36 and "| CREDIT_CODE_CHECKSUM |" in table
+    records = table_rows(check.metadata["to_fix"])
+    assert [r["文件"] for r in records[:36]] == [DEFECTS_FILE] * 36
+    assert "CREDIT_CODE_CHECKSUM" in {r["代码"] for r in records}
+
+
+def test_a_value_typed_with_markdown_characters_reads_in_the_check_exactly_as_the_enterprise_typed_it():
+    typed = "=1000*3 万元_含税 [见附件](x) <b>"
+    check = rejections_to_fix(
+        [
+            Rejection(
+                "2026-03-20-包头市.xlsx",
+                "applications",
+                7,
+                "项目总投资(万元)",
+                typed,
+                "NUMBER_FORMAT",
+                "不是数字",
+            )
+        ]
+    )
+    shown = rendered(check.description)
+    assert f"（填写值 {typed}）" in shown
+    assert "<em>" not in markdown_it.MarkdownIt().render(check.description or "")
+
+
+def test_the_rejections_to_fix_are_one_line_each_and_their_table_is_a_real_table(sample: Run):
+    check = sample.check("rejections_to_fix")
+    html = markdown_it.MarkdownIt().render(check.description or "")
+    assert html.count("<li>") == 30  # one bullet per rejection shown, not one run-on paragraph
+    assert isinstance(check.metadata["to_fix"], dg.TableMetadataValue)
+    assert len(table_rows(check.metadata["to_fix"])) == 36
 
 
 def test_unbalanced_counts_and_accepted_rows_breaking_their_schema_are_named_and_stop_the_night_before_booking(
@@ -282,7 +328,7 @@ def test_a_missing_decision_and_a_decision_without_proper_reasons_are_named(samp
     result = sample.rerun(dg.AssetSelection.checks(every_application_decided))
     check = _evaluation(result, "every_application_decided")
     assert not check.passed
-    description = check.description or ""
+    description = rendered(check.description)
     assert "ES-001 没有决定（重新运行 nightly_awards 重新评审）" in description
     assert "WS-001 没有任何理由" in description
     assert "ES-002 理由代码「bad code」不是稳定的大写代码" in description
@@ -336,20 +382,22 @@ def test_every_asset_records_row_count_column_schema_and_a_preview(sample: Run):
         assert isinstance(schema, dg.TableSchemaMetadataValue) and schema.schema.columns, asset
     for asset in ("meter_readings", "metering_registers", "submissions"):
         preview = sample.metadata(asset)["preview"]
-        assert isinstance(preview, dg.MarkdownMetadataValue) and preview.md_str.count("\n|") >= 2, asset
+        assert isinstance(preview, dg.TableMetadataValue) and len(preview.records) >= 2, asset
 
     summary = [c.name for c in sample.metadata("department_reports")["dagster/column_schema"].schema.columns]
     assert summary[0] == "申报类别" and "台账净额(元)" in summary
-    assert sample.metadata("submissions")["preview"].md_str.count(f"| {SAMPLE_FILE} |") == 10
+    assert [r.data["来源文件"] for r in sample.metadata("submissions")["preview"].records].count(
+        SAMPLE_FILE
+    ) == 10
 
     ledger = sample.metadata("award_ledger")
     total = sample.nightly.scalar("SELECT COUNT(*) FROM award_ledger")
     assert ledger["dagster/row_count"].value == total > 0
-    booked = ledger["booked_this_run"].md_str
-    assert booked.count("| 奖补 |") == ledger["awards_booked"].value
+    booked = table_rows(ledger["booked_this_run"])
+    assert [r["类型"] for r in booked].count("奖补") == ledger["awards_booked"].value
 
     fund = sample.metadata("fund_summary")
-    assert fund["dagster/row_count"].value == fund["summary"].md_str.count("\n|") - 1
+    assert fund["dagster/row_count"].value == len(table_rows(fund["summary"]))
 
 
 def test_a_later_export_resending_a_reading_with_another_value_is_a_conflict_naming_both_values(

@@ -219,14 +219,14 @@ def test_the_fund_summary_ties_by_program_city_and_month_to_the_ledger_against_t
     assert len(wb["按项目"]._charts) == 1 and len(wb["按盟市"]._charts) == 1
 
 
-def test_each_report_asset_records_its_files_and_a_markdown_preview_and_its_ledger_check_passes(run):
+def test_each_report_asset_records_its_files_and_a_table_preview_and_its_ledger_check_passes(run):
     _, result = run
     for key in ("department_reports", "fund_summary"):
         (event,) = result.asset_materializations_for_node(key)
         metadata = event.metadata
         paths = [v.path for v in metadata.values() if isinstance(v, dg.PathMetadataValue)]
         assert paths and all(Path(p).exists() for p in paths), key
-        assert isinstance(metadata["summary"], dg.MarkdownMetadataValue), key
+        assert isinstance(metadata["summary"], dg.TableMetadataValue), key
     (department_paths,) = [
         [
             v.path

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
 FINANCE_ROLE = "alu_finance"
+RUNTIME_ROLE = "alu_app"
 TABLE = "review_determination_entries"
 
 
@@ -95,6 +96,12 @@ def upgrade() -> None:
         op.execute(
             f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{FINANCE_ROLE}') THEN "
             f"GRANT SELECT ON review_determinations TO {FINANCE_ROLE}; END IF; END $$"
+        )
+        # The runtime role (0007) gets table rights by default privileges; determinations are append-only for it
+        # as the ledger is (the triggers refuse it too, but a role without the right cannot even try).
+        op.execute(
+            f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{RUNTIME_ROLE}') THEN "
+            f"REVOKE UPDATE, DELETE, TRUNCATE ON {TABLE} FROM {RUNTIME_ROLE}; END IF; END $$"
         )
 
 

@@ -1,0 +1,172 @@
+"""Nights that grow with new data only: an empty night, the first night over 12,000 applications, and a night
+with nothing new on top of it, side by side, repeated (issue 13.16; goals: nothing-new <= 1.5x empty, first
+<= 3x empty).
+
+    .venv/bin/python benchmarks/nights.py [--applications 12000] [--repeat 3] [--profile]
+
+Each night is what the schedule starts: `dagster job execute -m pipelines.definitions -j nightly_awards` in a new
+process, on a fresh SQLite ledger and a temporary DAGSTER_HOME. The inbox is the bundled sample's main batch
+copied over and over (new application ids, project, standard and IP codes), 1,000 applications per workbook,
+plus the sample's metering export. `--profile` also runs one nothing-new night under cProfile and prints the
+top functions by cumulative time. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipelines.settings import SAMPLE_INBOX
+from samples.build import sample_sheets
+from samples.workbook import write_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+METERING = "2026-01-05-能耗在线监测.csv"
+PER_FILE = 1000
+CODES = (
+    "application_id",
+    "project_code",
+    "standard_code",
+    "ip_number",
+    "loan_contract_no",
+    "paired_project_code",
+)
+
+
+def build_inbox(folder: Path, applications: int) -> int:
+    """Copies of the sample's batch, every code made unique per copy; returns the applications written."""
+    folder.mkdir(parents=True)
+    shutil.copy(SAMPLE_INBOX / METERING, folder / METERING)
+    sheets = sample_sheets()
+    per_copy = len(sheets["applications"])
+    copies = max(1, applications // per_copy)
+    batch: dict[str, list[dict[str, object]]] = {k: [] for k in sheets}
+    written = file_no = 0
+
+    def flush() -> None:
+        nonlocal batch, file_no
+        if batch["applications"]:
+            file_no += 1
+            write_batch(folder / f"2026-04-{file_no:02d}-基准.xlsx", batch)
+            batch = {k: [] for k in sheets}
+
+    for copy in range(copies):
+        for key, rows in sheets.items():
+            if key == "enterprises":
+                if not batch[key]:
+                    batch[key] = [dict(r) for r in rows]
+                continue
+            for row in rows:
+                batch[key].append(
+                    {
+                        k: (f"{v}-B{copy:04d}" if k in CODES and v not in (None, "") else v)
+                        for k, v in row.items()
+                    }
+                )
+        written += per_copy
+        if len(batch["applications"]) >= PER_FILE:
+            flush()
+    flush()
+    return written
+
+
+def night(home: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "nightly_awards",
+         "-c", "pipelines/run_config/quiet.yaml"],
+        cwd=ROOT, env=env | {"DAGSTER_HOME": str(home)}, check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def environment(work: Path, inbox: Path) -> dict[str, str]:
+    home = work / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return dict(os.environ) | {
+        "ALU_INBOX_DIR": str(inbox),
+        "ALU_DATABASE_URL": f"sqlite:///{work / 'ledger.sqlite'}",
+        "ALU_REPORTS_DIR": str(work / "reports"),
+        "ALU_AS_OF": "2026-11-24",
+    }
+
+
+def profile_nothing_new(work: Path, inbox: Path) -> None:
+    """One nothing-new night in this process under cProfile (the imports are paid before it starts)."""
+    import dagster as dg
+
+    import assets as asset_package
+    from pipelines.defs.resources import resources_from_env
+
+    env = environment(work, inbox)
+    os.environ.update(env)
+    everything = [
+        *dg.load_assets_from_package_module(asset_package),
+        *dg.load_asset_checks_from_package_module(asset_package),
+    ]
+    with dg.instance_for_test() as instance:
+        dg.materialize(everything, resources=resources_from_env(), instance=instance)  # the first night
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        dg.materialize(everything, resources=resources_from_env(), instance=instance)
+        profiler.disable()
+        print(f"\nnothing-new night in process: {time.perf_counter() - start:.1f} s (under cProfile)")
+        print("the project's functions by cumulative time:")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"/(assets|pipelines|rules|schemas)/", 30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--applications", type=int, default=12_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)  # the in-process profile run's DEBUG log
+    with tempfile.TemporaryDirectory(prefix="alu-nights-") as tmp:
+        tmp_path = Path(tmp)
+        full = tmp_path / "inbox"
+        count = build_inbox(full, args.applications)
+        empty = tmp_path / "empty_inbox"
+        empty.mkdir()
+        print(f"{count} applications in {len(list(full.glob('*.xlsx')))} workbooks + 1 metering export")
+        print(
+            f"{'round':>5} {'empty s':>8} {'first s':>8} {'nothing new s':>14} {'first/empty':>12} {'nothing new/empty':>18}"
+        )
+        ratios: list[tuple[float, float]] = []
+        for i in range(1, args.repeat + 1):
+            work = tmp_path / f"round{i}"
+            e = night(work / "empty" / "home", environment(work / "empty", empty))
+            env = environment(work / "full", full)
+            f = night(work / "full" / "home", env)
+            n = night(work / "full" / "home", env)
+            ratios.append((f / e, n / e))
+            print(f"{i:>5} {e:>8.1f} {f:>8.1f} {n:>14.1f} {f / e:>12.2f} {n / e:>18.2f}")
+        if ratios:
+            firsts, nothings = zip(*ratios, strict=True)
+            print(
+                f"first/empty {min(firsts):.2f}–{max(firsts):.2f} (goal <= 3); "
+                f"nothing new/empty {min(nothings):.2f}–{max(nothings):.2f} (goal <= 1.5)"
+            )
+        if args.profile:
+            profile_nothing_new(tmp_path / "profile", full)
+
+
+if __name__ == "__main__":
+    main()

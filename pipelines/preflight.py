@@ -1,0 +1,126 @@
+"""The run's settings, checked before anything is read or written (issue 13.9).
+
+Each problem is one line, Chinese then English, naming the environment variable (and the resource field the UI's
+Launchpad shows), the value and what to do. The `run_settings` asset raises them all at once before any other
+asset of the night runs: a read-only reports folder used to fail the night after the awards were booked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import ArgumentError
+
+STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def as_of_problem(as_of: str) -> str | None:
+    if not as_of:
+        return None  # today in Asia/Shanghai
+    try:
+        if STRICT_DATE.match(as_of):
+            date.fromisoformat(as_of)
+            return None
+    except ValueError:
+        pass
+    return (
+        f"评审日 ALU_AS_OF（resources.evaluation.config.as_of）「{as_of}」不是 YYYY-MM-DD 格式的日期，例如 2026-11-24；"
+        f"不设则为上海时间今天。 / ALU_AS_OF {as_of!r} is not a date in YYYY-MM-DD form (e.g. 2026-11-24); leave it "
+        "unset for today in Asia/Shanghai."
+    )
+
+
+def database_problem(url: str) -> str | None:
+    where = "台账数据库 ALU_DATABASE_URL（resources.ledger_db.config.url）"
+    try:
+        parsed = make_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+    except (ArgumentError, ValueError) as exc:
+        return (
+            f"{where}不是有效的 SQLAlchemy URL（例如 sqlite:///data/ledger.sqlite 或 "
+            f"postgresql+psycopg://用户@主机/库）：{exc}。 / ALU_DATABASE_URL is not a valid SQLAlchemy URL: {exc}"
+        )
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        problem = _writable_problem(folder)
+        if problem:
+            return f"{where} {shown} 所在目录 {folder} 不可写（{problem}）。 / the folder of {shown} is not writable: {problem}"
+    args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+    try:
+        engine = create_engine(parsed, connect_args=args)
+    except Exception as exc:  # unknown driver, bad option: all the operator can act on is the URL
+        return f"{where} {shown} 无法使用：{_first_line(exc)}。 / ALU_DATABASE_URL {shown} cannot be used: {_first_line(exc)}"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return (
+            f"{where} {shown} 连接失败：{_first_line(exc)}。请核对主机、端口、库名和账号，或数据库是否已启动。"
+            f" / cannot connect to ALU_DATABASE_URL {shown}: {_first_line(exc)}"
+        )
+    finally:
+        engine.dispose()
+    return None
+
+
+def reports_problem(folder: str) -> str | None:
+    problem = _writable_problem(Path(folder))
+    if problem is None:
+        return None
+    return (
+        f"报表目录 ALU_REPORTS_DIR（resources.reports.config.path）{folder} 不可写（{problem}）：请创建该目录并授予运行"
+        f"账号写权限，或改设到可写的目录。 / ALU_REPORTS_DIR {folder} is not writable: {problem}"
+    )
+
+
+def inbox_problem(folder: str) -> str | None:
+    path = Path(folder)
+    try:
+        if not path.is_dir():
+            reason = "不存在" if not path.exists() else "不是文件夹"
+            english = "does not exist" if not path.exists() else "is not a folder"
+            return (
+                f"收件箱 ALU_INBOX_DIR（resources.inbox.config.path）{folder} {reason}：请核对路径（空收件箱也必须是一个"
+                f"存在的文件夹）。 / ALU_INBOX_DIR {folder} {english}."
+            )
+        with os.scandir(path) as entries:
+            for _ in entries:
+                break
+    except OSError as exc:
+        return (
+            f"收件箱 ALU_INBOX_DIR（resources.inbox.config.path）{folder} 不可读（{exc.strerror or exc}）：请授予运行账号"
+            f"读权限。 / ALU_INBOX_DIR {folder} is not readable: {exc.strerror or exc}"
+        )
+    return None
+
+
+def settings_problems(*, inbox: str, database_url: str, reports: str, as_of: str) -> list[str]:
+    found = [
+        as_of_problem(as_of),
+        database_problem(database_url),
+        reports_problem(reports),
+        inbox_problem(inbox),
+    ]
+    return [p for p in found if p]
+
+
+def _writable_problem(folder: Path) -> str | None:
+    """Why a file cannot be created in `folder` (created if missing), by trying: permission bits lie to root and
+    to read-only mounts."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".alu-write-test-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__

@@ -1,0 +1,122 @@
+"""What `make run` prints at the end: a short Chinese/English summary of the night, read from the ledger database
+and the Dagster instance (`python -m pipelines.summary`).
+
+Ledger rows, decisions by outcome, rejections, where the reports are, and the checks that did not pass, each
+with why: on the bundled sample inbox three warnings are expected (the sample carries a batch that is wrong on
+purpose, a meter export with gaps and a recycler without meters); any other failed check is to be looked at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+from dagster._core.events import DagsterEventType
+from sqlalchemy import create_engine, inspect, text
+
+from pipelines.settings import SAMPLE_INBOX, Settings, parse_as_of
+
+JOB = "nightly_awards"
+EXPECTED_ON_SAMPLE = {
+    "rejections_to_fix": "样例批次 2026-03-15-缺陷示例.xlsx 故意写错，演示退回行 / the sample's defects batch is wrong on purpose",
+    "metering_coverage": "样例计量点 XG-E01 约每十天缺一天读数，ES-003 转人工审核 / the sample meter XG-E01 misses one day in ten",
+    "recycled_enterprises_metered": "样例中巴彦淖尔铝箔制品有限公司没有计量数据 / one sample recycler has no meters",
+}
+
+
+def ledger_lines(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        if "award_ledger" not in inspect(engine).get_table_names():
+            return [
+                f"台账数据库 ledger database: {engine.url.render_as_string(hide_password=True)}（尚无表 / no tables yet）"
+            ]
+        with engine.connect() as conn:
+            entries: dict[str, int] = dict(
+                conn.execute(text("SELECT entry_type, COUNT(*) FROM award_ledger GROUP BY entry_type")).all()
+            )
+            net_fen = int(
+                conn.execute(text("SELECT COALESCE(SUM(amount_fen), 0) FROM award_ledger")).scalar_one()
+            )
+            outcomes = conn.execute(
+                text(
+                    "SELECT decision, COUNT(*) FROM application_decisions GROUP BY decision ORDER BY decision"
+                )
+            ).all()
+            rejected = conn.execute(
+                text("SELECT COUNT(*), COUNT(DISTINCT file) FROM submission_rejections")
+            ).one()
+    finally:
+        engine.dispose()
+    total = sum(int(n) for n in entries.values())  # noqa: RUF100
+    net = f"{net_fen // 100:,}.{net_fen % 100:02d}"
+    decided = " · ".join(f"{d} {n}" for d, n in outcomes) or "无 none"
+    return [
+        f"台账分录 ledger rows: {total}（奖补 awards {entries.get('award', 0)}，冲销 reversals "
+        f"{entries.get('reversal', 0)}），净额 net {net} 元",
+        f"决定 decisions: {decided}",
+        f"退回行 rejections: {rejected[0]}（{rejected[1]} 个文件 files）— 见各部门报表「退回行」/ see each report's 退回行 sheet",
+    ]
+
+
+def reports_line(folder: Path) -> str:
+    books = sorted(folder.glob("*.xlsx")) if folder.is_dir() else []
+    if not books:
+        return f"报表 reports: {folder} 中没有工作簿 / no workbooks in {folder}"
+    return f"报表 reports: {folder}/（{len(books)} 个工作簿 workbooks）"
+
+
+def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[str, str, str]]]:
+    """The latest nightly run's status and its checks that did not pass: (name, severity, description)."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB), limit=1)
+    if not runs:
+        return None, []
+    run = runs[0]
+    records = instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    failed = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event else None
+        if not isinstance(evaluation, AssetCheckEvaluation) or evaluation.passed:
+            continue
+        failed.append((evaluation.check_name, evaluation.severity.value, evaluation.description or ""))
+    return run.status.value, failed
+
+
+def check_lines(failed: Iterable[tuple[str, str, str]], on_sample: bool) -> list[str]:
+    lines = []
+    for name, severity, description in failed:
+        why = EXPECTED_ON_SAMPLE.get(name) if on_sample else None
+        if why:
+            lines.append(f"  - {name}（{severity}，样例上预期 expected on the sample）：{why}")
+        else:
+            first = description.strip().splitlines()[0][:160] if description.strip() else ""
+            lines.append(f"  - {name}（{severity}，请查看 look at it）：{first}")
+    return lines or ["  （全部通过 all passed）"]
+
+
+def summary(settings: Settings, instance: dg.DagsterInstance) -> str:
+    as_of = parse_as_of(settings.as_of)
+    status, failed = failed_checks(instance)
+    on_sample = Path(settings.inbox_dir).resolve() == SAMPLE_INBOX.resolve()
+    lines = [
+        f"—— 本次运行小结 / night summary: 评审日 as of {as_of.isoformat()}，运行 run {status or '无 none'} ——",
+        *ledger_lines(settings.database_url),
+        reports_line(Path(settings.reports_dir) / as_of.isoformat()),
+        "未通过的检查 checks not passed（详情见 make dev → Runs / details in the UI）:",
+        *check_lines(failed, on_sample),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    with dg.DagsterInstance.get() as instance:
+        print(summary(Settings.from_env(), instance))
+
+
+if __name__ == "__main__":
+    main()

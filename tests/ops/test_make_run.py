@@ -1,0 +1,61 @@
+"""`make run` as an operator sees it: a short Chinese/English summary of the night, not the job's DEBUG log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import AS_OF
+from tests.ops.conftest import PROJECT_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ops_servers")]
+
+
+def test_make_run_ends_with_a_short_summary_of_the_night_and_says_which_warnings_the_sample_expects(
+    tmp_path: Path,
+):
+    env = dict(os.environ) | {
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "ALU_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        "ALU_REPORTS_DIR": str(tmp_path / "reports"),
+        "ALU_AS_OF": AS_OF.isoformat(),
+    }
+    env.pop("ALU_INBOX_DIR", None)  # the bundled sample inbox
+    done = subprocess.run(
+        ["make", "--no-print-directory", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert " - DEBUG - " not in output and "Telemetry" not in output and "SupersessionWarning" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) < 25, output
+    summary = output[output.index("—— 本次运行小结 / night summary") :]
+    assert f"评审日 as of {AS_OF.isoformat()}，运行 run SUCCESS" in summary
+    ledger = create_engine(env["ALU_DATABASE_URL"])
+    with ledger.connect() as conn:
+        awards = conn.execute(text("SELECT COUNT(*) FROM award_ledger")).scalar_one()
+        awarded = conn.execute(
+            text("SELECT COUNT(*) FROM application_decisions WHERE decision = 'awarded'")
+        ).scalar()
+        rejections = conn.execute(text("SELECT COUNT(*) FROM submission_rejections")).scalar_one()
+    ledger.dispose()
+    assert awards > 0 and rejections > 0
+    assert f"台账分录 ledger rows: {awards}（奖补 awards {awards}，冲销 reversals 0）" in summary
+    assert f"决定 decisions: awarded {awarded} · " in summary
+    assert f"退回行 rejections: {rejections}（" in summary
+    books = len(list((tmp_path / "reports" / AS_OF.isoformat()).glob("*.xlsx")))
+    assert (
+        f"报表 reports: {tmp_path / 'reports' / AS_OF.isoformat()}/（{books} 个工作簿 workbooks）" in summary
+    )
+    for check in ("rejections_to_fix", "metering_coverage", "recycled_enterprises_metered"):
+        assert f"{check}（WARN，样例上预期 expected on the sample）" in summary
+    assert "请查看 look at it" not in summary

@@ -1,0 +1,113 @@
+"""Wrong settings stop the night before anything is read or written, with one Chinese and English line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
+from tests.conftest import AS_OF, Nightly
+
+
+def _night(nightly: Nightly, **changes: str) -> tuple[dg.ExecuteInProcessResult, dict[str, object]]:
+    settings = {
+        "inbox": str(nightly.inbox),
+        "database_url": nightly.database_url,
+        "reports": str(nightly.reports),
+        "as_of": AS_OF.isoformat(),
+    } | changes
+    resources = {
+        "inbox": Inbox(path=settings["inbox"]),
+        "ledger_db": LedgerDatabase(url=settings["database_url"]),
+        "reports": ReportsFolder(path=settings["reports"]),
+        "evaluation": Evaluation(as_of=settings["as_of"]),
+    }
+    with dg.instance_for_test() as instance:
+        result = nightly._materialize_with(instance, resources)
+    return result, settings
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
+    (failure,) = result.get_step_failure_events()
+    data = failure.step_failure_data
+    assert data.user_failure_data is not None, data.error
+    return failure.step_key, data.user_failure_data.description or ""
+
+
+def _nothing_written(result: dg.ExecuteInProcessResult, settings: dict[str, object]) -> None:
+    assert result.get_asset_materialization_events() == []
+    url = str(settings["database_url"])
+    if url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists():
+        assert "award_ledger" not in inspect(create_engine(url)).get_table_names()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "line"),
+    [
+        (
+            "2026/11/24",
+            "评审日 ALU_AS_OF（resources.evaluation.config.as_of）「2026/11/24」不是 YYYY-MM-DD 格式的日期",
+        ),
+        ("20261124", "「20261124」不是 YYYY-MM-DD 格式"),
+        ("2026-02-30", "「2026-02-30」不是 YYYY-MM-DD 格式"),
+    ],
+)
+def test_an_evaluation_date_not_in_yyyy_mm_dd_form_stops_the_night_before_anything_is_read(
+    nightly: Nightly, as_of: str, line: str
+):
+    result, settings = _night(nightly, as_of=as_of)
+    step, description = _failure(result)
+    assert step == "run_settings" and line in description and "ALU_AS_OF '" in description
+    _nothing_written(result, settings)
+
+
+def test_a_reports_folder_that_cannot_be_written_stops_the_night_before_any_award_is_booked(
+    nightly: Nightly, tmp_path: Path
+):
+    # A file where the folder should be: what root sees of a read-only folder too (root ignores permissions).
+    blocked = tmp_path / "reports"
+    blocked.write_text("not a folder", encoding="utf-8")
+    result, settings = _night(nightly, reports=str(blocked))
+    step, description = _failure(result)
+    assert step == "run_settings"
+    assert f"报表目录 ALU_REPORTS_DIR（resources.reports.config.path）{blocked} 不可写" in description
+    assert f"ALU_REPORTS_DIR {blocked} is not writable" in description
+    _nothing_written(result, settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "line"),
+    [
+        ("ledger.sqlite", "不是有效的 SQLAlchemy URL"),
+        ("postgresql+psycopg://alu@127.0.0.1:9/alu", "postgresql+psycopg://alu@127.0.0.1:9/alu 连接失败"),
+    ],
+)
+def test_a_database_url_that_does_not_parse_or_connect_stops_the_night(nightly: Nightly, url: str, line: str):
+    result, settings = _night(nightly, database_url=url)
+    step, description = _failure(result)
+    assert step == "run_settings" and "台账数据库 ALU_DATABASE_URL" in description and line in description
+    _nothing_written(result, settings)
+
+
+def test_a_missing_inbox_stops_the_night_and_every_wrong_setting_is_listed_at_once(
+    nightly: Nightly, tmp_path: Path
+):
+    result, settings = _night(nightly, inbox=str(tmp_path / "no-such-inbox"), as_of="24.11.2026")
+    _, description = _failure(result)
+    assert (
+        f"收件箱 ALU_INBOX_DIR（resources.inbox.config.path）{tmp_path / 'no-such-inbox'} 不存在"
+        in description
+    )
+    assert "does not exist" in description and "「24.11.2026」" in description
+    _nothing_written(result, settings)
+
+
+def test_good_settings_are_recorded_by_the_first_asset_of_the_night(nightly: Nightly):
+    result, _ = _night(nightly)
+    assert result.success
+    (first, *_) = result.get_asset_materialization_events()
+    assert first.asset_key == dg.AssetKey("run_settings")
+    assert first.materialization.metadata["as_of"].value == AS_OF.isoformat()
