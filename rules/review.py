@@ -23,6 +23,7 @@ from rules.catalog import BY_CODE
 from rules.context import Context
 from rules.decision import Condition, Decision, Outcome
 from rules.model import Application
+from rules.money import WAN, from_wan
 
 APPROVE, REJECT = "approve", "reject"
 OUTCOME_ZH = {APPROVE: "通过", REJECT: "不通过"}
@@ -34,7 +35,6 @@ DECISION_ZH = {
     "rejected": "不予支持",
     "needs_review": "待人工审核",
 }
-WAN = Decimal(10000)
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _identity(value: Decimal) -> Decimal:
 
 
 def _wan(value: Decimal) -> Decimal:
-    return value * WAN
+    return from_wan(value)
 
 
 SAVING = Figure(
