@@ -68,15 +68,18 @@ def reports_line(folder: Path) -> str:
     return f"报表 reports: {folder}/（{len(books)} 个工作簿 workbooks）"
 
 
-def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[str, str, str]]]:
-    """The latest nightly run's status and its checks that did not pass: (name, severity, description)."""
+def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[str, str, str]] | None]:
+    """The latest nightly run's status and its checks that did not pass: (name, severity, description); None
+    when no check ran (no run yet, or it stopped before any)."""
     runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB), limit=1)
     if not runs:
-        return None, []
+        return None, None
     run = runs[0]
     records = instance.get_records_for_run(
         run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     ).records
+    if not records:
+        return run.status.value, None
     failed = []
     for record in records:
         event = record.event_log_entry.dagster_event
@@ -87,7 +90,9 @@ def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[
     return run.status.value, failed
 
 
-def check_lines(failed: Iterable[tuple[str, str, str]], on_sample: bool) -> list[str]:
+def check_lines(failed: Iterable[tuple[str, str, str]] | None, on_sample: bool) -> list[str]:
+    if failed is None:
+        return ["  （本次运行没有执行任何检查：见上面的错误 / no check ran: see the error above）"]
     lines = []
     for name, severity, description in failed:
         why = EXPECTED_ON_SAMPLE.get(name) if on_sample else None
