@@ -29,7 +29,7 @@ $(DAGSTER_HOME)/dagster.yaml: | $(DAGSTER_HOME)
 # The job's log at WARNING (pipelines/run_config/quiet.yaml), then a short summary of the night, even after a
 # failure (the job's exit status is kept).
 run: env $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m schemas.migrate
+	$(BIN)/python -m pipelines.migrate
 	@PYTHONWARNINGS='ignore:Function `job_execute_command` is superseded' \
 	  $(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards -c pipelines/run_config/quiet.yaml; \
 	  status=$$?; $(BIN)/python -m pipelines.summary; exit $$status
@@ -38,7 +38,7 @@ test: env
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 dev: env $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m schemas.migrate
+	$(BIN)/python -m pipelines.migrate
 	$(BIN)/dagster dev -w workspace.yaml
 
 lint: env

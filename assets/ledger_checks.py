@@ -126,7 +126,7 @@ def published_columns(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         else (
             "发布接口与数据库结构不一致："
             + "；".join(problems)
-            + "。请运行 `python -m schemas.migrate` 将数据库升级到"
+            + "。请运行 `python -m pipelines.migrate` 将数据库升级到"
             "最新迁移（make run 会自动执行）；若已是最新，说明有人手工改动了表结构，请联系系统管理员"
         ),
     )

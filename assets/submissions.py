@@ -173,7 +173,7 @@ def submission_batches(
         if not problems
         else "发布表 submission_rejections 与约定结构不一致："
         + "；".join(problems)
-        + "。请运行 `python -m schemas.migrate` 升级数据库（make run 会自动执行）；若已是最新，说明表结构被手工改动，"
+        + "。请运行 `python -m pipelines.migrate` 升级数据库（make run 会自动执行）；若已是最新，说明表结构被手工改动，"
         "请联系系统管理员",
     )
     yield accepted_rows_match_schemas(subs.frames)

@@ -1,12 +1,10 @@
-"""Upgrade the ledger database to the newest migration: `python -m schemas.migrate [URL]`.
+"""Upgrade the ledger database to the newest migration (the command line is `python -m pipelines.migrate`).
 
 The schema is created and changed only here (Alembic); `make run` and every pipeline run call it first.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 from alembic import command
@@ -49,8 +47,8 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
             raise
         raise MigrationNeeded(
             "台账数据库需要升级到最新迁移，但当前账号无权修改表结构（运行账号只读写数据）：请用表所有者账号执行 "
-            "`python -m schemas.migrate <所有者的数据库 URL>`（见 deploy/README.md），再重新运行。 / The ledger database "
-            "needs migrating and this role may not change the schema: run `python -m schemas.migrate` as the owner role."
+            "`python -m pipelines.migrate <所有者的数据库 URL>`（见 deploy/README.md），再重新运行。 / The ledger database "
+            "needs migrating and this role may not change the schema: run `python -m pipelines.migrate` as the owner role."
         ) from exc
 
 
@@ -70,22 +68,3 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
-
-
-def main(argv: list[str]) -> None:
-    from pipelines.ledger import serialize_sqlite_writers
-    from pipelines.settings import Settings, ensure_sqlite_folder
-
-    # The owner role migrates; the job itself runs as the runtime role (ALU_DATABASE_URL), which may not.
-    url = argv[0] if argv else os.environ.get("ALU_OWNER_DATABASE_URL") or Settings.from_env().database_url
-    ensure_sqlite_folder(url)
-    engine = create_engine(url)
-    # The same connection setup as the pipeline: on SQLite, without it the driver commits DDL statement by statement
-    # and a failed migration could leave a half-rebuilt table.
-    serialize_sqlite_writers(engine)
-    upgrade(engine)
-    print(f"ledger database at head: {engine.url.render_as_string(hide_password=True)}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

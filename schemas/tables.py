@@ -238,7 +238,7 @@ FINANCE_ROLE = "alu_finance"
 RUNTIME_ROLE = "alu_app"
 """The PostgreSQL role the nightly job connects as (migration 0007): reads and writes rows, never owns a table, so
 it cannot alter, drop, disable a trigger or grant; on `award_ledger` it may only INSERT and SELECT. The owner
-role (the one that runs `python -m schemas.migrate`) owns every table."""
+role (the one that runs `python -m pipelines.migrate`) owns every table."""
 
 PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
     "award_ledger": {

@@ -75,4 +75,4 @@ def test_a_renamed_published_column_fails_the_published_columns_check(engine: En
     assert not result.passed
     assert result.description is not None
     assert "submission_rejections 缺少列 message" in result.description
-    assert "python -m schemas.migrate" in result.description
+    assert "python -m pipelines.migrate" in result.description

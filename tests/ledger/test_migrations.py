@@ -119,7 +119,7 @@ def test_two_processes_migrating_one_empty_database_at_once_both_succeed(empty: 
     root = Path(__file__).resolve().parents[2]
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "schemas.migrate", database_url],
+            [sys.executable, "-m", "pipelines.migrate", database_url],
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

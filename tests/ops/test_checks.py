@@ -281,7 +281,7 @@ def test_a_rejections_table_that_lost_a_published_column_is_named_with_the_migra
     check = _evaluation(result, "published_columns")
     assert not check.passed
     assert "submission_rejections 缺少列 message" in (check.description or "")
-    assert "python -m schemas.migrate" in (check.description or "")
+    assert "python -m pipelines.migrate" in (check.description or "")
 
 
 def test_a_metering_file_whose_counts_do_not_add_up_is_named(sample: Run):

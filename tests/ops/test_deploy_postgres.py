@@ -58,7 +58,7 @@ def test_the_nightly_job_runs_with_the_instance_and_the_ledger_on_postgresql(
 
     # The upgrade steps of deploy/README.md, then the nightly job from the shell as cron or an operator runs it.
     _run([str(BIN / "dagster"), "instance", "migrate"], env)
-    _run([sys.executable, "-m", "schemas.migrate"], env)
+    _run([sys.executable, "-m", "pipelines.migrate"], env)
     execute = [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "nightly_awards"]
     if defs.resolve_job_def("nightly_awards").executor_def.name == "multi_or_in_process_executor":
         # In one process: on a shared two-core CI machine each step subprocess spends ~8 s importing the
