@@ -21,10 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-
 from pipelines.intake import SheetCount, _typed_frame, _value_as_given, file_sha256
-from pipelines.workbooks import WORKBOOK, RawSheet, _read_sheet, is_blank_row, norm
+from pipelines.workbooks import is_blank_row, read_xlsx
 from rules.catalog import BY_CODE
 from rules.review import FIGURES, OUTCOME_ZH, VALUE_REQUIRED, Determination
 from schemas.rejection import Rejection
@@ -80,25 +78,11 @@ def fingerprint(sha256: str, row: int) -> str:
 
 def read_review_file(path: Path, sha256: str | None = None) -> ReviewFile:
     file, sha = shown_name(path), sha256 or file_sha256(path)
-    rejections: list[Rejection] = []
-    try:
-        workbook = load_workbook(path, data_only=False)
-    except Exception as exc:  # a broken file is the sender's to fix, never a crash of the night
-        rejections.append(Rejection(file, WORKBOOK, None, None, None, "FILE_UNREADABLE",
-                                    f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}）；请用 Excel 另存为 .xlsx 后重新报送"))  # fmt: skip
-        return ReviewFile(file, sha, [], rejections, [])
-    raw: RawSheet | None = None
-    for worksheet in workbook.worksheets:
-        if norm(worksheet.title) in (norm(REVIEWS.name), norm(REVIEWS.key)) and raw is None:
-            raw = _read_sheet(file, REVIEWS, worksheet, rejections)
-        elif worksheet.title != HELP_SHEET and (
-            worksheet.max_row > 1 or worksheet.cell(1, 1).value is not None
-        ):
-            rejections.append(Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
-                                        f"工作表「{worksheet.title}」不是「{REVIEWS.name}」表，未读取；审核结论请填在「{REVIEWS.name}」工作表"))  # fmt: skip
+    # The submission workbooks' streaming reader, with its size limits: a review file is read like any other.
+    batch = read_xlsx(path, file, sheets=(REVIEWS,), skipped=(HELP_SHEET,))
+    rejections = list(batch.rejections)
+    raw = batch.sheets.get(REVIEWS.key)
     if raw is None:
-        rejections.append(Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
-                                    f"文件中没有「{REVIEWS.name}」工作表，请使用系统生成的审核工作簿填写"))  # fmt: skip
         return ReviewFile(file, sha, [], rejections, [])
     # A pending application the official did not fill in is not a determination.
     raw.rows = [(n, cells) for n, cells in raw.rows if not is_blank_row({k: cells.get(k) for k in REVIEW_INPUTS})

@@ -60,10 +60,10 @@ def norm(text: Any) -> str:
     return unicodedata.normalize("NFKC", str(text or "")).strip().replace(" ", "").lower()
 
 
-def resolve_sheet(title: str) -> Sheet | None:
+def resolve_sheet(title: str, sheets: Sequence[Sheet] = SHEETS) -> Sheet | None:
     """The sheet spec a worksheet title or CSV file stem names, by Chinese name or English key."""
     wanted = norm(title)
-    return next((s for s in SHEETS if wanted in (norm(s.key), norm(s.name))), None)
+    return next((s for s in sheets if wanted in (norm(s.key), norm(s.name))), None)
 
 
 @dataclass
@@ -160,8 +160,15 @@ def _declared_size(path: Path) -> str | None:
     return None
 
 
-def read_xlsx(path: Path, name: str | None = None) -> RawBatch:
-    """Stream the workbook (openpyxl read-only): memory stays bounded by the limits of `schemas.sheets`."""
+def read_xlsx(
+    path: Path,
+    name: str | None = None,
+    sheets: Sequence[Sheet] = SHEETS,
+    skipped: tuple[str, ...] = (INSTRUCTIONS_SHEET, CHOICES_SHEET),
+) -> RawBatch:
+    """Stream the workbook (openpyxl read-only): memory stays bounded by the limits of `schemas.sheets`.
+    `sheets` are the sheets the workbook may hold (a submission batch's, or the reviews sheet); worksheets named
+    in `skipped` (the template's instructions) are not read."""
     file = name or path.name
     batch = RawBatch(file=file)
     declared = _declared_size(path)
@@ -178,7 +185,7 @@ def read_xlsx(path: Path, name: str | None = None) -> RawBatch:
         )  # fmt: skip
         return batch
     try:
-        _read_sheets(file, workbook, batch)
+        _read_sheets(file, workbook, batch, sheets, skipped)
     except _TooLarge as exc:
         return RawBatch(file=file, rejections=[_too_large(file, exc.message)])
     finally:
@@ -186,22 +193,24 @@ def read_xlsx(path: Path, name: str | None = None) -> RawBatch:
     if not batch.sheets and not batch.rejections:
         batch.rejections.append(
             Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
-                      f"文件中没有模板工作表（{'、'.join(s.name for s in SHEETS)}），请使用申报模板填写")
+                      f"文件中没有模板工作表（{'、'.join(s.name for s in sheets)}），请使用系统提供的模板填写")
         )  # fmt: skip
     return batch
 
 
-def _read_sheets(file: str, workbook: Any, batch: RawBatch) -> None:
+def _read_sheets(
+    file: str, workbook: Any, batch: RawBatch, sheets: Sequence[Sheet], skipped: tuple[str, ...]
+) -> None:
     for worksheet in workbook.worksheets:
-        sheet = resolve_sheet(worksheet.title)
-        if worksheet.title in (INSTRUCTIONS_SHEET, CHOICES_SHEET):
+        sheet = resolve_sheet(worksheet.title, sheets)
+        if worksheet.title in skipped:
             continue
         if sheet is None:
             if _stream(workbook, worksheet).rows:
                 batch.rejections.append(
                     Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
-                              f"工作表「{worksheet.title}」不属于申报模板，未读取；如有申报数据请移入模板对应工作表"
-                              f"（{'、'.join(s.name for s in SHEETS)}）")
+                              f"工作表「{worksheet.title}」不属于模板，未读取；如有数据请移入模板对应工作表"
+                              f"（{'、'.join(s.name for s in sheets)}）")
                 )  # fmt: skip
             continue
         if sheet.key in batch.sheets:
