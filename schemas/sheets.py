@@ -27,6 +27,8 @@ ID_MAX_LENGTH = 100
 """Application ids and every code or number typed into a submission (项目编号, 标准编号, 登记号, 文号 …)."""
 NAME_MAX_LENGTH = 200
 """Names (企业名称, 项目名称, 贷款机构)."""
+TEXT_MAX_LENGTH = 2000
+"""Free text an official writes (审核意见) and the explanations our own review workbook shows beside it."""
 AWARD_KEY_MAX_LENGTH = 200
 """Award keys are `PROGRAM:credit code:code` at most: 28 + 1 + 18 + 1 + ID_MAX_LENGTH < 200."""
 MAX_YUAN = Decimal("999999999999.99")
@@ -227,18 +229,18 @@ REVIEWS = Sheet("reviews", "审核结论", (
     _app_id(),
     Column("outcome", "审核结论", "enum", required=True, enum=OUTCOMES),
     Column("determined_value", "核定值", "decimal", min_value="0"),
-    Column("opinion", "审核意见", "text"),
+    Column("opinion", "审核意见", "text", max_length=TEXT_MAX_LENGTH),
     Column("department", "审核单位", "enum", required=True, enum={d: d for d in DEPARTMENTS}),
     Column("reviewer", "审核人", "text", required=True),
     Column("reviewed_on", "审核日期", "date", required=True),
     Column("document_no", "审核文号", "text", required=True),
     # What the generated review workbook shows the official beside the cells to fill; read, never used.
-    Column("enterprise_name", "企业名称", "text"),
+    Column("enterprise_name", "企业名称", "text", max_length=NAME_MAX_LENGTH),
     Column("project_code", "项目编号", "text"),
-    Column("project_name", "项目名称", "text"),
-    Column("program_name", "申报类别", "text"),
-    Column("pending_reason", "待审核原因", "text"),
-    Column("rule_figures", "规则所用数值", "text"),
+    Column("project_name", "项目名称", "text", max_length=NAME_MAX_LENGTH),
+    Column("program_name", "申报类别", "text", max_length=NAME_MAX_LENGTH),
+    Column("pending_reason", "待审核原因", "text", max_length=TEXT_MAX_LENGTH),
+    Column("rule_figures", "规则所用数值", "text", max_length=TEXT_MAX_LENGTH),
     Column("pending_since", "待审核起始日", "text"),
 ), detail=False)  # fmt: skip
 # The columns an official fills in; a row with none of them filled is a pending application left for later.
