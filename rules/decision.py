@@ -14,11 +14,6 @@ from typing import Any
 from rules import money
 from rules.parameters import ParameterValue
 
-# Old names that rules/savings.py and rules/whatif.py still import; both move to rules.money on their own branches
-# (issues 11 and 15), and these two lines go when they have merged. No other module may use them (a test guards).
-to_fen = money.round_to_fen
-yuan = money.yuan_text
-
 
 class Outcome(StrEnum):
     AWARDED = "awarded"

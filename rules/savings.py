@@ -20,14 +20,12 @@ from fractions import Fraction
 
 from rules import energy
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome, to_fen, yuan
+from rules.decision import Award, Decision, Outcome
 from rules.model import Application, MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
+from rules.money import round_to_fen, yuan_text
 from rules.parameters import declare
 from rules.projects import completed, project_code
 from rules.trail import Trail, day
-
-CLAUSE = "五(2)"
-LEAD = "工信厅"
 
 
 @dataclass(frozen=True)
@@ -145,7 +143,7 @@ def evaluate_water(app: Application, ctx: Context) -> Decision:
 
 
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, scheme.program, CLAUSE, LEAD)
+    t = Trail(app, ctx, scheme.program)
     project_code(t)
     completed(t)
     if not app.savings_claims:
@@ -248,10 +246,10 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     per_unit = t.param(f"{scheme.prefix}.award_per_unit")
     cap = t.param(f"{scheme.prefix}.cap")
     computed = fen_half_up(basis * Fraction(per_unit))
-    amount = min(computed, to_fen(cap))
-    steps = [f"{_short(basis)} {scheme.unit_zh} × {per_unit} 元 = {yuan(computed)} 元（四舍五入到分）"]
+    amount = min(computed, round_to_fen(cap))
+    steps = [f"{_short(basis)} {scheme.unit_zh} × {per_unit} 元 = {yuan_text(computed)} 元（四舍五入到分）"]
     if computed > cap:
-        steps.append(f"超过单个项目最高奖补 {yuan(cap)} 元，按上限奖补")
+        steps.append(f"超过单个项目最高奖补 {yuan_text(cap)} 元，按上限奖补")
         t.note("CAP_APPLIED", steps[-1], computed_yuan=computed, cap_yuan=cap)
     award = Award(
         award_key=f"{scheme.program}:{app.project_code}",

@@ -21,14 +21,9 @@ from rules.parameters import ParameterValue
 
 
 class Trail:
-    def __init__(
-        self, app: Application, ctx: Context, program: str, clause: str | None = None, lead: str | None = None
-    ) -> None:
+    def __init__(self, app: Application, ctx: Context, program: str) -> None:
+        # Clause and lead department come from the catalog only: a rule can never decide under a clause of its own.
         entry = BY_CODE[program]
-        # `clause` and `lead` are accepted only as they stand in the catalog (rules/savings.py still passes them
-        # until the metering branch merges): a rule can never decide under a clause of its own.
-        if (clause, lead) not in ((None, None), (entry.clause, entry.lead_department)):
-            raise ValueError(f"{program}: clause {clause} / lead {lead} differ from rules.catalog")
         self.app = app
         self.ctx = ctx
         self.program = program

@@ -17,9 +17,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rules.decision import Decision, yuan
+from rules.decision import Decision
 from rules.engine import decide_all
 from rules.model import Application
+from rules.money import yuan_text
 from rules.parameters import ParameterError, Parameters
 from rules.review import Determination
 
@@ -187,7 +188,15 @@ def table(rows: Sequence[Row]) -> str:
         (r.whatif_amount or Decimal(0) for r in rows if r.whatif_decision == "awarded"), Decimal("0.00")
     )
     lines.append(
-        ("合计（奖补）", "", "", yuan(base_total), "", yuan(whatif_total), _signed(whatif_total - base_total))
+        (
+            "合计（奖补）",
+            "",
+            "",
+            yuan_text(base_total),
+            "",
+            yuan_text(whatif_total),
+            _signed(whatif_total - base_total),
+        )
     )
     widths = [max(_width(str(x)) for x in column) for column in zip(HEADERS, *lines, strict=True)]
     out = [_line(HEADERS, widths), _line(tuple("-" * w for w in widths), widths)]
@@ -196,11 +205,11 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def _money(amount: Decimal | None) -> str:
-    return "" if amount is None else yuan(amount)
+    return "" if amount is None else yuan_text(amount)
 
 
 def _signed(amount: Decimal) -> str:
-    return "" if amount == 0 else ("+" if amount > 0 else "") + yuan(amount)
+    return "" if amount == 0 else ("+" if amount > 0 else "") + yuan_text(amount)
 
 
 def _width(text: str) -> int:

@@ -20,11 +20,10 @@ RULE_MODULES = sorted(p for p in (ROOT / "rules").glob("*.py") if p.name not in 
 PACKAGE_MODULES = sorted(
     p for d in ("rules", "schemas", "pipelines", "assets") for p in (ROOT / d).rglob("*.py")
 )
+
+
 # rules/savings.py is rewritten on the metering branch (issue 11) and keeps its CLAUSE/LEAD until then: strict, so
 # the marker must go the day it no longer holds them.
-PENDING = {"savings.py": "rules/savings.py keeps CLAUSE/LEAD until the metering branch (issue 11) merges"}
-
-
 def _strings(tree: ast.AST) -> list[ast.Constant]:
     docstrings = {
         id(node.body[0].value)
@@ -45,17 +44,7 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            id=p.name,
-            marks=[pytest.mark.xfail(strict=True, reason=PENDING[p.name])] if p.name in PENDING else [],
-        )
-        for p in RULE_MODULES
-    ],
-)
+@pytest.mark.parametrize("path", RULE_MODULES, ids=[p.name for p in RULE_MODULES])
 def test_no_rule_module_repeats_a_programs_clause_or_a_department(path: Path):
     facts = {p.clause for p in PROGRAMS} | set(DEPARTMENTS)
     found = [f"line {n.lineno}: {n.value!r}" for n in _strings(_tree(path)) if n.value in facts]
