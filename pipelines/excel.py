@@ -14,6 +14,7 @@ registered once per sheet and shared by its cells, which keeps a ruled table as 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,13 +24,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+
+from pipelines.sheet_rows import Row, install, is_missing, plain_text, register, typed
 
 YUAN_FORMAT = "#,##0.00"
 QTY_FORMAT = "#,##0.00"
@@ -44,10 +46,6 @@ FORMATS = {
     "pct": PCT_FORMAT,
     "date": DATE_FORMAT,
 }
-NUMBER_KINDS = ("yuan", "wan", "qty", "pct")
-# What a spreadsheet may read as the start of a formula (OWASP "CSV injection"); tab and CR hide one.
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-EXCEL_MAX_TEXT = 32767  # characters per cell; longer text makes Excel refuse to open the file
 SEQ_HEADER = "序号"
 CODE_HEADER = "代码"  # the trailing column that holds program codes, for filtering; never printed
 TOTAL = "合计"
@@ -119,63 +117,6 @@ def new_workbook() -> Workbook:
     return Workbook(write_only=True)
 
 
-def plain_text(value: Any) -> str:
-    """Text as it may stand in a cell: characters XML cannot carry removed, cut to what Excel accepts."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    if len(text) > EXCEL_MAX_TEXT:
-        text = text[: EXCEL_MAX_TEXT - 1] + "…"
-    return text
-
-
-def _is_missing(value: Any) -> bool:
-    # pandas hands text columns over with NaN for blanks
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _typed(value: Any, kind: str) -> Any:
-    """The value a cell of this kind holds; text stays text (a bool reads 是/否), amounts stay Decimal."""
-    if _is_missing(value):
-        return None
-    if kind == "text":
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        return plain_text(value)
-    if kind in NUMBER_KINDS:
-        # Decimal goes to openpyxl as it is; we never convert an amount to float.
-        return value if isinstance(value, Decimal | int) else Decimal(str(value))
-    if kind == "date":
-        return value if isinstance(value, date | datetime) else date.fromisoformat(str(value))
-    if kind == "int":
-        return int(value)
-    raise ValueError(f"unknown column kind {kind}")
-
-
-def _cell(ws: Any, value: Any, kind: str, style: Any) -> Any:
-    """One styled cell. Text is always a string cell: openpyxl would turn a str starting with "=" into a
-    formula, so such text is forced to a string cell, marked quotePrefix so that it stays text even when an
-    official edits it in Excel."""
-    typed = _typed(value, kind)
-    cell = WriteOnlyCell(ws, value=None)
-    if typed is not None:
-        if isinstance(typed, str):
-            cell._value, cell.data_type = typed, "s"
-        else:
-            cell.value = typed
-    cell._style = style
-    if isinstance(typed, str) and typed.startswith(DANGEROUS_START):
-        cell._style = type(style)(style)  # its own copy: quotePrefix is for this cell only
-        cell.quotePrefix = True
-    return cell
-
-
-def cell_value(ws: Any, value: Any, kind: str) -> Any:
-    """An unstyled cell for a write-only sheet (the rules above about text hold)."""
-    probe = WriteOnlyCell(ws)
-    if kind != "text" and kind in FORMATS:
-        probe.number_format = FORMATS[kind]
-    return _cell(ws, value, kind, probe._style)
-
-
 def _style(ws: Any, kind: str, *, wrap: bool, fill: PatternFill | None = None, bold: bool = False) -> Any:
     """The style array of one kind of table cell, registered in the workbook once."""
     probe = WriteOnlyCell(ws)
@@ -196,7 +137,7 @@ def display_width(text: str) -> int:
 
 
 def _shown(value: Any, kind: str) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return ""
     if kind in ("yuan", "wan", "qty") and isinstance(value, Decimal | int):
         return f"{value:,.2f}"
@@ -248,6 +189,7 @@ def _print_setup(ws: Any, printed: int, header_row: int, title: str) -> None:
     ws.oddHeader.center.size = 10
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat on every row
 def _lines_needed(text: str, width: float) -> int:
     """How many lines a text wraps to in a column. A CJK character (3 bytes in UTF-8, counted at C speed) is
     about 1.8 column units wide at 11 pt: 2 in Excel's Chinese fonts, 1.6 in LibreOffice's fallback."""
@@ -257,11 +199,6 @@ def _lines_needed(text: str, width: float) -> int:
 
 
 _PAGE_PT = 510  # the printable height of an A4 landscape page within our margins, in points
-
-
-def _printed_height(ws: Any, rows: int) -> float:
-    heights = ws.row_dimensions
-    return sum((heights[r].height if r in heights and heights[r].height else 15) for r in range(1, rows + 1))
 
 
 _CHART_PT = 235  # 8 cm and its frame
@@ -304,15 +241,17 @@ def write_table(
     line_style = WriteOnlyCell(ws)
     line_style.alignment = Alignment(horizontal="left", vertical="center")
     merged: list[str] = []
+    heights: list[float] = []  # of every row written, in points: where a chart would start on the page
     row_no = 0
 
-    def put(cells: list[Any], merge: str | None = None, height: float | None = None) -> None:
+    def put(cells: list[Any] | Row, merge: str | None = None, height: float | None = None) -> None:
         nonlocal row_no
         row_no += 1
         if merge:
             merged.append(merge.format(row=row_no))
-        if height is not None:
+        if height is not None and not isinstance(cells, Row):  # a Row carries its own height
             ws.row_dimensions[row_no].height = height
+        heights.append(height or 15)
         ws.append(cells)
 
     put(*_text_row(ws, frame.title, title_style._style, span), height=30)
@@ -336,15 +275,15 @@ def write_table(
     header_lines = max(_lines_needed(c.header, w) for c, w in zip(columns, widths, strict=True))
     put(header, height=_LINE_PT * header_lines + 4 if header_lines > 1 else None)
 
+    install(ws)
     wraps = [c.width is not None or c.kind == "text" for c in columns]
-    plain = [_style(ws, c.kind, wrap=w) for c, w in zip(columns, wraps, strict=True)]
-    bold = [_style(ws, c.kind, wrap=w, bold=True) for c, w in zip(columns, wraps, strict=True)]
+    plain = [register(wb, _style(ws, c.kind, wrap=w)) for c, w in zip(columns, wraps, strict=True)]
+    bold = [register(wb, _style(ws, c.kind, wrap=w, bold=True)) for c, w in zip(columns, wraps, strict=True)]
     filled = {
-        k: [_style(ws, c.kind, wrap=w, fill=f) for c, w in zip(columns, wraps, strict=True)]
+        k: [register(wb, _style(ws, c.kind, wrap=w, fill=f)) for c, w in zip(columns, wraps, strict=True)]
         for k, f in FILLS.items()
     }
-    kinds = [c.kind for c in columns]
-    keys = [c.key for c in columns]
+    kinds = [(c.key, c.kind) for c in columns]
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     wrapped = [
         (c.key, w) for c, w in zip(columns, widths, strict=True) if c.width is not None and c.kind == "text"
@@ -358,13 +297,11 @@ def write_table(
             row = row | {"_seq": seq} if numbered else row
             styles = filled.get(row.get("_fill") or "", plain)
         lines = max([_lines_needed(str(row[k]), w) for k, w in wrapped if row.get(k)] or [1])
-        put(
-            [_cell(ws, row.get(k), kind, s) for k, kind, s in zip(keys, kinds, styles, strict=True)],
-            height=_LINE_PT * lines + 3 if lines > 1 else None,
-        )
+        height = _LINE_PT * lines + 3 if lines > 1 else None
+        put(Row([typed(row.get(k), kind) for k, kind in kinds], styles, height), height=height)
     last_row = row_no
     if totals is not None:
-        put([_cell(ws, totals.get(k), kind, s) for k, kind, s in zip(keys, kinds, bold, strict=True)])
+        put(Row([typed(totals.get(k), kind) for k, kind in kinds], bold))
     filter_end = max(last_row, header_row + 1)
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{filter_end}"
 
@@ -380,7 +317,7 @@ def write_table(
         put([])
         put(*_text_row(ws, "    ".join(sign_off), line_style._style, span), height=24)
     next_row = row_no + 2
-    if chart_rows and _printed_height(ws, row_no) + _CHART_PT > _PAGE_PT:
+    if chart_rows and sum(heights) + _CHART_PT > _PAGE_PT:
         ws.row_breaks.append(
             Break(id=row_no + 1)
         )  # a chart never splits across pages: it starts the next one
