@@ -14,11 +14,11 @@ registered once per sheet and shared by its cells, which keeps a ruled table as 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -323,7 +323,7 @@ def write_table(
         )  # a chart never splits across pages: it starts the next one
     for ref in merged:
         ws.merged_cells.add(ref)
-    ws.print_area = f"A1:{get_column_letter(span)}{next_row + chart_rows}"
+    ws.print_area = f"A1:{get_column_letter(span)}{next_row + chart_rows if chart_rows else row_no}"
     return Table(name, header_row, header_row + 1, last_row, tuple(columns), next_row)
 
 
