@@ -1,4 +1,4 @@
-"""The department report workbooks (docs/interface.md): one per responsible department and run, under
+"""The department report workbooks (README, "What you get"): one per responsible department and run, under
 `ALU_REPORTS_DIR/<as-of date>/<department>.xlsx`, and the check that each ties to the ledger, read back from the
 written files. What the workbooks hold and how they are shaped is `pipelines.department_report`.
 """

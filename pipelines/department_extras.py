@@ -51,13 +51,14 @@ VAT = [
     Col("企业名称", "enterprise_name", width=13),
     Col("纳税信用级别", "tax_credit_grade", width=6),
     Col("申报类别", "program_name", width=12),
-    Col("所属期起", "period_start", "date", width=10),
-    Col("所属期止", "period_end", "date", width=10),
+    Col("所属期", "period", width=12),
     Col("综合利用产品销售额(元)", "sales_yuan", "yuan", width=14),
     Col("已缴增值税(元)", "vat_paid_yuan", "yuan", width=13),
     Col("资格", "decision_zh", width=7),
     Col("退税估算(元)", "estimate_yuan", "yuan", width=13),
-    Col("理由", "reasons_zh", width=17),
+    Col("理由", "reasons_zh", width=26),
+    Col("所属期起", "period_start", "date", screen=True),
+    Col("所属期止", "period_end", "date", screen=True),
     Col("废弃物原料占比(%)", "waste_feed_share_pct", "qty", screen=True),
     Col("近6个月重大违法", "serious_violation_6m", screen=True),
     Col("属限制或淘汰类", "restricted_or_eliminated", screen=True),
@@ -150,6 +151,12 @@ def _gate_sheet(wb: Workbook, data: ReportData, department: str, rows: Rows) -> 
     )
 
 
+def _period(start: Any, end: Any) -> str | None:
+    if start is None and end is None:
+        return None
+    return f"{'' if start is None else start} 至 {'' if end is None else end}"
+
+
 def _vat_sheet(wb: Workbook, data: ReportData, department: str, rows: Rows) -> None:
     out = []
     for d in rows:
@@ -164,6 +171,7 @@ def _vat_sheet(wb: Workbook, data: ReportData, department: str, rows: Rows) -> N
                     "tax_credit_grade": ent.get("tax_credit_grade"),
                     "period_start": c.get("period_start"),
                     "period_end": c.get("period_end"),
+                    "period": _period(c.get("period_start"), c.get("period_end")),
                     "sales_yuan": None if c.get("sales_wan") is None else c["sales_wan"] * WAN,
                     "vat_paid_yuan": None if c.get("vat_paid_wan") is None else c["vat_paid_wan"] * WAN,
                     "waste_feed_share_pct": c.get("waste_feed_share_pct"),

@@ -1,4 +1,4 @@
-"""Department report workbooks (docs/interface.md): one per responsible department and run, under
+"""Department report workbooks (README, "What you get"): one per responsible department and run, under
 `ALU_REPORTS_DIR/<as-of date>/<department>.xlsx`, covering the programs the department leads or joins.
 
 Every workbook has 汇总 (per program: applications by decision, amounts, and the ledger control total, with the

@@ -190,7 +190,7 @@ def _internal_names(n: Nightly) -> list[tuple[str, re.Pattern[str]]]:
     names = inspect(n.engine())
     tables = [*names.get_table_names(), *names.get_view_names()]
     words = [
-        *(("parameter key", k) for k in Parameters.load().keys()),
+        *(("parameter key", k) for k in sorted(Parameters.load().keys())),
         *(("program code", code) for code in BY_CODE),
         *(("table name", t) for t in tables),
     ]
