@@ -332,7 +332,9 @@ def _register_sheet(program_code: str, sheet_name: str) -> Sheet:
             sheet_name,
             REGISTER,
             out,
-            frame=data.frame(department, f"{program.name}登记表（政策条款{program.clause}）"),
+            frame=data.frame(
+                department, f"{program.name.removesuffix('登记')}登记表（政策条款{program.clause}）"
+            ),
             notes=("登记事项不涉及资金。",),
         )
 

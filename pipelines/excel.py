@@ -192,10 +192,11 @@ def _print_setup(ws: Any, printed: int, header_row: int, title: str) -> None:
 @lru_cache(maxsize=1 << 16)  # names repeat on every row
 def _lines_needed(text: str, width: float) -> int:
     """How many lines a text wraps to in a column. A CJK character (3 bytes in UTF-8, counted at C speed) is
-    about 1.8 column units wide at 11 pt: 2 in Excel's Chinese fonts, 1.6 in LibreOffice's fallback."""
+    about 1.8 column units wide at 11 pt (2 in Excel's Chinese fonts, 1.6 in LibreOffice's fallback), a digit or
+    Latin letter up to 1.15 (LibreOffice's fallback for Calibri is wider than Calibri)."""
     chars = len(text)
     cjk = (len(text.encode()) - chars) / 2
-    return max(1, math.ceil(((chars - cjk) + 1.8 * cjk) / max(width - 1, 1)))
+    return max(1, math.ceil((1.15 * (chars - cjk) + 1.8 * cjk) / max(width - 1, 1)))
 
 
 _PAGE_PT = 510  # the printable height of an A4 landscape page within our margins, in points

@@ -169,7 +169,6 @@ def test_the_printed_columns_come_first_and_the_screen_columns_stay_outside_the_
     for where, ws in _sheets(run):
         headers = [c.value for c in ws[_header_row(ws)]]
         printed = headers[: ws[f"{_last_printed_column(ws)}1"].column]
-        screen = headers[len(printed) :]
         assert not {"代码", "统一社会信用代码", "来源文件", "申报编号", "错误代码"} & set(printed), where
         assert "代码" not in headers or headers[-1] == "代码", where
         if {"盟市", "企业名称"} <= set(printed):
@@ -178,7 +177,6 @@ def test_the_printed_columns_come_first_and_the_screen_columns_stay_outside_the_
             ws.page_margins.left == pytest.approx(1 / 2.54)
             and ws.oddFooter.center.text == "第 &P 页 共 &N 页"
         )
-        del screen
 
 
 def _last_printed_column(ws: Worksheet) -> str:
