@@ -117,18 +117,20 @@ def review_workbooks(
     evaluation: Evaluation,
 ) -> dg.MaterializeResult:
     engine = ledger_db.engine()
-    decided = submissions.frames["applications"]["application_id"].tolist()
+    decided = set(submissions.frames["applications"]["application_id"])
     with engine.connect() as conn:
         rows = [
             dict(r._mapping)
             for r in conn.execute(
                 text(
-                    "SELECT application_id, program, decision, enterprise_name, reasons FROM application_decisions "
+                    "SELECT application_id, program, decision, enterprise_name, reasons, rulebook_version "
+                    "FROM application_decisions "
                     "ORDER BY application_id"
                 )
             )
         ]
-    tonight = [r for r in rows if r["application_id"] in set(decided)]
+    tonight = [r for r in rows if r["application_id"] in decided]
+    version = max((r["rulebook_version"] for r in tonight), default="—")
     review_store.track_pending(
         engine, [(r["application_id"], r["decision"]) for r in tonight], evaluation.date, context.run.run_id
     )
@@ -157,7 +159,7 @@ def review_workbooks(
         )
     folder = reports.for_date(evaluation.date) / REVIEW_FOLDER  # beside the reports, as in the inbox
     folder.mkdir(exist_ok=True)
-    written = {d: write(folder, d, evaluation.date, pending) for d, pending in by_department.items()}
+    written = {d: write(folder, d, evaluation.date, version, pending) for d, pending in by_department.items()}
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(len(p) for p in by_department.values()),

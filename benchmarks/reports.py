@@ -27,11 +27,13 @@ from sqlalchemy import create_engine, insert
 # run as a script from the project root (`make bench`): the project's packages sit beside this folder
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assets.fund_summary import annual_budget, write_fund_summary
-from assets.reports import load, write_all
+from pipelines.department_report import load, project_names, write_all
+from pipelines.fund_report import write_fund_summary
 from pipelines.ledger import book, serialize_sqlite_writers
+from pipelines.settings import SHANGHAI
 from rules.catalog import PROGRAMS
 from rules.decision import Award, Condition, Decision, Outcome
+from rules.parameters import Parameters
 from schemas.credit_code import make
 from schemas.migrate import upgrade
 from schemas.sheets import LEAGUE_CITIES
@@ -208,11 +210,12 @@ def main() -> None:
         out.mkdir()
 
         started, cpu_started = time.perf_counter(), time.process_time()
-        data = load(engine, AS_OF, frames)
+        data = load(engine, AS_OF, frames, "benchmark", datetime.now(SHANGHAI))
         loaded = time.perf_counter()
         departments = write_all(data, out)
         written = time.perf_counter()
-        write_fund_summary(engine, AS_OF, out, annual_budget(AS_OF))
+        now = datetime.now(SHANGHAI)
+        write_fund_summary(engine, AS_OF, out, Parameters.load(), project_names(frames), now)
         finished, cpu = time.perf_counter(), time.process_time() - cpu_started
 
         rows = sum(r.applications for r in departments)

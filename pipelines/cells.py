@@ -172,7 +172,7 @@ def parse_program(raw: Any, header: str) -> str:
     if found is None:
         raise CellError(
             "PROGRAM_UNKNOWN",
-            f"{header}「{raw}」不是本政策的申报类别，请填写申报类别代码（如 STANDARD_SETTING）或其中文名称",
+            f"{header}「{raw}」不是本政策的申报类别，请填写申报类别的中文名称（如 标准研制奖励），见模板“选项”表",
         )
     return found.code
 

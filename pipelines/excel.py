@@ -1,9 +1,14 @@
-"""Writing workbooks officials can use as they are: Chinese headers, yuan formats, frozen header, filters,
-fitted widths, print setup, native charts — and nothing an enterprise typed can become a formula or a link.
+"""Writing workbooks officials print, sign and file as they are: a title frame, a ruled table with 序号 first,
+Chinese headers, yuan formats, long text wrapped in bounded columns, a sign-off block, A4 landscape print setup,
+native charts below their table — and nothing an enterprise typed can become a formula or a link.
+
+Print: the columns marked `screen` (信用代码, source file, 代码) come after the printed ones and stay outside the
+print area, so that fitting the printed columns to the width of an A4 landscape page keeps the body text at
+10–11 pt; margins are 1 cm, the header row repeats on every page, the footer says 第 X 页 共 N 页.
 
 Workbooks are written in openpyxl's streaming (write-only) mode: a department report over ten thousand
-applications holds no cell objects in memory, and everything about a sheet except its rows (widths, frozen pane,
-filter, print setup) is decided before the first row is written.
+applications holds no cell objects in memory. Each column's cell style (border, number format, wrap, fill) is
+registered once per sheet and shared by its cells, which keeps a ruled table as cheap to write as a bare one.
 """
 
 from __future__ import annotations
@@ -13,41 +18,84 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+
+from pipelines.sheet_rows import Row, install, is_missing, plain_text, register, typed
 
 YUAN_FORMAT = "#,##0.00"
 QTY_FORMAT = "#,##0.00"
 INT_FORMAT = "#,##0"
 PCT_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"
-FORMATS = {"yuan": YUAN_FORMAT, "qty": QTY_FORMAT, "int": INT_FORMAT, "pct": PCT_FORMAT, "date": DATE_FORMAT}
-# What a spreadsheet may read as the start of a formula (OWASP "CSV injection"); tab and CR hide one.
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-EXCEL_MAX_TEXT = 32767  # characters per cell; longer text makes Excel refuse to open the file
+FORMATS = {
+    "yuan": YUAN_FORMAT,
+    "wan": YUAN_FORMAT,
+    "qty": QTY_FORMAT,
+    "int": INT_FORMAT,
+    "pct": PCT_FORMAT,
+    "date": DATE_FORMAT,
+}
+SEQ_HEADER = "序号"
+CODE_HEADER = "代码"  # the trailing column that holds program codes, for filtering; never printed
+TOTAL = "合计"
+SUBTOTAL = "小计"
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_FONT = Font(bold=True)
-_HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
-_TITLE_FONT = Font(bold=True, size=13)
-_TOTAL_FONT = Font(bold=True)
-_MAX_WIDTH = 60
+# Restrained fills: an official sees at a glance which rows were refused or wait for a person.
+FILLS = {
+    "rejected": PatternFill("solid", fgColor="EDEDED"),
+    "review": PatternFill("solid", fgColor="FFF2CC"),
+}
+# named, so that LibreOffice does not fall back to a serif face for bold cells
+_BOLD = Font(name="Calibri", size=11, bold=True)
+_TITLE_FONT = Font(name="Calibri", size=16, bold=True)
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_MAX_WIDTH = 24  # an unbounded column is fitted to its content up to this; wider text gets a bounded width
 _WIDTH_SAMPLE = 500  # rows looked at to fit a column: enough to see the long names, cheap at any size
+_HEADER_ROW = 5  # title, two frame lines, a blank row, then the header
+_CM = 1 / 2.54  # openpyxl margins are in inches
+CHART_ROWS = 17  # rows a chart below a table takes in the print area (8 cm at the default row height)
 
 
 @dataclass(frozen=True)
 class Col:
     header: str
     key: str
-    kind: str = "text"  # text | yuan | qty | int | pct | date
+    kind: str = "text"  # text | yuan | wan | qty | int | pct | date
+    width: int | None = None  # a bounded width: the text wraps inside it, top-aligned
+    screen: bool = False  # screen only: after the printed columns, outside the print area
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The lines above every table: what it is, who made it, in what unit, as of when, under which rulebook."""
+
+    title: str
+    organisation: str
+    as_of: date
+    rulebook_version: str
+    generated_at: datetime
+    unit: str = "元"
+
+    def lines(self) -> tuple[str, str]:
+        return (
+            f"编制单位：{self.organisation}    单位：{self.unit}    数据截至：{self.as_of.isoformat()}",
+            f"规则版本：{self.rulebook_version}    生成时间：{self.generated_at:%Y-%m-%d %H:%M}（北京时间）",
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +107,7 @@ class Table:
     first_row: int
     last_row: int  # the last data row (== header_row when there are no rows)
     columns: tuple[Col, ...]
+    next_row: int  # the first row below everything written (notes, sign-off)
 
     def column_index(self, key: str) -> int:
         return next(i for i, c in enumerate(self.columns, start=1) if c.key == key)
@@ -68,59 +117,29 @@ def new_workbook() -> Workbook:
     return Workbook(write_only=True)
 
 
-def plain_text(value: Any) -> str:
-    """Text as it may stand in a cell: characters XML cannot carry removed, cut to what Excel accepts."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    if len(text) > EXCEL_MAX_TEXT:
-        text = text[: EXCEL_MAX_TEXT - 1] + "…"
-    return text
+def _style(ws: Any, kind: str, *, wrap: bool, fill: PatternFill | None = None, bold: bool = False) -> Any:
+    """The style array of one kind of table cell, registered in the workbook once."""
+    probe = WriteOnlyCell(ws)
+    probe.border = _BORDER
+    probe.alignment = _WRAP_TOP if wrap else _TOP
+    if kind in FORMATS:
+        probe.number_format = FORMATS[kind]
+    if fill is not None:
+        probe.fill = fill
+    if bold:
+        probe.font = _BOLD
+    return probe._style
 
 
-def _is_missing(value: Any) -> bool:
-    # pandas hands text columns over with NaN for blanks
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def cell_value(ws: Any, value: Any, kind: str) -> Any:
-    """One cell for a write-only sheet. Text is always a string cell: openpyxl would turn a str starting with
-    "=" into a formula, so such text gets an explicit string cell, marked quotePrefix so that it stays text
-    even when an official edits it in Excel."""
-    if _is_missing(value):
-        return None
-    if kind == "text":
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        text = plain_text(value)
-        if not text.startswith(DANGEROUS_START):
-            return text  # openpyxl binds any other str as a string cell ('s')
-        cell = WriteOnlyCell(ws, value=text)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
-    number: Decimal | int | date
-    if kind in ("yuan", "qty", "pct"):
-        # Decimal goes to openpyxl as it is; we never convert an amount to float.
-        number = value if isinstance(value, Decimal | int) else Decimal(str(value))
-    elif kind == "date":
-        number = value if isinstance(value, date | datetime) else date.fromisoformat(str(value))
-    elif kind == "int":
-        number = int(value)
-    else:
-        raise ValueError(f"unknown column kind {kind}")
-    cell = WriteOnlyCell(ws, value=number)
-    cell.number_format = FORMATS[kind]
-    return cell
-
-
-def _display_width(text: str) -> int:
+def display_width(text: str) -> int:
     # CJK characters take two columns in Excel's default fonts
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 def _shown(value: Any, kind: str) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return ""
-    if kind in ("yuan", "qty") and isinstance(value, Decimal | int):
+    if kind in ("yuan", "wan", "qty") and isinstance(value, Decimal | int):
         return f"{value:,.2f}"
     if kind == "pct":
         return "100.00%"
@@ -132,12 +151,59 @@ def _shown(value: Any, kind: str) -> str:
 def _widths(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> list[int]:
     widths = []
     for col in columns:
+        if col.width is not None:
+            widths.append(col.width)
+            continue
+        # headers wrap, so a column need only be as wide as the header's longest half
+        header = max(8, math.ceil(display_width(col.header) / 2) + 2)
         widest = max(
-            [_display_width(col.header)]
-            + [_display_width(_shown(row.get(col.key), col.kind)) for row in rows[:_WIDTH_SAMPLE]]
+            [header] + [display_width(_shown(r.get(col.key), col.kind)) + 2 for r in rows[:_WIDTH_SAMPLE]]
         )
-        widths.append(min(max(widest + 2, 8), _MAX_WIDTH))
+        widths.append(min(widest, _MAX_WIDTH))
     return widths
+
+
+def _text_row(ws: Any, text: str, style: Any, span: int) -> tuple[list[Any], str | None]:
+    """One line of text merged across the printed columns (a template of the range, for its row)."""
+    cell = WriteOnlyCell(ws, value=None)
+    cell._value, cell.data_type = plain_text(text), "s"
+    cell._style = style
+    return [cell], (f"A{{row}}:{get_column_letter(span)}{{row}}" if span > 1 else None)
+
+
+def _print_setup(ws: Any, printed: int, header_row: int, title: str) -> None:
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_margins = PageMargins(
+        left=_CM, right=_CM, top=1.5 * _CM, bottom=1.5 * _CM, header=0.6 * _CM, footer=0.6 * _CM
+    )
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.oddFooter.center.size = 10
+    ws.oddHeader.center.text = plain_text(title).replace("&", "&&")
+    ws.oddHeader.center.size = 10
+
+
+@lru_cache(maxsize=1 << 16)  # names repeat on every row
+def _lines_needed(text: str, width: float) -> int:
+    """How many lines a text wraps to in a column. A CJK character (3 bytes in UTF-8, counted at C speed) is
+    about 1.8 column units wide at 11 pt (2 in Excel's Chinese fonts, 1.6 in LibreOffice's fallback), a digit or
+    Latin letter up to 1.15 (LibreOffice's fallback for Calibri is wider than Calibri)."""
+    chars = len(text)
+    cjk = (len(text.encode()) - chars) / 2
+    return max(1, math.ceil((1.15 * (chars - cjk) + 1.8 * cjk) / max(width - 1, 1)))
+
+
+_PAGE_PT = 510  # the printable height of an A4 landscape page within our margins, in points
+
+
+_CHART_PT = 235  # 8 cm and its frame
+_LINE_PT = 13.5  # the height of one line of 11 pt text, CJK fonts included
 
 
 def write_table(
@@ -146,93 +212,120 @@ def write_table(
     columns: Sequence[Col],
     rows: Sequence[dict[str, Any]],
     *,
-    title: str | None = None,
+    frame: Frame,
+    numbered: bool = True,
     totals: dict[str, Any] | None = None,
     notes: Sequence[str] = (),
+    sign_off: Sequence[str] = (),
+    chart_rows: int = 0,
 ) -> Table:
-    """A sheet holding one table: an optional title line, a styled header row (frozen, filtered, repeated on
-    every printed page) and the rows; then an optional bold totals row and notes, both outside the filter so
-    that sorting never moves them."""
+    """A sheet holding one table under its title frame: a styled header row (frozen, filtered, repeated on every
+    printed page), 序号 first, ruled rows; subtotal rows (`row["_subtotal"]`) and the totals row are bold and
+    unnumbered, and sit inside the table; notes and the sign-off block follow outside the filter, so that
+    sorting never moves them. A row's `_fill` ("rejected" | "review") shades it. `chart_rows` leaves room
+    for a chart below, inside the print area."""
+    columns = ([Col(SEQ_HEADER, "_seq", "int", width=5)] if numbered else []) + list(columns)
+    printed = [c for c in columns if not c.screen]
+    if columns[: len(printed)] != printed:
+        raise ValueError(f"{name}: screen-only columns must come after the printed ones")
     ws = wb.create_sheet(name)
-    header_row = 3 if title else 1
-    for i, width in enumerate(_widths(columns, rows), start=1):
+    widths = _widths(columns, rows)
+    for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = f"A{header_row + 1}"
-    last_row = header_row + len(rows)
-    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{max(last_row, header_row + 1)}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0  # as many pages down as needed
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.oddHeader.center.text = plain_text(title or name).replace("&", "&&")
+    span = len(printed)
+    printed_width = sum(widths[:span])
+    header_row = _HEADER_ROW
+    _print_setup(ws, span, header_row, frame.title)
 
-    if title:
-        title_cell = WriteOnlyCell(ws, value=plain_text(title))
-        title_cell.data_type = "s"
-        title_cell.font = _TITLE_FONT
-        ws.append([title_cell])
-        ws.append([])
+    title_style = WriteOnlyCell(ws)
+    title_style.font, title_style.alignment = _TITLE_FONT, _CENTER
+    line_style = WriteOnlyCell(ws)
+    line_style.alignment = Alignment(horizontal="left", vertical="center")
+    merged: list[str] = []
+    heights: list[float] = []  # of every row written, in points: where a chart would start on the page
+    row_no = 0
+
+    def put(cells: list[Any] | Row, merge: str | None = None, height: float | None = None) -> None:
+        nonlocal row_no
+        row_no += 1
+        if merge:
+            merged.append(merge.format(row=row_no))
+        if height is not None and not isinstance(cells, Row):  # a Row carries its own height
+            ws.row_dimensions[row_no].height = height
+        heights.append(height or 15)
+        ws.append(cells)
+
+    put(*_text_row(ws, frame.title, title_style._style, span), height=30)
+    for line in frame.lines():
+        put(*_text_row(ws, line, line_style._style, span))
+    put([])
+
+    header_style = WriteOnlyCell(ws)
+    header_style.font, header_style.fill, header_style.alignment, header_style.border = (
+        _BOLD,
+        _HEADER_FILL,
+        _CENTER,
+        _BORDER,
+    )
     header = []
     for col in columns:
-        cell = WriteOnlyCell(ws, value=col.header)
-        cell.data_type = "s"
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = _HEADER_ALIGN
+        cell = WriteOnlyCell(ws, value=None)
+        cell._value, cell.data_type = col.header, "s"
+        cell._style = header_style._style
         header.append(cell)
-    ws.append(header)
+    header_lines = max(_lines_needed(c.header, w) for c, w in zip(columns, widths, strict=True))
+    put(header, height=_LINE_PT * header_lines + 4 if header_lines > 1 else None)
+
+    install(ws)
+    wraps = [c.width is not None or c.kind == "text" for c in columns]
+    plain = [register(wb, _style(ws, c.kind, wrap=w)) for c, w in zip(columns, wraps, strict=True)]
+    bold = [register(wb, _style(ws, c.kind, wrap=w, bold=True)) for c, w in zip(columns, wraps, strict=True)]
+    filled = {
+        k: [register(wb, _style(ws, c.kind, wrap=w, fill=f)) for c, w in zip(columns, wraps, strict=True)]
+        for k, f in FILLS.items()
+    }
+    kinds = [(c.key, c.kind) for c in columns]
+    # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
+    wrapped = [
+        (c.key, w) for c, w in zip(columns, widths, strict=True) if c.width is not None and c.kind == "text"
+    ]
+    seq = 0
     for row in rows:
-        ws.append([cell_value(ws, row.get(col.key), col.kind) for col in columns])
+        if row.get("_subtotal"):
+            styles = bold
+        else:
+            seq += 1
+            row = row | {"_seq": seq} if numbered else row
+            styles = filled.get(row.get("_fill") or "", plain)
+        lines = max([_lines_needed(str(row[k]), w) for k, w in wrapped if row.get(k)] or [1])
+        height = _LINE_PT * lines + 3 if lines > 1 else None
+        put(Row([typed(row.get(k), kind) for k, kind in kinds], styles, height), height=height)
+    last_row = row_no
     if totals is not None:
-        total_cells = []
-        for col in columns:
-            cell = cell_value(ws, totals.get(col.key), col.kind)
-            if isinstance(cell, str):
-                cell = WriteOnlyCell(ws, value=cell)
-            if cell is not None:
-                cell.font = _TOTAL_FONT
-            total_cells.append(cell)
-        ws.append(total_cells)
+        put(Row([typed(totals.get(k), kind) for k, kind in kinds], bold))
+    filter_end = max(last_row, header_row + 1)
+    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{filter_end}"
+
+    note_style = WriteOnlyCell(ws)
+    note_style.alignment = Alignment(wrap_text=True, vertical="top")
     if not rows:
         notes = ("（本表无记录）", *notes)
     if notes:
-        ws.append([])
+        put([])
         for note in notes:
-            ws.append([cell_value(ws, note, "text")])
-    return Table(name, header_row, header_row + 1, last_row, tuple(columns))
-
-
-def add_bar_chart(
-    wb: Workbook,
-    table: Table,
-    category_key: str,
-    value_key: str,
-    title: str,
-    y_title: str = "元",
-) -> None:
-    """A native Excel column chart of one value column of a written table, beside the table."""
-    if table.last_row < table.first_row:
-        return  # nothing to chart
-    ws = wb[table.sheet]
-    chart = BarChart()
-    chart.type = "col"
-    chart.title = title
-    chart.y_axis.title = y_title
-    chart.y_axis.numFmt = YUAN_FORMAT
-    chart.legend = None
-    chart.height = 9
-    chart.width = 18
-    value_col = table.column_index(value_key)
-    category_col = table.column_index(category_key)
-    chart.add_data(
-        Reference(ws, min_col=value_col, min_row=table.header_row, max_row=table.last_row),
-        titles_from_data=True,
-    )
-    chart.set_categories(Reference(ws, min_col=category_col, min_row=table.first_row, max_row=table.last_row))
-    ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{table.header_row}")
+            put(*_text_row(ws, note, note_style._style, span), height=16 * _lines_needed(note, printed_width))
+    if sign_off:
+        put([])
+        put(*_text_row(ws, "    ".join(sign_off), line_style._style, span), height=24)
+    next_row = row_no + 2
+    if chart_rows and sum(heights) + _CHART_PT > _PAGE_PT:
+        ws.row_breaks.append(
+            Break(id=row_no + 1)
+        )  # a chart never splits across pages: it starts the next one
+    for ref in merged:
+        ws.merged_cells.add(ref)
+    ws.print_area = f"A1:{get_column_letter(span)}{next_row + chart_rows if chart_rows else row_no}"
+    return Table(name, header_row, header_row + 1, last_row, tuple(columns), next_row)
 
 
 def save(wb: Workbook, path: Path) -> Path:

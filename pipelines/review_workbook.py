@@ -10,15 +10,16 @@ determination is taken. The other columns say what is pending and why; they are 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from pipelines.excel import Col, new_workbook, save, write_table
+from pipelines.excel import Col, Frame, new_workbook, save, write_table
+from pipelines.settings import SHANGHAI
 from rules.review import FIGURES, OUTCOME_ZH, VALUE_REQUIRED
 from schemas.sheets import REVIEWS
 
@@ -66,7 +67,11 @@ def _instructions(department: str) -> list[dict[str, Any]]:
     return [{"text": line} for line in lines]
 
 
-def write(folder: Path, department: str, as_of: date, rows: Sequence[PendingRow]) -> Path:
+def write(
+    folder: Path, department: str, as_of: date, rulebook_version: str, rows: Sequence[PendingRow]
+) -> Path:
+    now = datetime.now(SHANGHAI)
+    # An input form the official fills and sends back: no 序号 column for the reader to refuse.
     wb = new_workbook()
     records = [
         {
@@ -76,7 +81,8 @@ def write(folder: Path, department: str, as_of: date, rows: Sequence[PendingRow]
         }
         for row in rows
     ]
-    table = write_table(wb, REVIEWS.name, COLUMNS, records)
+    frame = Frame(f"{department}待审核申报的审核结论", department, as_of, rulebook_version, now)
+    table = write_table(wb, REVIEWS.name, COLUMNS, records, frame=frame, numbered=False)
     ws = wb[table.sheet]
     last = max(table.last_row, table.first_row) + 200  # room for rows an official adds by hand
     first = table.first_row
@@ -99,7 +105,8 @@ def write(folder: Path, department: str, as_of: date, rows: Sequence[PendingRow]
         dv.showErrorMessage = True
         dv.add(cells(key))
         ws.data_validations.append(dv)
-    write_table(wb, "填写说明", [Col("填写说明", "text")], _instructions(department))
+    write_table(wb, "填写说明", [Col("填写说明", "text", width=100)], _instructions(department),
+                frame=replace(frame, title=f"{department}审核结论填写说明"), numbered=False)  # fmt: skip
     return save(wb, folder / file_name(as_of, department))
 
 

@@ -37,6 +37,8 @@ class Comparison:
     header: list[str]
     rows: list[Row]
     budget: Budget
+    as_of: date
+    rulebook_version: str
 
 
 def run(folder: Path, engine: Engine, as_of: date, overrides: Sequence[Override]) -> Comparison:
@@ -46,7 +48,7 @@ def run(folder: Path, engine: Engine, as_of: date, overrides: Sequence[Override]
     inputs = tonight.read(folder, engine, as_of)
     rows = compare(inputs.applications, as_of, base, whatif, inputs.held, inputs.reviews)
     budget = Budget(as_of.year, Decimal(annual_budget(base, as_of).value), _committed(engine, as_of.year))
-    return Comparison(header(as_of, base, whatif, overrides), rows, budget)
+    return Comparison(header(as_of, base, whatif, overrides), rows, budget, as_of, base.version)
 
 
 def _committed(engine: Engine, year: int) -> Decimal:
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workbook:
         from pipelines.whatif_workbook import write
 
-        print(f"对比工作簿：{write(args.workbook, comparison.header, comparison.rows, comparison.budget)}")
+        print(f"对比工作簿：{write(args.workbook, comparison)}")
     return 0
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.excel import Col, new_workbook, save, write_table
+from pipelines.excel import Col, Frame, new_workbook, save, write_table
+from pipelines.settings import SHANGHAI
 from rules.catalog import BY_CODE
+from rules.labels import DECISION_ZH
 from rules.whatif import Row, Total, totals
 
-DECISION_ZH = {
-    "awarded": "奖补", "eligible": "符合条件", "compliant": "合规", "non_compliant": "不合规",
-    "rejected": "不予支持", "needs_review": "待人工审核",
-}  # fmt: skip
+if TYPE_CHECKING:  # pipelines.whatif imports this module to write its comparison
+    from pipelines.whatif import Comparison
+
 ROWS = [
     Col("申报编号", "application_id"),
     Col("企业名称", "enterprise_name"),
@@ -60,10 +62,21 @@ def _total(t: Total) -> dict[str, object]:
     return {**t.__dict__, "difference": t.difference}
 
 
-def write(path: Path, header: Sequence[str], rows: Sequence[Row], budget: Budget) -> Path:
+def write(path: Path, comparison: Comparison) -> Path:
+    header, rows, budget = comparison.header, comparison.rows, comparison.budget
+    now = datetime.now(SHANGHAI)
+
+    def frame(title: str) -> Frame:
+        # A simulation, never booked: the title says so on every printed page.
+        return Frame(
+            f"奖补模拟测算（不入账）：{title}", "模拟测算", comparison.as_of, comparison.rulebook_version, now
+        )
+
     wb = new_workbook()
-    write_table(wb, "说明", [Col("说明", "text")], [{"text": line} for line in header])
-    write_table(wb, "逐项对比", ROWS, [_row(r) for r in rows], title=header[0])
+    write_table(
+        wb, "说明", [Col("说明", "text", width=100)], [{"text": line} for line in header], frame=frame("说明")
+    )
+    write_table(wb, "逐项对比", ROWS, [_row(r) for r in rows], frame=frame("现行与调整后逐项对比"))
     by_program = totals(rows, lambda r: r.program)
     for name, groups in (
         ("按类别", by_program),
@@ -71,7 +84,9 @@ def write(path: Path, header: Sequence[str], rows: Sequence[Row], budget: Budget
     ):
         everything = Total("合计", sum(g.applications for g in groups), sum(g.changed for g in groups),
                            sum((g.base for g in groups), Decimal("0.00")), sum((g.whatif for g in groups), Decimal("0.00")))  # fmt: skip
-        write_table(wb, name, TOTALS, [_total(g) for g in groups], title=header[0], totals=_total(everything))
+        write_table(
+            wb, name, TOTALS, [_total(g) for g in groups], frame=frame(name), totals=_total(everything)
+        )
     base = sum((g.base for g in by_program), Decimal("0.00"))
     whatif = sum((g.whatif for g in by_program), Decimal("0.00"))
     # Tonight's decisions replace what is booked: the committed amount moves by the difference of the awards.
@@ -94,7 +109,7 @@ def write(path: Path, header: Sequence[str], rows: Sequence[Row], budget: Budget
                 "whatif": budget.annual_budget - committed_after,
             },
         ],
-        title=header[0],
+        frame=frame("预算影响"),
         notes=("调整后已承诺 = 台账已承诺 + 调整后与现行奖补合计之差；模拟不记账，台账不变。",),
     )
     return save(wb, path)

@@ -25,3 +25,13 @@ IP_KINDS = {"invention_patent": "发明专利", "software_copyright": "软件著
 ACQUISITIONS = {"own": "自有", "purchased": "购买"}
 PROCESSES = {"bayer": "拜耳法", "other": "其他", "electrolysis": "电解"}
 CAPACITY_SOURCES = {"local": "区内", "transferred": "区外转移"}
+
+# A decision's outcome as officials read it (application_decisions.decision).
+DECISION_ZH = {
+    "awarded": "奖补",
+    "eligible": "符合条件",
+    "compliant": "合规",
+    "non_compliant": "不合规",
+    "rejected": "不予支持",
+    "needs_review": "待人工审核",
+}

@@ -144,6 +144,12 @@ class Parameters:
     def keys(self) -> Iterable[str]:
         return self._parameters.keys()
 
+    def description(self, key: str) -> str:
+        """What a parameter is, in Chinese, as its file describes it (reports say this instead of the key)."""
+        if key not in self._parameters:
+            raise ParameterError(f"unknown parameter {key}")
+        return self._parameters[key].description
+
     def complete_from(self) -> date:
         """The first date on which every parameter has a value: the rulebook is complete from then on."""
         return max(p.values[0].since for p in self._parameters.values())

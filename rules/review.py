@@ -22,19 +22,12 @@ from typing import Any
 from rules.catalog import BY_CODE
 from rules.context import Context
 from rules.decision import Condition, Decision, Outcome
+from rules.labels import DECISION_ZH
 from rules.model import Application
 from rules.money import WAN, from_wan
 
 APPROVE, REJECT = "approve", "reject"
 OUTCOME_ZH = {APPROVE: "通过", REJECT: "不通过"}
-DECISION_ZH = {
-    "awarded": "奖补",
-    "eligible": "符合条件",
-    "compliant": "合规",
-    "non_compliant": "不合规",
-    "rejected": "不予支持",
-    "needs_review": "待人工审核",
-}
 
 
 @dataclass(frozen=True)

@@ -160,5 +160,8 @@ def test_the_run_writes_a_workbook_per_department(nightly: Nightly):
     assert (folder / "审核" / f"{nightly.as_of.isoformat()}-工信厅-审核结论.xlsx").exists()
     wb = load_workbook(folder / "工信厅.xlsx")
     assert wb.sheetnames[:4] == ["汇总", "明细", "待审核", "退回行"]  # then the department's own sheets
-    summary = {row[0]: row for row in wb["汇总"].iter_rows(min_row=4, values_only=True)}
-    assert summary["STANDARD_SETTING"][-1] == 600000  # ledger net of clause 七 on the sample
+    rows = list(wb["汇总"].iter_rows(values_only=True))
+    header = next(r for r in rows if r[0] == "序号")
+    code, ledger = header.index("代码"), header.index("台账净额(元)")
+    summary = {row[code]: row for row in rows if row[0] is not None and row[code]}
+    assert summary["STANDARD_SETTING"][ledger] == 600000  # ledger net of clause 七 on the sample

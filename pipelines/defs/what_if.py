@@ -38,7 +38,7 @@ def what_if_comparison(
     folder = reports.for_date(evaluation.date) / "模拟测算"  # apart from the reports officials sign
     folder.mkdir(exist_ok=True)
     path = folder / f"模拟测算-{context.run.run_id[:8]}.xlsx"
-    write(path, comparison.header, comparison.rows, comparison.budget)
+    write(path, comparison)
     changed = [r for r in comparison.rows if r.changed]
     for line in comparison.header:
         context.log.info(line)

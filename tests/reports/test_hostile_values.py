@@ -1,12 +1,13 @@
 """Nothing an enterprise typed can become a formula or a link in any report: hostile names, project names and
 rejected values reach every workbook as plain string cells."""
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from pipelines.excel import Col, new_workbook, save, write_table
+from pipelines.excel import Col, Frame, new_workbook, save, write_table
 from schemas.credit_code import make
 from schemas.sheets import BY_KEY
 from tests.conftest import Nightly
@@ -49,14 +50,13 @@ def _cells(path: Path):
 def test_the_writer_keeps_every_dangerous_start_a_plain_string_cell(tmp_path: Path):
     wb = new_workbook()
     rows = [{"name": v, "amount": None} for v in HOSTILE]
-    write_table(
-        wb, "表", [Col("企业名称", "name"), Col("金额(元)", "amount", "yuan")], rows, title=HOSTILE[0]
-    )
+    frame = Frame(HOSTILE[0], "测试单位", date(2026, 11, 24), "rb-test", datetime(2026, 11, 24, 2, 0))
+    write_table(wb, "表", [Col("企业名称", "name"), Col("金额(元)", "amount", "yuan")], rows, frame=frame)
     path = save(wb, tmp_path / "hostile.xlsx")
     cells = [cell for _, cell in _cells(path)]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     # XML readers turn a carriage return into a line feed; it is still the same text, and still text
-    written = {c.value.replace("\n", "\r"): c for c in cells if c.row >= 4}
+    written = {c.value.replace("\n", "\r"): c for c in cells if c.row >= 6 and isinstance(c.value, str)}
     for value in HOSTILE:
         cell = written[value]
         assert cell.data_type == "s" and cell.quotePrefix, value

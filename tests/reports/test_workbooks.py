@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from assets.fund_summary import FILE_NAME, fund_mismatches
-from assets.reports import department_mismatches
 from pipelines.excel import YUAN_FORMAT
+from pipelines.fund_report import FILE_NAME
+from pipelines.report_readback import department_mismatches, fund_mismatches
 from pipelines.settings import SAMPLE_INBOX
 from rules.catalog import DEPARTMENTS, PROGRAMS
 from rules.parameters import Parameters
@@ -80,8 +80,24 @@ def test_each_department_gets_its_workbook_with_its_own_sheets_and_finance_gets_
     assert set(books) == {*DEPARTMENTS, Path(FILE_NAME).stem}
     for department in DEPARTMENTS:
         wb = load_workbook(books[department])
-        assert wb.sheetnames == ["汇总", "明细", "待审核", "退回行", *EXTRA_SHEETS[department]], department
-    assert load_workbook(books[Path(FILE_NAME).stem]).sheetnames == ["概况", "按项目", "按盟市", "按月份"]
+        funds = any(p.kind == "fund" for p in PROGRAMS if department in p.departments)
+        allocation = ["资金分配表"] if funds else []
+        assert wb.sheetnames == [
+            "汇总",
+            "明细",
+            "待审核",
+            "退回行",
+            *allocation,
+            *EXTRA_SHEETS[department],
+        ], department
+    assert load_workbook(books[Path(FILE_NAME).stem]).sheetnames == [
+        "概况",
+        "按项目",
+        "按盟市",
+        "按月份",
+        "资金分配表",
+        "拟奖补名单",
+    ]
 
 
 def test_every_sheet_has_a_frozen_filtered_header_and_prints_landscape_one_page_wide(run):
@@ -97,12 +113,12 @@ def test_every_sheet_has_a_frozen_filtered_header_and_prints_landscape_one_page_
             assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), where
             assert ws.sheet_properties.pageSetUpPr.fitToPage, where
             header = ws[header_row]
-            assert all(c.value and c.font.b for c in header), where
+            assert all(c.value and c.font.b and c.alignment.wrap_text for c in header), where
             for cell in header:
-                # fitted: at least as wide as the header, a Chinese character taking two columns
+                # a header wraps onto at most two lines of its column
                 width = ws.column_dimensions[cell.column_letter].width
                 shown = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(cell.value))
-                assert width >= min(shown, 60), (where, cell.value, width)
+                assert width >= min(shown / 2, 60), (where, cell.value, width)
 
 
 def test_every_amount_in_yuan_is_a_number_with_thousands_separators_and_two_decimals(run):
@@ -130,7 +146,7 @@ def test_each_department_summary_ties_program_by_program_to_award_balances(run):
         wb = load_workbook(_books(n)[department])
         header, rows = _table(wb["汇总"])
         code, decided, ledger_at = (
-            header.index("申报类别"),
+            header.index("代码"),
             header.index("奖补决定金额(元)"),
             header.index("台账净额(元)"),
         )
@@ -141,7 +157,9 @@ def test_each_department_summary_ties_program_by_program_to_award_balances(run):
             assert Decimal(str(shown[p.code][ledger_at])) == ledger.get(p.code, 0), (department, p.code)
             if p.kind == "fund":
                 assert Decimal(str(shown[p.code][decided])) == ledger.get(p.code, 0), (department, p.code)
-        total = next(r for r in wb["汇总"].iter_rows(values_only=True) if r[0] == "合计")
+        total = next(
+            r for r in wb["汇总"].iter_rows(values_only=True) if r[header.index("申报类别")] == "合计"
+        )
         assert Decimal(str(total[ledger_at])) == sum(ledger.get(p.code, Decimal(0)) for p in mine)
 
         # the detail lists every application of the department's programs, and its awards add up to the same
@@ -150,7 +168,7 @@ def test_each_department_summary_ties_program_by_program_to_award_balances(run):
         for r in detail:
             amount = r[d_header.index("奖补金额(元)")]
             if amount is not None:
-                awarded[r[d_header.index("类别代码")]] += Decimal(str(amount))
+                awarded[r[d_header.index("代码")]] += Decimal(str(amount))
         for p in mine:
             if p.kind == "fund":
                 assert awarded[p.code] == ledger.get(p.code, 0), (department, p.code)
@@ -170,7 +188,7 @@ def test_the_needs_review_sheet_says_what_is_missing_for_each_application_under_
     for department in DEPARTMENTS:
         codes = {p.code for p in PROGRAMS if department in p.departments}
         header, rows = _table(load_workbook(_books(n)[department])["待审核"])
-        assert sorted(r[0] for r in rows) == sorted(
+        assert sorted(r[header.index("申报编号")] for r in rows) == sorted(
             a["application_id"] for a in review if a["program"] in codes
         )
         assert all(r[header.index("需补充或核实的内容")] for r in rows)
@@ -186,10 +204,11 @@ def test_the_tax_bureau_list_carries_each_vat_applications_estimated_refund(run)
         )
     }
     header, rows = _table(load_workbook(_books(n)["税务局"])["增值税即征即退"])
-    assert {r[0] for r in rows} == set(decided)
+    app = header.index("申报编号")
+    assert {r[app] for r in rows} == set(decided)
     for r in rows:
         estimate = r[header.index("退税估算(元)")]
-        d = decided[r[0]]
+        d = decided[r[app]]
         if d["decision"] == "eligible":
             assert Decimal(str(estimate)) == Decimal(int(d["amount_fen"])) / 100
         else:
@@ -205,17 +224,17 @@ def test_the_fund_summary_ties_by_program_city_and_month_to_the_ledger_against_t
     total = sum(ledger.values(), Decimal(0))
 
     header, rows = _table(wb["按项目"])
-    by_program = {r[0]: Decimal(str(r[header.index("累计承诺(元)")])) for r in rows}
+    by_program = {r[header.index("代码")]: Decimal(str(r[header.index("累计承诺(元)")])) for r in rows}
     assert by_program == {p.code: ledger.get(p.code, Decimal(0)) for p in PROGRAMS if p.kind == "fund"}
     for sheet, key in (("按盟市", "累计承诺(元)"), ("按月份", "净承诺(元)")):
         header, rows = _table(wb[sheet])
         assert sum(Decimal(str(r[header.index(key)] or 0)) for r in rows) == total, sheet
-    cities = {r[0] for r in _table(wb["按盟市"])[1]}
+    cities = {r[1] for r in _table(wb["按盟市"])[1]}
     assert {"包头市", "阿拉善盟"} <= cities
 
     budget = Parameters.load().at(AS_OF).value("fund.annual_budget")
-    overview = {r[0]: r for r in wb["概况"].iter_rows(values_only=True) if r[0]}
-    assert Decimal(str(overview[f"{AS_OF.year} 年度预算"][1])) == budget
+    overview = {r[1]: r for r in wb["概况"].iter_rows(values_only=True) if r[1]}
+    assert Decimal(str(overview[f"{AS_OF.year} 年度预算（暂定，待财政厅下达）"][2])) == budget
     assert len(wb["按项目"]._charts) == 1 and len(wb["按盟市"]._charts) == 1
 
 
@@ -253,11 +272,12 @@ def test_a_workbook_whose_totals_no_longer_match_the_ledger_fails_the_tie(run, t
     wb = load_workbook(folder / "财政厅.xlsx")
     ws = wb["汇总"]
     header_row = _header_row(ws)
-    ledger_col = [c.value for c in ws[header_row]].index("台账净额(元)") + 1
+    headers = [c.value for c in ws[header_row]]
+    ledger_col, code_col = headers.index("台账净额(元)") + 1, headers.index("代码") + 1
     cell = next(
         ws.cell(row=r, column=ledger_col)
         for r in range(header_row + 1, ws.max_row + 1)
-        if ws.cell(row=r, column=1).value == "STANDARD_SETTING"
+        if ws.cell(row=r, column=code_col).value == "STANDARD_SETTING"
     )
     cell.value = cell.value + 1
     wb.save(folder / "财政厅.xlsx")
@@ -266,7 +286,8 @@ def test_a_workbook_whose_totals_no_longer_match_the_ledger_fails_the_tie(run, t
 
     wb = load_workbook(folder / FILE_NAME)
     ws = wb["按盟市"]
-    ws.cell(row=_header_row(ws) + 1, column=5).value = 1
+    total_col = [c.value for c in ws[_header_row(ws)]].index("累计承诺(元)") + 1
+    ws.cell(row=_header_row(ws) + 1, column=total_col).value = 1
     wb.save(folder / FILE_NAME)
     assert [p["sheet"] for p in fund_mismatches(n.engine(), folder / FILE_NAME)] == ["按盟市"]
 
@@ -276,7 +297,8 @@ def test_the_energy_bureau_gets_every_metered_renewable_share_and_miit_the_recyc
     header, rows = _table(load_workbook(_books(n)["能源局"])["可再生能源消纳比例"])
     shares = n.rows("SELECT credit_code, month, share FROM renewable_shares")
     assert shares, "the sample's metering export yields renewable shares"
-    assert sorted((r[1], r[3]) for r in rows) == sorted((s["credit_code"], s["month"]) for s in shares)
+    code, month = header.index("统一社会信用代码"), header.index("月份")
+    assert sorted((r[code], r[month]) for r in rows) == sorted((s["credit_code"], s["month"]) for s in shares)
     assert all(
         r[header.index("可再生能源消纳比例")] is None or 0 <= r[header.index("可再生能源消纳比例")] <= 1
         for r in rows
@@ -291,7 +313,8 @@ def test_the_energy_bureau_gets_every_metered_renewable_share_and_miit_the_recyc
         for r in n.rows("SELECT DISTINCT credit_code, month FROM meter_months")
         if r["credit_code"] in recycled
     }
-    _, monthly = _table(load_workbook(_books(n)["工信厅"])["再生铝月度能耗"])
-    assert {(r[1], r[3]) for r in monthly} == months
-    _, extract = _table(load_workbook(_books(n)["工信厅"])["再生铝基础数据库"])
-    assert {r[1] for r in extract} == recycled
+    m_header, monthly = _table(load_workbook(_books(n)["工信厅"])["再生铝月度能耗"])
+    at = m_header.index("统一社会信用代码"), m_header.index("月份")
+    assert {(r[at[0]], r[at[1]]) for r in monthly} == months
+    e_header, extract = _table(load_workbook(_books(n)["工信厅"])["再生铝基础数据库"])
+    assert {r[e_header.index("统一社会信用代码")] for r in extract} == recycled

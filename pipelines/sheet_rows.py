@@ -1,0 +1,143 @@
+"""The rows of a report table, written straight into a write-only sheet's XML stream.
+
+openpyxl's write-only sheets build a `Cell` per value and look its style up per cell; over a ruled table of a
+quarter of a million cells (every cell bordered, blanks included) that costs several times the rest of the
+report. Here each column's styles are registered in the workbook once, and a row goes to the same lxml stream
+openpyxl writes to, as the elements openpyxl would write: inline strings, numbers, Excel serial dates.
+
+Text is always a string cell, never a formula: text that a spreadsheet could read as the start of a formula gets
+the column's quotePrefix style, so that it stays text even when an official edits it in Excel. Amounts are
+written from their `Decimal` digits; no amount passes through a float.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, NamedTuple
+from xml.sax.saxutils import escape
+
+from lxml.etree import fromstring
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils.datetime import to_excel
+
+# What a spreadsheet may read as the start of a formula (OWASP "CSV injection"); tab and CR hide one.
+DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MAX_TEXT = 32767  # characters per cell; longer text makes Excel refuse to open the file
+NUMBER_KINDS = ("yuan", "wan", "qty", "pct")
+_PRESERVE = ' xml:space="preserve">'
+
+
+@lru_cache(maxsize=1 << 16)  # names, cities and labels repeat on every row
+def plain_text(value: Any) -> str:
+    """Text as it may stand in a cell: characters XML cannot carry removed, cut to what Excel accepts."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    if len(text) > EXCEL_MAX_TEXT:
+        text = text[: EXCEL_MAX_TEXT - 1] + "…"
+    return text
+
+
+def is_missing(value: Any) -> bool:
+    # pandas hands text columns over with NaN for blanks
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def typed(value: Any, kind: str) -> Any:
+    """The value a cell of this kind holds; text stays text (a bool reads 是/否), amounts stay Decimal."""
+    if is_missing(value):
+        return None
+    if kind == "text":
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        return plain_text(value)
+    if kind in NUMBER_KINDS:
+        return value if isinstance(value, Decimal | int) else Decimal(str(value))
+    if kind == "date":
+        return value if isinstance(value, date | datetime) else date.fromisoformat(str(value))
+    if kind == "int":
+        return int(value)
+    raise ValueError(f"unknown column kind {kind}")
+
+
+@dataclass(frozen=True)
+class ColumnStyle:
+    """A column's registered style as the opening of its cells: blank, text, quoted text (quotePrefix, for text
+    that looks like a formula) and number. Built once per sheet."""
+
+    blank: str
+    text: str
+    quoted: str
+    number: str
+
+
+def register(wb: Any, style: StyleArray) -> ColumnStyle:
+    quoted = StyleArray(style)
+    quoted.quotePrefix = 1
+    sid, qid = wb._cell_styles.add(style), wb._cell_styles.add(quoted)
+    return ColumnStyle(
+        f'<c s="{sid}"/>',
+        f'<c s="{sid}" t="inlineStr"><is><t',
+        f'<c s="{qid}" t="inlineStr"><is><t',
+        f'<c s="{sid}" t="n"><v>',
+    )
+
+
+class Row(NamedTuple):
+    """One table row for `install`'s writer: a value per column (typed as its kind says), its styles, a height.
+    A tuple, as `ws.append` wants."""
+
+    values: Sequence[Any]
+    styles: Sequence[ColumnStyle]
+    height: float | None = None
+
+
+def _number(value: Decimal | int | float) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _write(xf: Any, row: Row, row_idx: int, epoch: Any) -> None:
+    """One <row>, written in one call as the text of its XML parsed by lxml: cheaper than an element per cell
+    built in Python. Its cells are in column order without a reference: the `r` of a cell is optional in
+    SpreadsheetML and every row writes all its cells, so each cell's column is its place in the row."""
+    height = "" if row.height is None else f' ht="{row.height}" customHeight="1"'
+    parts = [f'<row r="{row_idx}"{height}>']
+    for value, style in zip(row.values, row.styles, strict=True):
+        if value is None:
+            parts.append(style.blank)
+        elif value.__class__ is str:
+            parts.append(style.quoted if value.startswith(DANGEROUS_START) else style.text)
+            parts.append(_PRESERVE if value != value.strip() else ">")
+            parts.append(escape(value))
+            parts.append("</t></is></c>")
+        else:
+            number = to_excel(value, epoch) if isinstance(value, date) else value
+            parts.append(style.number)
+            parts.append(_number(number))
+            parts.append("</v></c>")
+    parts.append("</row>")
+    xf.write(fromstring("".join(parts)))
+
+
+def install(ws: Any) -> None:
+    """Let `ws.append` take a `Row` and write it with `_write`; any other row goes through openpyxl as usual.
+    Call after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
+    writer = ws._writer
+    epoch = ws.parent.epoch
+    write_row, values_to_row = writer.write_row, ws._values_to_row
+
+    def to_row(values: Any, row_idx: int) -> Any:
+        return values if isinstance(values, Row) else values_to_row(values, row_idx)
+
+    def write(xf: Any, row: Any, row_idx: int) -> None:
+        if isinstance(row, Row):
+            _write(xf, row, row_idx, epoch)
+        else:
+            write_row(xf, row, row_idx)
+
+    ws._values_to_row = to_row
+    writer.write_row = write

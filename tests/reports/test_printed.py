@@ -1,0 +1,351 @@
+"""The reports as an official prints, signs and files them (issue 12): every workbook of a real run on the sample
+inbox rendered by LibreOffice to PDF, as it honours each sheet's print setup, and every page's text measured; and,
+with openpyxl, the ruled tables, 序号, title frames, sign-off blocks, Chinese-only cells, the order of the lists
+and the allocation tables tied to the ledger.
+
+LibreOffice is slow to start: all workbooks are rendered by one `soffice` invocation, once for this module, with
+its own profile directory. Without LibreOffice the rendering test is skipped, and under CI it fails (`.ci/run`
+installs Debian's libreoffice-calc).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import inspect
+
+from pipelines.allocation import ALLOCATION_SHEET, NOTICE_SHEET
+from pipelines.fund_report import FILE_NAME
+from pipelines.report_readback import department_mismatches, read_table
+from pipelines.report_text import official_order, plain_reason
+from pipelines.settings import SAMPLE_INBOX
+from rules.catalog import BY_CODE, DEPARTMENTS, PROGRAMS
+from rules.parameters import Parameters
+from schemas.sheets import LEAGUE_CITIES
+from tests.conftest import AS_OF, Nightly
+
+MIN_POINTS = 9.0
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+SUMMARY_SHEETS = {"汇总", "概况"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nightly]:
+    root = tmp_path_factory.mktemp("printed")
+    shutil.copytree(SAMPLE_INBOX, root / "inbox")
+    nightly = Nightly(
+        inbox=root / "inbox", database_url=f"sqlite:///{root / 'ledger.sqlite'}", reports=root / "out"
+    )
+    assert nightly.run().success
+    yield nightly
+
+
+def _books(n: Nightly) -> list[Path]:
+    return sorted((n.reports / AS_OF.isoformat()).glob("*.xlsx"))
+
+
+@pytest.fixture(scope="module")
+def pdfs(run: Nightly, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    if SOFFICE is None:
+        message = "LibreOffice (soffice) is missing: apt-get install libreoffice-calc (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    out = tmp_path_factory.mktemp("pdf")
+    profile = tmp_path_factory.mktemp("lo-profile")
+    books = _books(run)
+    subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(out), *map(str, books)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    rendered = {p.stem: p for p in out.glob("*.pdf")}
+    assert set(rendered) == {b.stem for b in books}
+    return rendered
+
+
+def _page_sizes(pdf: Path) -> list[float]:
+    """The median size of the text spans on each page, in points."""
+    import pymupdf
+
+    sizes = []
+    with pymupdf.open(pdf) as doc:
+        for page in doc:
+            spans = [
+                span["size"]
+                for block in page.get_text("dict")["blocks"]
+                for line in block.get("lines", [])
+                for span in line["spans"]
+                if span["text"].strip()
+            ]
+            sizes.append(statistics.median(spans) if spans else 0.0)
+    return sizes
+
+
+def test_every_printed_page_of_every_report_is_set_in_at_least_nine_point_text(run, pdfs):
+    small = {}
+    for name, pdf in pdfs.items():
+        sizes = _page_sizes(pdf)
+        # every sheet prints (its title is on a page); LibreOffice may add a page with no text at all after a
+        # sheet that runs over several pages: it has no body text to measure
+        sheets = load_workbook(run.reports / AS_OF.isoformat() / f"{name}.xlsx").sheetnames
+        assert len([s for s in sizes if s]) >= len(sheets), name
+        small |= {f"{name} p.{i}": round(s, 1) for i, s in enumerate(sizes, start=1) if 0 < s < MIN_POINTS}
+    assert small == {}
+
+
+def _sheets(n: Nightly) -> Iterator[tuple[str, Worksheet]]:
+    for path in _books(n):
+        for ws in load_workbook(path).worksheets:
+            yield f"{path.stem}/{ws.title}", ws
+
+
+def _header_row(ws: Worksheet) -> int:
+    return int(ws.freeze_panes[1:]) - 1
+
+
+def _table_rows(ws: Worksheet) -> range:
+    """The header, the data, subtotal and totals rows: up to the first blank row below the header."""
+    top = _header_row(ws)
+    bottom = top
+    while any(c.value is not None for c in ws[bottom + 1]):
+        bottom += 1
+    return range(top, bottom + 1)
+
+
+def test_every_list_starts_with_a_serial_number_and_every_table_cell_is_ruled(run):
+    for where, ws in _sheets(run):
+        top = _header_row(ws)
+        headers = [c.value for c in ws[top]]
+        assert headers[0] == "序号", where
+        serials = [ws.cell(r, 1).value for r in _table_rows(ws)[1:] if ws.cell(r, 1).value is not None]
+        assert serials == list(range(1, len(serials) + 1)), where
+        for r in _table_rows(ws):
+            for c in range(1, len(headers) + 1):
+                border = ws.cell(r, c).border
+                sides = (border.left.style, border.right.style, border.top.style, border.bottom.style)
+                assert sides == ("thin",) * 4, (where, ws.cell(r, c).coordinate)
+
+
+def test_every_sheet_opens_with_its_title_frame_and_each_summary_ends_with_the_sign_off_block(run):
+    version = run.scalar("SELECT MIN(rulebook_version) FROM application_decisions")
+    for where, ws in _sheets(run):
+        title = ws["A1"]
+        assert title.value and title.font.b and title.alignment.horizontal == "center", where
+        printed = _last_printed_column(ws)
+        assert f"A1:{printed}1" in {str(m) for m in ws.merged_cells.ranges}, where  # centred over the table
+        frame = f"{ws['A2'].value} {ws['A3'].value}"
+        for part in (
+            "编制单位：",
+            "单位：",
+            f"数据截至：{AS_OF.isoformat()}",
+            f"规则版本：{version}",
+            "生成时间：",
+        ):
+            assert part in frame, (where, part)
+        assert ("单位：万元" in frame) or ("单位：元" in frame), where
+        texts = [
+            str(c.value) for row in ws.iter_rows(min_row=_table_rows(ws)[-1] + 1) for c in row if c.value
+        ]
+        if ws.title in SUMMARY_SHEETS:
+            sign_off = texts[-1]
+            for part in ("制表人", "审核人", "负责人", "日期"):
+                assert part in sign_off, (where, part)
+            assert ("单位（盖章）" in sign_off) == (ws.title == "概况"), where
+
+
+def test_the_printed_columns_come_first_and_the_screen_columns_stay_outside_the_print_area(run):
+    for where, ws in _sheets(run):
+        headers = [c.value for c in ws[_header_row(ws)]]
+        printed = headers[: ws[f"{_last_printed_column(ws)}1"].column]
+        assert not {"代码", "统一社会信用代码", "来源文件", "申报编号", "错误代码"} & set(printed), where
+        assert "代码" not in headers or headers[-1] == "代码", where
+        if {"盟市", "企业名称"} <= set(printed):
+            assert printed[1:3] == ["盟市", "企业名称"], where
+        assert (
+            ws.page_margins.left == pytest.approx(1 / 2.54)
+            and ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+        )
+
+
+def _last_printed_column(ws: Worksheet) -> str:
+    """The last column of the print area ('明细'!$A$1:$I$30 -> I)."""
+    return str(ws.print_area).split(":")[-1].split("$")[1]
+
+
+def _internal_names(n: Nightly) -> list[tuple[str, re.Pattern[str]]]:
+    names = inspect(n.engine())
+    tables = [*names.get_table_names(), *names.get_view_names()]
+    words = [
+        *(("parameter key", k) for k in sorted(Parameters.load().keys())),
+        *(("program code", code) for code in BY_CODE),
+        *(("table name", t) for t in tables),
+    ]
+    patterns = [(kind, re.compile(rf"(?<![A-Za-z0-9_.]){re.escape(w)}(?![A-Za-z0-9_])")) for kind, w in words]
+    patterns.append(("award key", re.compile(r"\b[A-Z]+(?:_[A-Z0-9]+)+:\S")))
+    patterns.append(
+        ("repository file", re.compile(r"\b[\w/]+\.(py|yaml|md)\b|\b(rules|pipelines|schemas|assets)/"))
+    )
+    return patterns
+
+
+def test_no_cell_outside_a_code_column_names_a_parameter_award_key_table_or_file_of_the_repository(run):
+    patterns = _internal_names(run)
+    found = []
+    for where, ws in _sheets(run):
+        code_columns = {c.column for c in ws[_header_row(ws)] if c.value == "代码"}
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.column not in code_columns:
+                    found += [
+                        (where, cell.coordinate, kind, cell.value)
+                        for kind, p in patterns
+                        if p.search(cell.value)
+                    ]
+    assert found == []
+
+
+def test_a_reason_that_names_a_parameter_or_an_award_object_is_said_in_chinese():
+    said = plain_reason(
+        "国家级绿色工厂（工信厅节函〔2025〕321号，2025-12-20）：green_manufacturing.award.national = 1,000,000.00 元；"
+        "奖励 1,000,000.00 元"
+    )
+    assert said.startswith(
+        "国家级绿色工厂（工信厅节函〔2025〕321号，2025-12-20）：国家级绿色制造奖励标准（政策条款五(2)）"
+    )
+    assert "green_manufacturing" not in said and "1,000,000.00 元" in said
+    said = plain_reason(
+        "奖励对象 STANDARD_SETTING:911502001001583827:ISO 6361-6:2025 已由申报 STD-001 获得（一次性奖励）"
+    )
+    assert said == "奖励对象 标准研制奖励（ISO 6361-6:2025） 已由申报 STD-001 获得（一次性奖励）"
+    said = plain_reason(
+        "已获更高等级认定奖励（GREEN_MANUFACTURING:911502001001583827:green_factory:national，申报 G-1）"
+    )
+    assert "GREEN_MANUFACTURING" not in said and "national" not in said and "绿色制造奖励（国家级" in said
+    assert plain_reason("配套深加工项目 XM-7 已申报（DEEP_PROCESSING_INTEREST）") == (
+        f"配套深加工项目 XM-7 已申报（{BY_CODE['DEEP_PROCESSING_INTEREST'].name}）"
+    )
+
+
+def _ledger_by_application(n: Nightly, codes: set[str]) -> dict[str, Decimal]:
+    rows = n.rows(
+        "SELECT application_id, program, SUM(amount_fen) AS net FROM award_ledger GROUP BY application_id, program"
+    )
+    return {
+        r["application_id"]: Decimal(int(r["net"])) / 100 for r in rows if r["program"] in codes and r["net"]
+    }
+
+
+def _table(path: Path, sheet: str) -> tuple[list[str], list[dict[str, Any]], Any]:
+    t = read_table(path, sheet)
+    return t.header, [dict(zip(t.header, r, strict=True)) for r in t.rows], t
+
+
+def test_the_allocation_tables_list_what_the_ledger_owes_by_league_city_with_subtotals_and_the_ledger_total(
+    run,
+):
+    folder = run.reports / AS_OF.isoformat()
+    books = {"专项资金汇总": {p.code for p in PROGRAMS if p.kind == "fund"}} | {
+        d: {p.code for p in PROGRAMS if d in p.departments and p.kind == "fund"} for d in DEPARTMENTS
+    }
+    checked = 0
+    for book, codes in books.items():
+        if not codes:
+            assert ALLOCATION_SHEET not in load_workbook(folder / f"{book}.xlsx").sheetnames
+            continue
+        header, rows, table = _table(folder / f"{book}.xlsx", ALLOCATION_SHEET)
+        assert header[:8] == [
+            "序号",
+            "盟市",
+            "企业名称",
+            "项目名称",
+            "奖补项目",
+            "政策条款",
+            "奖补金额(元)",
+            "奖补金额(万元)",
+        ]
+        owed = _ledger_by_application(run, codes)
+        assert {r["申报编号"]: Decimal(str(r["奖补金额(元)"])) for r in rows} == owed, book
+        assert all(Decimal(str(r["奖补金额(万元)"])) * 10000 == Decimal(str(r["奖补金额(元)"])) for r in rows)
+        cities = [r["盟市"] for r in rows]
+        assert cities == sorted(cities, key=LEAGUE_CITIES.index), book
+        assert [s[1] for s in table.subtotals] == list(dict.fromkeys(cities)), book
+        for sub in table.subtotals:
+            mine = sum(Decimal(str(r["奖补金额(元)"])) for r in rows if r["盟市"] == sub[1])
+            assert Decimal(str(sub[header.index("奖补金额(元)")])) == mine
+        assert Decimal(str(table.total[header.index("奖补金额(元)")])) == sum(owed.values()), book
+        checked += 1
+    assert checked >= 2
+
+
+def test_the_public_notice_list_shows_only_what_may_be_published_in_official_order(run):
+    path = run.reports / AS_OF.isoformat() / FILE_NAME
+    header, rows, _ = _table(path, NOTICE_SHEET)
+    assert header == ["序号", "盟市", "企业名称", "项目名称", "奖补项目", "奖补金额(元)"]
+    owed = _ledger_by_application(run, {p.code for p in PROGRAMS if p.kind == "fund"})
+    assert sum(Decimal(str(r["奖补金额(元)"])) for r in rows) == sum(owed.values()) and len(rows) == len(owed)
+
+
+def test_lists_read_in_league_city_order_then_enterprise_then_clause_and_refusals_are_shaded(run):
+    wb = load_workbook(run.reports / AS_OF.isoformat() / "工信厅.xlsx")
+    ws = wb["明细"]
+    top = _header_row(ws)
+    headers = [c.value for c in ws[top]]
+    rows = [
+        dict(zip(headers, r, strict=True)) for r in ws.iter_rows(min_row=top + 1, values_only=True) if r[0]
+    ]
+    keyed = [
+        {
+            "league_city": r["盟市"],
+            "enterprise_name": r["企业名称"],
+            "program": r["代码"],
+            "application_id": r["申报编号"],
+        }
+        for r in rows
+    ]
+    assert keyed == sorted(keyed, key=official_order)
+    fills = {}
+    for r in range(top + 1, top + 1 + len(rows)):
+        decision = ws.cell(r, headers.index("决定") + 1).value
+        fills.setdefault(decision, set()).add(ws.cell(r, 2).fill.fgColor.rgb)
+    assert {"奖补", "不予支持"} <= set(fills)
+    assert fills["奖补"] == {"00000000"} and "00000000" not in fills["不予支持"]
+
+
+def test_every_chart_is_in_wan_yuan_from_zero_with_more_than_one_bar_below_its_table(run):
+    charts = 0
+    for where, ws in _sheets(run):
+        for chart in ws._charts:
+            charts += 1
+            assert chart.y_axis.scaling.min == 0, where
+            assert "万元" in str(chart.y_axis.title.tx.rich.p[0].r[0].t), where
+            anchor = chart.anchor._from
+            assert anchor.col == 0 and anchor.row + 1 > _table_rows(ws)[-1], where
+            ref = chart.series[0].val.numRef.f
+            first, last = (int(x) for x in re.findall(r"\$(\d+)", ref))
+            assert last > first or len(chart.series) > 1, where
+    assert charts >= 4
+
+
+def test_a_tampered_allocation_subtotal_fails_the_departments_tie_to_the_ledger(run, tmp_path: Path):
+    folder = tmp_path / "copy"
+    shutil.copytree(run.reports / AS_OF.isoformat(), folder)
+    wb = load_workbook(folder / "工信厅.xlsx")
+    ws = wb[ALLOCATION_SHEET]
+    headers = [c.value for c in ws[_header_row(ws)]]
+    row = next(r for r in _table_rows(ws) if str(ws.cell(r, 3).value or "").startswith("小计"))
+    ws.cell(row, headers.index("奖补金额(元)") + 1).value += 1
+    wb.save(folder / "工信厅.xlsx")
+    problems = department_mismatches(run.engine(), folder)
+    assert [(p["department"], p["sheet"]) for p in problems] == [("工信厅", ALLOCATION_SHEET)]
