@@ -1,4 +1,4 @@
-"""Checks on `award_ledger` after every booking: the invariants of outputs.md §1 and the fund budget.
+"""Checks on `award_ledger` after every booking: the invariants of docs/outputs.md §1 and the fund budget.
 
 The database already refuses a second open award, a reversal of another key, an update or a delete (migrations
 0001 and 0002), and the runtime role cannot switch those guards off (0007); the hash chain shows whether the owner
@@ -177,7 +177,7 @@ def fund_within_budget(ledger_db: LedgerDatabase, evaluation: Evaluation) -> dg.
 
 
 def schema_problems(engine: Engine, only: Sequence[str] | None = None) -> list[str]:
-    """Each published column that is missing or has another type than outputs.md promises, in Chinese
+    """Each published column that is missing or has another type than docs/outputs.md promises, in Chinese
     (`only`: the tables and views to look at; all published ones by default)."""
     inspector = inspect(engine)
     relations = set(inspector.get_table_names()) | set(inspector.get_view_names())

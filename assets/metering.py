@@ -1,6 +1,6 @@
 """Metering: the exports of the inbox -> every reading kept, daily and monthly consumption per meter.
 
-`.csv` files in the inbox are 能耗在线监测 exports (inputs.md §2). Each is read once (by content), compared with
+`.csv` files in the inbox are 能耗在线监测 exports (docs/inputs.md §2). Each is read once (by content), compared with
 the readings already stored, and booked in one transaction; an export another run booked meanwhile is skipped.
 """
 

@@ -1,4 +1,4 @@
-"""Review determinations in, review workbooks out (inputs.md §3, issue 15).
+"""Review determinations in, review workbooks out (docs/inputs.md §3, issue 15).
 
 `review_determinations` reads `ALU_INBOX_DIR/审核/`, records every accepted row (append-only) and every rejected
 one (in `submission_rejections`), and hands the decisions the determination in force for each application.

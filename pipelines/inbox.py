@@ -1,6 +1,6 @@
 """The inbox folder as a boundary: the one listing of what is in it, used by submission and metering intake.
 
-What is what (inputs.md, and the choices written in docs/runbook.md §1):
+What is what (docs/inputs.md, and the choices written in docs/runbook.md §1):
 - a top-level `.xlsx` file or a sub-folder is a submission batch, except the sub-folder `审核/`, which holds the
   departments' review determinations and is never a batch;
 - a top-level `.csv` file is a metering export;

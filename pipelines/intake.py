@@ -79,7 +79,7 @@ def file_sha256(path: Path) -> str:
 
 
 def is_submission(path: Path) -> bool:
-    """An .xlsx file or a folder of CSVs (inputs.md); Excel's lock files, hidden entries and the reviews folder
+    """An .xlsx file or a folder of CSVs (docs/inputs.md); Excel's lock files, hidden entries and the reviews folder
     `审核/` (the departments' review determinations, `pipelines.reviews`) are not. The nightly intake lists the
     inbox with `pipelines.inbox.list_inbox`, which says more."""
     if path.name.startswith(("~$", ".")) or path.name == REVIEWS_FOLDER:

@@ -402,7 +402,7 @@ def _write_decisions(
         conn.execute(insert(ApplicationDecision), rows[start : start + 500])
 
 
-# The invariants of outputs.md §1 as queries: the asset checks run them after every booking, the tests after
+# The invariants of docs/outputs.md §1 as queries: the asset checks run them after every booking, the tests after
 # every crash. Each returns the offending rows; none means the invariant holds.
 
 

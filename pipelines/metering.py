@@ -1,4 +1,4 @@
-"""The metering stage: one 能耗在线监测 CSV export (inputs.md §2) to exact daily consumption per meter.
+"""The metering stage: one 能耗在线监测 CSV export (docs/inputs.md §2) to exact daily consumption per meter.
 
 Streaming: polars' streaming engine parses the file (multi-threaded) into batches of rows with their line numbers,
 and parses the next batches while this one is aggregated, so memory follows the batch size, not the file. The
@@ -13,7 +13,7 @@ Values are decimals read at six places (digits beyond the sixth are rounded by t
 given) and kept as integer micro-units of the canonical unit (kWh, kg, m3, MJ) from the cell to the database: no
 float touches a reading.
 
-Semantics (inputs.md §2 and the issue):
+Semantics (docs/inputs.md §2 and the issue):
 - an interval reading stamped T is the consumption of the interval ending at T, so it belongs to the day (Asia/
   Shanghai) of the instant just before T; a timestamp without an offset is Asia/Shanghai time;
 - a cumulative reading's consumption is the difference from the meter's previous reading in time order; a counter

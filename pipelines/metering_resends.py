@@ -1,4 +1,4 @@
-"""Resends and late exports, judged against the stored readings themselves (inputs.md §2).
+"""Resends and late exports, judged against the stored readings themselves (docs/inputs.md §2).
 
 When an export carries readings of a meter at or before the meter's last stored reading (a resend, a corrected
 resend, an older file arriving late), the meter's days from the earliest such reading on are recomputed from every

@@ -56,7 +56,7 @@ _PLAIN = re.compile(r"\d+(\.\d+)?|\.\d+")
 
 
 def typed_value(text: str) -> int | None:
-    """A value as an operator types it (inputs.md: the reader accepts them): full-width digits, thousands
+    """A value as an operator types it (docs/inputs.md: the reader accepts them): full-width digits, thousands
     separators, surrounding spaces -> exact micro-units (half-up at the sixth place); None if not a number or
     negative. Only the few values the fast reader could not read come here."""
     t = unicodedata.normalize("NFKC", text).strip().replace("，", ",")

@@ -1,4 +1,4 @@
-"""The metering export's vocabulary (inputs.md §2): columns, media, units, reading kinds, and each unit's exact
+"""The metering export's vocabulary (docs/inputs.md §2): columns, media, units, reading kinds, and each unit's exact
 factor to its medium's canonical unit (kWh, kg, m3, MJ). Physical conversions, not policy numbers."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ EPOCH = date(1970, 1, 1)
 CHUNK_BYTES = 24 << 20  # one batch: about 300,000 rows, bounded memory whatever the file size
 ROW_BYTES = 80  # a typical line, to turn a batch's bytes into rows
 
-# Column key -> Chinese header (inputs.md §2); both are accepted.
+# Column key -> Chinese header (docs/inputs.md §2); both are accepted.
 COLUMNS = {
     "credit_code": "统一社会信用代码",
     "meter_id": "计量点编号",
@@ -57,7 +57,7 @@ CANONICAL_UNITS: dict[str, dict[str, tuple[str, int]]] = {
     "fuel_oil": _MASS_UNITS,
     "natural_gas": {"m3": ("m3", 1), "万m3": ("m3", 10_000)},
     "heat": {"MJ": ("MJ", 1), "GJ": ("MJ", 1000)},
-    # Water intake: one tonne is one cubic metre (clauses.md, verified water saving).
+    # Water intake: one tonne is one cubic metre (docs/policy.md, verified water saving).
     "water": {"m3": ("m3", 1), "万m3": ("m3", 10_000), "t": ("m3", 1)},
 }
 CANONICAL_UNIT = {medium: next(iter(units.values()))[0] for medium, units in CANONICAL_UNITS.items()}

@@ -1,4 +1,4 @@
-"""Reading the departments' review determinations: `ALU_INBOX_DIR/审核/*.xlsx`, sheet 审核结论 (inputs.md §3).
+"""Reading the departments' review determinations: `ALU_INBOX_DIR/审核/*.xlsx`, sheet 审核结论 (docs/inputs.md §3).
 
 Each workbook is read like a submission sheet — the same header mapping and cell reading (`pipelines.workbooks`,
 `pipelines.cells`), the same pandera schema built from the sheet spec (`schemas.sheets.REVIEWS`) — and then

@@ -1,4 +1,4 @@
-"""The four run settings of outputs.md §3, read from the environment, each with a fresh-clone default."""
+"""The four run settings of docs/outputs.md §3, read from the environment, each with a fresh-clone default."""
 
 from __future__ import annotations
 

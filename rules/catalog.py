@@ -1,4 +1,4 @@
-"""The 19 programs of clauses.md: code, Chinese name, clause, responsible departments (lead first), kind.
+"""The 19 programs of docs/policy.md: code, Chinese name, clause, responsible departments (lead first), kind.
 
 This module is the only holder of each program's clause and lead department: a rule names its program by code
 and its `Trail` takes the clause and the lead from here (a test guards that no rule module repeats them). Where

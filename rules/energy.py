@@ -3,7 +3,7 @@
 > 对企业年节能量 2000 吨标准煤以上（含 2000 吨标准煤）的节能技术改造项目……
 
 Metered quantities in their canonical units (kWh, kg, m3, MJ) are converted with the dated coefficients of
-`parameters/energy_conversion.yaml`. Water is not an energy carrier (clauses.md) and renewable electricity is the
+`parameters/energy_conversion.yaml`. Water is not an energy carrier (docs/policy.md) and renewable electricity is the
 renewable part of metered electricity, already counted there: neither has a coefficient.
 """
 

@@ -1,6 +1,6 @@
 """Deciding a whole set of applications: one decision each, one-time award objects taken once.
 
-一次性 (clauses.md): an award object is paid at most once, ever. When several applications claim one object,
+一次性 (docs/policy.md): an award object is paid at most once, ever. When several applications claim one object,
 the one submitted first (申报日期, then 申报编号) takes it; the others lose that object with a reason naming the
 holder. Objects already held in the ledger by another application stay with it, unless that application is
 re-decided now and no longer earns them: then they go, in the same night, to the first other claimant.

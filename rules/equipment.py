@@ -3,7 +3,7 @@
 > 支持企业高端化、智能化、绿色化改造，对投资 2000 万元以上且已完工的设备更新和技术改造项目，按设备投资额的
 > 20%给予一次性奖补，最高奖补 500 万元。（责任单位：自治区工信厅、财政厅）
 
-Equipment investment is the VAT-exclusive purchase amount of equipment and its software (clauses.md). 以上 includes
+Equipment investment is the VAT-exclusive purchase amount of equipment and its software (docs/policy.md). 以上 includes
 the number itself: exactly 2,000 万元 qualifies. Award object: `EQUIPMENT_UPGRADE:<project_code>`.
 """
 

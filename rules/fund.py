@@ -1,7 +1,7 @@
 """The special fund: 以上奖补政策所需资金全部从自治区重点产业发展专项资金中统筹解决。
 
 Every monetary award draws on it. The annual budget is a parameter (*assumption*, no amount is published): the
-pipeline reports committed amounts against it and flags an overrun, but never prorates on its own (clauses.md).
+pipeline reports committed amounts against it and flags an overrun, but never prorates on its own (docs/policy.md).
 """
 
 from __future__ import annotations

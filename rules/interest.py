@@ -13,7 +13,7 @@
 > 对新建成投产的再生铝高端延伸加工（产品价值为再生铝的 1.5 倍以上）项目，按建设期贷款利率 2 个百分点给予一次性
 > 贴息奖补，最高奖补 1000 万元。（责任单位：自治区工信厅、财政厅、税务局）
 
-Arithmetic (clauses.md): per loan `principal × points/100 × days / day_basis`, `days` the days the loan accrued
+Arithmetic (docs/policy.md): per loan `principal × points/100 × days / day_basis`, `days` the days the loan accrued
 interest inside the construction period (start and completion both included; from drawdown up to the day before
 repayment, 算头不算尾); each loan limited to the interest actually paid on it in the period; the loans summed,
 rounded half-up to the fen, then capped per project. Award object: `<PROGRAM>:<project_code>`.

@@ -4,7 +4,7 @@
 > 投资额的 20%给予一次性奖补，最高奖补 500 万元。（责任单位：自治区工信厅、市场监督管理局、财政厅、新闻出版局）
 
 At least one granted invention patent (own or purchased) or software copyright, granted on or before the
-evaluation date, and a project completed on or before it (clauses.md). Award object:
+evaluation date, and a project completed on or before it (docs/policy.md). Award object:
 `IP_COMMERCIALIZATION:<project_code>`.
 """
 

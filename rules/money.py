@@ -1,7 +1,7 @@
 """Money, in one place: yuan as exact `Decimal`, integer fen in the ledger, 万元 as typed in the workbooks.
 
 Amounts are computed exactly (a `Fraction` where a formula divides, such as interest's `/ 360`) and rounded
-half-up (四舍五入) to the fen once, at the end of each award (clauses.md). The ledger stores integer fen, and a
+half-up (四舍五入) to the fen once, at the end of each award (docs/policy.md). The ledger stores integer fen, and a
 yuan amount that is not a whole number of fen is refused there rather than rounded a second time.
 """
 

@@ -2,7 +2,7 @@
 
 Each file in `rules/parameters/` maps a parameter key to its description and its values, keyed by the date
 from which each value applies, each with its source (a clause of the policy, a national standard, or
-`assumption:` with the reasoning of clauses.md). A change in the law adds a dated value; history is never
+`assumption:` with the reasoning of docs/policy.md). A change in the law adds a dated value; history is never
 edited. Values are read without YAML floats, so `0.1229` becomes `Decimal("0.1229")` exactly.
 """
 

@@ -1,6 +1,6 @@
 """Conditions shared by the project programs (interest subsidies, equipment, savings, IP, gates).
 
-Readings of clauses.md: 已完工 means completed on or before the evaluation date; 新建成投产 means completed and in
+Readings of docs/policy.md: 已完工 means completed on or before the evaluation date; 新建成投产 means completed and in
 production on or before the evaluation date, with production starting on or after the policy's effective date.
 """
 

@@ -11,7 +11,7 @@
 > 对自治区认定的创新型中小铝企业、“专精特新”中小铝企业和“小巨人”铝企业，分别给予 20 万元、50 万元、100 万元
 > 一次性奖励。（责任单位：自治区工信厅、财政厅）
 
-Readings (clauses.md): a recognition counts when dated on or after the effective date (新认定; *assumption* for 八)
+Readings (docs/policy.md): a recognition counts when dated on or after the effective date (新认定; *assumption* for 八)
 and on or before the evaluation date. Each (enterprise, recognition type, level) is one award object,
 `<PROGRAM>:<credit_code>:<recognition_type>:<level>` (`SINGLE_CHAMPION:<credit_code>:<level>`). Two recognitions
 of one ladder (regional then national; innovative, specialised, little giant) are each paid in full, unless
@@ -102,7 +102,7 @@ _SME_LADDER = ("innovative_sme", "specialized_sme", "little_giant")
 
 
 def _sme_rung(credit_code: str, rec: Recognition) -> Rung:
-    # The amount depends on the tier only; the level stays in the key as for every recognition (outputs.md).
+    # The amount depends on the tier only; the level stays in the key as for every recognition (docs/outputs.md).
     def key(tier: str, level: str) -> str:
         return f"QUALITY_SME:{credit_code}:{tier}:{level}"
 

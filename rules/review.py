@@ -1,4 +1,4 @@
-"""Review determinations (审核结论, inputs.md §3): the lead department settles what the data left open.
+"""Review determinations (审核结论, docs/inputs.md §3): the lead department settles what the data left open.
 
 > 通过 settles a `needs_review` application: the award is computed from the smaller of the claimed and the
 > determined figure, with every other condition and cap as usual. 通过 on an application the data already decided
@@ -132,7 +132,7 @@ FIGURES: dict[str, Figure] = {
         _wan,
     ),
 }
-"""Programs whose review may determine a value (inputs.md §3 核定值); every other program takes none."""
+"""Programs whose review may determine a value (docs/inputs.md §3 核定值); every other program takes none."""
 
 # Programs whose needs_review can only be settled with a determined value: the rules had no verified figure.
 VALUE_REQUIRED = frozenset({"ENERGY_SAVING", "WATER_SAVING"})

@@ -50,7 +50,7 @@ PARAMETERS = declare(
 )
 
 
-# --- the boundary: which meters count, and how their coverage is judged (clauses.md, inputs.md §2) ---------
+# --- the boundary: which meters count, and how their coverage is judged (docs/policy.md, docs/inputs.md §2) ---------
 
 
 def counts_toward(program: str, medium: str) -> bool:

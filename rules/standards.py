@@ -5,7 +5,7 @@
 > 市场监督管理局、财政厅）
 
 One award object per (enterprise, standard code): `STANDARD_SETTING:<credit_code>:<standard_code>`.
-*Assumption* (clauses.md): only standards published on or after the policy's effective date count.
+*Assumption* (docs/policy.md): only standards published on or after the policy's effective date count.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bundled sample inbox: one realistic batch that exercises every program of clauses.md.
+"""The bundled sample inbox: one realistic batch that exercises every program of docs/policy.md.
 
 `python -m samples.build [folder]` rewrites `sample_inbox/2026-03-01-全区.xlsx`. Cells are typed the way
 operators type them: Chinese enumeration labels, 是/否, some text dates and numbers with thousands separators.

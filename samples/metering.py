@@ -1,4 +1,4 @@
-"""Metering exports (能耗在线监测 CSV, inputs.md §2): the bundled sample and a generator of any size.
+"""Metering exports (能耗在线监测 CSV, docs/inputs.md §2): the bundled sample and a generator of any size.
 
 `python -m samples.metering` rewrites `sample_inbox/2026-01-05-能耗在线监测.csv`, the export that verifies the
 sample inbox's savings applications (ES-001..ES-003, WS-001) and feeds the renewable-share and recycled-aluminium

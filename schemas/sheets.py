@@ -1,4 +1,4 @@
-"""The nine sheets of a submission batch (../shared/contract/inputs.md §1): headers, keys and cell kinds.
+"""The nine sheets of a submission batch (docs/inputs.md §1): headers, keys and cell kinds.
 
 Each `Column` says what operators type (the Chinese header), what code and CSVs use (the key), and how a cell
 is read (`kind`). `schemas.validation` turns each sheet spec into its pandera schema.
@@ -58,8 +58,8 @@ ENV_GRADES = {"A": "A", "B": "B", "B-": "B-", "C": "C", "D": "D"}
 TAX_GRADES = {"A": "A", "B": "B", "M": "M", "C": "C", "D": "D"}
 CITY_ENUM = {c: c for c in LEAGUE_CITIES}
 
-# Programs about one project: their applications must carry a 项目编号 (inputs.md §1, 申报 sheet), which is
-# also the one-time award object of clauses.md.
+# Programs about one project: their applications must carry a 项目编号 (docs/inputs.md §1, 申报 sheet), which is
+# also the one-time award object of docs/policy.md.
 PROJECT_PROGRAMS = frozenset({
     "FLYASH_ALUMINA_INTEREST", "DEEP_PROCESSING_INTEREST", "RECYCLED_PROCESSING_INTEREST", "EQUIPMENT_UPGRADE",
     "ENERGY_SAVING", "WATER_SAVING", "IP_COMMERCIALIZATION", "ALUMINA_PROJECT_GATE", "SMELTER_PROJECT_GATE",
@@ -217,7 +217,7 @@ SHEETS: tuple[Sheet, ...] = (
     GATE_METRICS,
     VAT_CLAIMS,
 )
-# 审核结论 (inputs.md §3): the departments' review determinations, read from the inbox's `审核/` folder only.
+# 审核结论 (docs/inputs.md §3): the departments' review determinations, read from the inbox's `审核/` folder only.
 # Not a submission sheet: a 审核结论 worksheet inside an enterprise batch is an unknown sheet there.
 REVIEW_FOLDER = "审核"
 # The ten departments of rules.catalog.DEPARTMENTS (schemas do not import rules; a test keeps them equal).

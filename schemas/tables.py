@@ -1,4 +1,4 @@
-"""The published tables (../shared/contract/outputs.md §1) and our intake bookkeeping, as SQLAlchemy models.
+"""The published tables (docs/outputs.md §1) and our intake bookkeeping, as SQLAlchemy models.
 
 The schema is created and changed only by the Alembic migrations in `schemas/migrations/`; these models are what
 code reads and writes through. Amounts are exact: `amount_fen` (integer fen) is authoritative on every backend;
@@ -187,7 +187,7 @@ class IntakeCount(Base):
 
 
 class ReviewDeterminationEntry(Base):
-    """Every accepted row of a 审核结论 workbook (inputs.md §3), as received: append-only, never edited.
+    """Every accepted row of a 审核结论 workbook (docs/inputs.md §3), as received: append-only, never edited.
 
     Published through the view `review_determinations`, which adds `in_force`: computed at read time, so that
     superseding a determination never updates a row. The one in force for an application is its last one in
@@ -265,7 +265,7 @@ PUBLISHED_COLUMNS: dict[str, dict[str, str]] = {
     "award_balances": {"award_key": "text", "net_yuan": "", "net_fen": ""},
     "fund_usage": {"program": "text", "fund_year": "", "committed_yuan": "", "committed_fen": ""},
 }  # fmt: skip
-"""Every published table and view, its promised columns and their kinds (outputs.md §1; CHANGELOG.md).
+"""Every published table and view, its promised columns and their kinds (docs/outputs.md §1; CHANGELOG.md).
 The `published_columns` asset check compares the live database with this."""
 
 PUBLISHED_VIEWS = ("award_balances", "fund_usage", "review_determinations")

@@ -1,4 +1,4 @@
-"""Resources, configured from the environment exactly as outputs.md §3 says (ALU_* variables)."""
+"""Resources, configured from the environment exactly as docs/outputs.md §3 says (ALU_* variables)."""
 
 from __future__ import annotations
 

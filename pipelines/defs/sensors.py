@@ -4,7 +4,7 @@ An operator who uploads a batch at 10:00 sees its rejections within a minute ins
 nightly schedule still runs the whole inbox at 02:00 whatever the sensor did.
 
 What counts as a file is what intake and metering read: an `.xlsx` workbook or a sub-folder is a submission
-batch, a `.csv` is a metering export (inputs.md); anything else is left alone. A file is identified by its name
+batch, a `.csv` is a metering export (docs/inputs.md); anything else is left alone. A file is identified by its name
 and the sha256 of its content, and that pair is the run key, so the daemon refuses a second run for content it
 has already started a run for, whatever the cursor says.
 """

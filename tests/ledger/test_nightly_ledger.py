@@ -65,7 +65,7 @@ def test_five_runs_over_the_same_inbox_book_once_and_keep_identical_balances(
 
 
 def _resubmit(inbox: Path, name: str, **standard_changes: dict[str, object]) -> None:
-    """Send STD-002 again, whole, with some of its standards changed (inputs.md: a later batch corrects it)."""
+    """Send STD-002 again, whole, with some of its standards changed (docs/inputs.md: a later batch corrects it)."""
     sheets = sample_sheets()
     application = [a for a in sheets["applications"] if a["application_id"] == APPLICATION]
     standards = [

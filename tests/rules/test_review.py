@@ -1,4 +1,4 @@
-"""审核结论 (inputs.md §3): the lead department settles what the data left open, and can take money away, never add it."""
+"""审核结论 (docs/inputs.md §3): the lead department settles what the data left open, and can take money away, never add it."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Review determinations (inputs.md §3): `review_determination_entries` (append-only), the published view
+"""Review determinations (docs/inputs.md §3): `review_determination_entries` (append-only), the published view
 `review_determinations` with `in_force`, and `review_pending` (since when an application waits for review).
 
 `in_force` is computed by the view, never stored: superseding a determination appends a row and updates none.
