@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 
 from assets._metadata import escape_markdown, markdown_table, table_schema
 from pipelines import tonight
-from pipelines.defs.resources import Evaluation, LedgerDatabase
+from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.ledger import LedgerBusy, LedgerTampered, book, from_fen, held_keys
 from rules.engine import decide_all
 from rules.model import MeteredSaving
-from rules.parameters import Parameters
 from rules.review import Determination
 from schemas.tables import ApplicationDecision, LedgerEntry
 
@@ -80,9 +79,10 @@ def awards(
     review_determinations: dict[str, Determination],
     evaluation: Evaluation,
     ledger_db: LedgerDatabase,
+    rulebook: Rulebook,
 ):
     engine = ledger_db.engine()
-    parameters = Parameters.load()
+    parameters = rulebook.parameters
     # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
     applications = tonight.applications(submissions, metered_savings)  # the what-if builds them the same way
     held = held_keys(engine)

@@ -9,13 +9,12 @@ import dagster as dg
 
 from assets._metadata import markdown_table
 from assets.reports import sheet_schema
-from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder
+from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder, Rulebook
 from pipelines.department_report import project_names
 from pipelines.fund_report import BY_PROGRAM, FILE_NAME, PROGRAM_SHEET, write_fund_summary
 from pipelines.intake import Submissions
 from pipelines.report_readback import fund_mismatches
 from pipelines.settings import SHANGHAI
-from rules.parameters import Parameters
 
 
 @dg.asset(
@@ -29,11 +28,12 @@ def fund_summary(
     ledger_db: LedgerDatabase,
     reports: ReportsFolder,
     evaluation: Evaluation,
+    rulebook: Rulebook,
 ) -> dg.MaterializeResult:
     folder = reports.for_date(evaluation.date)
     projects = project_names(submissions.frames)
     report = write_fund_summary(
-        ledger_db.engine(), evaluation.date, folder, Parameters.load(), projects, datetime.now(SHANGHAI)
+        ledger_db.engine(), evaluation.date, folder, rulebook.parameters, projects, datetime.now(SHANGHAI)
     )
     preview = [
         {

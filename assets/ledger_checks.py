@@ -16,11 +16,10 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy import types as sqltypes
 
 from assets._metadata import markdown_table
-from pipelines.defs.resources import Evaluation, LedgerDatabase
+from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.ledger import broken_reversals, control_totals, from_fen, unbalanced_keys
 from pipelines.ledger_chain import tampered_message, verify_ledger
 from rules import fund
-from rules.parameters import Parameters
 from schemas.tables import PUBLISHED_COLUMNS
 
 STOP_PAYING = (
@@ -136,7 +135,9 @@ def published_columns(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
     asset="award_ledger",
     description="本评审年度（上海时间）各项目已承诺净额合计不超过专项资金年度预算 fund.annual_budget",
 )
-def fund_within_budget(ledger_db: LedgerDatabase, evaluation: Evaluation) -> dg.AssetCheckResult:
+def fund_within_budget(
+    ledger_db: LedgerDatabase, evaluation: Evaluation, rulebook: Rulebook
+) -> dg.AssetCheckResult:
     as_of = evaluation.date
     with ledger_db.engine().connect() as conn:
         usage = [
@@ -149,7 +150,7 @@ def fund_within_budget(ledger_db: LedgerDatabase, evaluation: Evaluation) -> dg.
             )
         ]
     committed = from_fen(sum(int(r["committed_fen"]) for r in usage))
-    state = fund.status(Parameters.load(), as_of, committed)
+    state = fund.status(rulebook.parameters, as_of, committed)
     budget = state.budget
     metadata: dict[str, Any] = {
         "fund_year": as_of.year,

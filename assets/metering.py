@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from assets._metadata import markdown_table, table_schema
 from pipelines import metering_store as store
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 from pipelines.inbox_history import run_listing
 from pipelines.metering import ingest
 from pipelines.metering_reader import display_name
@@ -46,12 +46,16 @@ MONTH_COLUMNS = table_schema(
     deps=["run_settings"],  # ops (issue 13.9): nothing is read before the settings are checked
 )
 def meter_readings(
-    context: dg.AssetExecutionContext, inbox: Inbox, ledger_db: LedgerDatabase, evaluation: Evaluation
+    context: dg.AssetExecutionContext,
+    inbox: Inbox,
+    ledger_db: LedgerDatabase,
+    evaluation: Evaluation,
+    rulebook: Rulebook,
 ):
     # The one inbox listing (pipelines/inbox.py): no link out of the inbox, nothing dated after the evaluation day.
     listing, engine = run_listing(inbox.folder, evaluation.date, ledger_db)
     paths = listing.metering
-    parameters = Parameters.load()
+    parameters = rulebook.parameters
     readings = folder_for(engine)
     with engine.connect() as conn:
         done, known = store.ingested(conn), store.seen(conn)

@@ -10,7 +10,7 @@ import dagster as dg
 from sqlalchemy import delete, insert, select, text
 
 from assets._metadata import markdown_table, table_schema
-from pipelines.defs.resources import LedgerDatabase
+from pipelines.defs.resources import LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.metering_boundary import monthly_totals
 from rules.parameters import Parameters
@@ -44,10 +44,10 @@ RECYCLED_PROGRAMS = ("RECYCLED_DATABASE", "RECYCLED_VAT", "RECYCLED_PROCESSING_I
     pool="ledger_db",
 )
 def metering_registers(
-    context: dg.AssetExecutionContext, submissions: Submissions, ledger_db: LedgerDatabase
+    context: dg.AssetExecutionContext, submissions: Submissions, ledger_db: LedgerDatabase, rulebook: Rulebook
 ) -> dg.MaterializeResult:
     engine = ledger_db.engine()
-    rows = recycled_rows(engine, submissions, context.run.run_id)
+    rows = recycled_rows(engine, submissions, context.run.run_id, rulebook.parameters)
     with engine.begin() as conn:
         conn.execute(delete(recycled_database))
         if rows:
@@ -113,7 +113,9 @@ def recycled_enterprises_metered(ledger_db: LedgerDatabase) -> dg.AssetCheckResu
     )
 
 
-def recycled_rows(engine: Any, submissions: Submissions, run_id: str) -> list[dict[str, Any]]:
+def recycled_rows(
+    engine: Any, submissions: Submissions, run_id: str, parameters: Parameters
+) -> list[dict[str, Any]]:
     """One row per recycled-aluminium enterprise and metered month, with the VAT claim covering that month."""
     f = submissions.frames
     apps = f["applications"]
@@ -126,7 +128,7 @@ def recycled_rows(engine: Any, submissions: Submissions, run_id: str) -> list[di
         if r["application_id"] in vat_apps:
             claims[vat_apps[r["application_id"]]].append(r)
     with engine.connect() as conn:
-        totals = monthly_totals(conn, enterprises, Parameters.load())
+        totals = monthly_totals(conn, enterprises, parameters)
     now = datetime.now(UTC)
     rows = []
     for cc in enterprises:

@@ -8,13 +8,12 @@ from datetime import datetime
 import dagster as dg
 
 from assets._metadata import markdown_table, table_schema
-from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder
+from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder, Rulebook
 from pipelines.department_report import SUMMARY, SUMMARY_SHEET, load, write_all
 from pipelines.excel import Col
 from pipelines.intake import Submissions
 from pipelines.report_readback import department_mismatches
 from pipelines.settings import SHANGHAI
-from rules.parameters import Parameters
 
 # Excel column kinds as the column schema shows them.
 COLUMN_TYPES = {
@@ -43,12 +42,13 @@ def department_reports(
     ledger_db: LedgerDatabase,
     reports: ReportsFolder,
     evaluation: Evaluation,
+    rulebook: Rulebook,
 ) -> dg.MaterializeResult:
     data = load(
         ledger_db.engine(),
         evaluation.date,
         submissions.frames,
-        Parameters.load().version,
+        rulebook.parameters.version,
         datetime.now(SHANGHAI),
     )
     folder = reports.for_date(evaluation.date)

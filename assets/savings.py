@@ -10,7 +10,7 @@ import dagster as dg
 from sqlalchemy import select
 
 from assets._metadata import markdown_table, table_schema
-from pipelines.defs.resources import LedgerDatabase
+from pipelines.defs.resources import LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.metering_boundary import Verification, verify
 from rules.parameters import Parameters
@@ -54,8 +54,10 @@ COVERAGE_KEY = "savings.min_metering_coverage"
         ),
     ],
 )
-def metered_savings(context: dg.AssetExecutionContext, submissions: Submissions, ledger_db: LedgerDatabase):
-    verifications = verify(ledger_db.engine(), submissions, Parameters.load())
+def metered_savings(
+    context: dg.AssetExecutionContext, submissions: Submissions, ledger_db: LedgerDatabase, rulebook: Rulebook
+):
+    verifications = verify(ledger_db.engine(), submissions, rulebook.parameters)
     yield dg.Output(
         {app_id: v.metered for app_id, v in verifications.items()},
         metadata={
@@ -81,7 +83,7 @@ def metered_savings(context: dg.AssetExecutionContext, submissions: Submissions,
     claims = _claims(submissions)
     yield claimed_meters_found(verifications, claims)
     yield claimed_meters_belong_to_applicant(ledger_db, verifications, claims)
-    yield metering_coverage(verifications, claims)
+    yield metering_coverage(verifications, claims, rulebook.parameters)
 
 
 @dataclass(frozen=True)
@@ -182,9 +184,8 @@ def claimed_meters_belong_to_applicant(
 
 
 def metering_coverage(
-    verifications: dict[str, Verification], claims: dict[str, ClaimContext]
+    verifications: dict[str, Verification], claims: dict[str, ClaimContext], parameters: Parameters
 ) -> dg.AssetCheckResult:
-    parameters = Parameters.load()
     rows, short = [], []
     for app_id, v in verifications.items():
         claim = claims[app_id]

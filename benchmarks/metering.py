@@ -46,9 +46,14 @@ def _materialize(inbox: Path, ledger: Path) -> float:
     import dagster as dg
 
     from assets.metering import meter_readings
-    from pipelines.defs.resources import Inbox, LedgerDatabase
+    from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 
-    resources = {"inbox": Inbox(path=str(inbox)), "ledger_db": LedgerDatabase(url=f"sqlite:///{ledger}")}
+    resources = {
+        "inbox": Inbox(path=str(inbox)),
+        "ledger_db": LedgerDatabase(url=f"sqlite:///{ledger}"),
+        "evaluation": Evaluation(),
+        "rulebook": Rulebook(),
+    }
     with dg.instance_for_test() as instance:
         started = time.perf_counter()
         assert dg.materialize([meter_readings], resources=resources, instance=instance).success

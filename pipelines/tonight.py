@@ -61,9 +61,9 @@ def read_submissions(folder: Path, engine: Engine) -> Submissions:
     return merge(batches, store.enterprises_except({p.name for p in paths}))
 
 
-def read(folder: Path, engine: Engine, as_of: date) -> Tonight:
+def read(folder: Path, engine: Engine, as_of: date, parameters: Parameters) -> Tonight:
     submissions = read_submissions(folder, engine)
-    metered = {a: v.metered for a, v in verify(engine, submissions, Parameters.load()).items()}
+    metered = {a: v.metered for a, v in verify(engine, submissions, parameters).items()}
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))
     recorded = review_store.on_record(engine)

@@ -41,11 +41,14 @@ class Comparison:
     rulebook_version: str
 
 
-def run(folder: Path, engine: Engine, as_of: date, overrides: Sequence[Override]) -> Comparison:
-    """Raises ParameterError for an override the parameter files do not allow."""
-    base = Parameters.load()
+def run(
+    folder: Path, engine: Engine, as_of: date, overrides: Sequence[Override], base: Parameters | None = None
+) -> Comparison:
+    """`base` is the rulebook in force (loaded when not given). Raises ParameterError for an override the
+    parameter files do not allow."""
+    base = base or Parameters.load()
     whatif = modified(base, overrides)
-    inputs = tonight.read(folder, engine, as_of)
+    inputs = tonight.read(folder, engine, as_of, base)
     rows = compare(inputs.applications, as_of, base, whatif, inputs.held, inputs.reviews)
     budget = Budget(as_of.year, Decimal(annual_budget(base, as_of).value), _committed(engine, as_of.year))
     return Comparison(header(as_of, base, whatif, overrides), rows, budget, as_of, base.version)

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 import assets as asset_package
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder, Rulebook
 from pipelines.settings import SAMPLE_INBOX
 
 AS_OF = date(2026, 11, 24)
@@ -38,6 +38,7 @@ class Nightly:
         return {
             "inbox": Inbox(path=str(self.inbox)),
             "ledger_db": LedgerDatabase(url=self.database_url),
+            "rulebook": Rulebook(),
             "reports": ReportsFolder(path=str(self.reports)),
             "evaluation": Evaluation(as_of=self.as_of.isoformat()),
         }

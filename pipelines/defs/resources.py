@@ -7,10 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 from sqlalchemy import Engine, create_engine, make_url
 
 from pipelines.ledger import serialize_sqlite_writers
 from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
+from rules.parameters import Parameters
 from schemas.migrate import upgrade
 
 _engines: dict[str, Engine] = {}
@@ -69,6 +71,23 @@ class Evaluation(dg.ConfigurableResource):
         return parse_as_of(self.as_of)
 
 
+class Rulebook(dg.ConfigurableResource):
+    """The rulebook a run decides with (the rules and their dated parameters, `rules.parameters`), loaded once
+    per run: every decision, ledger entry and report of one run carries the same version, even if a parameter
+    file changes while the run is under way (the code location's executor runs every step in one process)."""
+
+    _parameters: Parameters | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._parameters = Parameters.load()
+
+    @property
+    def parameters(self) -> Parameters:
+        if self._parameters is None:  # called outside a run (an asset or check invoked directly)
+            self._parameters = Parameters.load()
+        return self._parameters
+
+
 def resources_from_env() -> dict[str, dg.ConfigurableResource]:
     settings = Settings.from_env()
     return {
@@ -76,6 +95,7 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
         "inbox": Inbox(path=settings.inbox_dir),
         "reports": ReportsFolder(path=settings.reports_dir),
         "evaluation": Evaluation(as_of=settings.as_of),
+        "rulebook": Rulebook(),
     }
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import dagster as dg
 from pydantic import Field
 
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder, Rulebook
 from pipelines.whatif import run
 from pipelines.whatif_workbook import write
 from rules.parameters import ParameterError
@@ -29,10 +29,11 @@ def what_if_comparison(
     ledger_db: LedgerDatabase,
     evaluation: Evaluation,
     reports: ReportsFolder,
+    rulebook: Rulebook,
 ) -> dg.Output[str]:
     try:
         overrides = [Override.parse(t) for t in config.overrides]
-        comparison = run(inbox.folder, ledger_db.engine(), evaluation.date, overrides)
+        comparison = run(inbox.folder, ledger_db.engine(), evaluation.date, overrides, rulebook.parameters)
     except (ParameterError, ValueError) as error:
         raise dg.Failure(description=f"参数错误：{error}", allow_retries=False) from error
     folder = reports.for_date(evaluation.date) / "模拟测算"  # apart from the reports officials sign

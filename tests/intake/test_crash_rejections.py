@@ -22,7 +22,7 @@ KILLED_AFTER_CACHE = """
 import os, signal, sys
 import dagster as dg
 from assets.submissions import submission_batches
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 from pipelines.intake_store import IntakeStore
 
 save = IntakeStore.save
@@ -33,7 +33,7 @@ IntakeStore.save = save_then_die
 
 with dg.instance_for_test() as instance:
     dg.materialize([submission_batches], instance=instance, resources={
-        "inbox": Inbox(path=sys.argv[1]), "ledger_db": LedgerDatabase(url=sys.argv[2]),
+        "inbox": Inbox(path=sys.argv[1]), "ledger_db": LedgerDatabase(url=sys.argv[2]), "rulebook": Rulebook(),
         "evaluation": Evaluation(as_of="2026-11-24")})
 """
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from assets.submissions import submission_batches
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 from pipelines.intake import read_batch
 from pipelines.intake_store import dumps, loads
 from pipelines.settings import SAMPLE_INBOX
@@ -32,6 +32,7 @@ class Intake:
                 resources={
                     "inbox": Inbox(path=str(self.inbox)),
                     "ledger_db": LedgerDatabase(url=self.url),
+                    "rulebook": Rulebook(),
                     "evaluation": Evaluation(as_of="2026-11-24"),
                 },
                 instance=instance,

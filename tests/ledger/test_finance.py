@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from assets.ledger_checks import fund_within_budget
-from pipelines.defs.resources import Evaluation, LedgerDatabase
+from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from rules.parameters import Parameters
 from schemas.tables import FINANCE_ROLE, PUBLISHED_COLUMNS, PUBLISHED_VIEWS
 from tests.conftest import AS_OF
@@ -106,7 +106,9 @@ def test_the_budget_check_warns_when_the_year_commits_more_than_the_budget(
     budget = Decimal(Parameters.load().at(AS_OF).value("fund.annual_budget"))
     insert_raw(engine, amount_fen=int(budget * 100) + over_fen, recorded_at=datetime(2026, 3, 1, tzinfo=UTC))
     result = fund_within_budget(
-        ledger_db=LedgerDatabase(url=database_url), evaluation=Evaluation(as_of=AS_OF.isoformat())
+        ledger_db=LedgerDatabase(url=database_url),
+        evaluation=Evaluation(as_of=AS_OF.isoformat()),
+        rulebook=Rulebook(),
     )
     assert result.passed is (over_fen == 0)
     assert result.severity.value == "WARN"

@@ -11,7 +11,7 @@ import dagster as dg
 from sqlalchemy import text
 
 from assets.metering import meter_readings
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 from pipelines.metering import MeteringResult, ingest, to_decimal
 from schemas.credit_code import make
 
@@ -150,6 +150,7 @@ def test_a_night_with_every_kind_of_bad_export_books_the_good_one_and_records_ea
     resources = {
         "inbox": Inbox(path=str(inbox)),
         "ledger_db": LedgerDatabase(url=url),
+        "rulebook": Rulebook(),
         "evaluation": Evaluation(),
     }
     with dg.instance_for_test() as instance:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from assets.metering import meter_readings
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 from pipelines.metering import ingest
 from pipelines.metering_boundary import metered_saving
 from pipelines.metering_store import store
@@ -153,6 +153,7 @@ def test_a_nightly_run_reads_only_new_exports_and_a_file_ingested_twice_changes_
     resources = {
         "inbox": Inbox(path=str(inbox)),
         "ledger_db": LedgerDatabase(url=url),
+        "rulebook": Rulebook(),
         "evaluation": Evaluation(),
     }
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
+from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder, Rulebook
 from tests.conftest import AS_OF, Nightly
 
 
@@ -22,6 +22,7 @@ def _night(nightly: Nightly, **changes: str) -> tuple[dg.ExecuteInProcessResult,
     resources = {
         "inbox": Inbox(path=settings["inbox"]),
         "ledger_db": LedgerDatabase(url=settings["database_url"]),
+        "rulebook": Rulebook(),
         "reports": ReportsFolder(path=settings["reports"]),
         "evaluation": Evaluation(as_of=settings["as_of"]),
     }
