@@ -1,9 +1,6 @@
 """Submission batches from the inbox: read, validated, merged in file-name order; rejections recorded."""
 
-import dataclasses
-import hashlib
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -17,11 +14,10 @@ from assets.submission_checks import (
     rows_balance,
 )
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase
-from pipelines.inbox import InboxListing
-from pipelines.inbox_history import confirmed_removed, departed, run_listing, withhold
-from pipelines.intake import Batch, file_sha256, merge, read_batch, superseded, unreadable
+from pipelines.inbox_history import run_listing
+from pipelines.intake import superseded
 from pipelines.intake_store import IntakeStore
-from pipelines.workbooks import WORKBOOK
+from pipelines.submission_intake import read_night
 from schemas.rejection import Rejection
 from schemas.sheets import APPLICATIONS, FILE, ROW
 
@@ -98,21 +94,15 @@ def submission_batches(
         inbox.folder, evaluation.date, ledger_db
     )  # raises before anything is written
     store = IntakeStore(engine)
-    batches, to_save, reused, failed = _read(context, listing, listing.batches, store)
-    later = [listing.name(p) for p in listing.later if p.suffix.lower() != ".csv"]
-    gone, gone_exports = departed(engine, listing)
-    confirmed = sorted(confirmed_removed() & set(gone))
-    # A later-dated batch taken in on a later night may have been booked: it holds back what it corrected. One
-    # never taken in cannot have been, and the past night is reproduced as it was.
-    absent: dict[str, tuple[str, set[str]]] = {}
-    for reason, names in (("later", later), ("departed", sorted(set(gone) - set(confirmed)))):
-        for name in names:
-            recorded = store.latest(name)
-            if recorded is not None:
-                absent[name] = (reason, _app_ids(recorded))
-    shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
-    subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
-    withheld = withhold(subs, absent)
+    night = read_night(listing, engine, store, context.log)
+    subs, batches, to_save, reused, failed = (
+        night.submissions,
+        night.batches,
+        night.parsed,
+        night.reused,
+        night.failed,
+    )
+    gone, gone_exports, confirmed, withheld = night.gone, night.gone_exports, night.confirmed, night.withheld
     unrecorded = store.record(subs, context.run.run_id, to_save)
 
     accepted = sum(c.accepted for c in subs.counts)
@@ -182,50 +172,6 @@ def submission_batches(
         confirmed,
         withheld,
         [listing.name(p) for p in listing.later],
-    )
-
-
-def _read(
-    context: dg.AssetExecutionContext, listing: InboxListing, paths: list[Path], store: IntakeStore
-) -> tuple[list[Batch], list[Batch], list[str], list[str]]:
-    """(batches, the newly parsed ones to cache, names reused from the cache, names the intake failed on)."""
-    batches, parsed, reused, failed = [], [], [], []
-    for path in paths:
-        name = listing.name(path)
-        try:
-            sha = file_sha256(path)
-        except OSError as exc:  # no permission, or removed meanwhile: that file's problem only
-            batches.append(_listing_batch(Rejection(name, WORKBOOK, None, None, None, "FILE_UNREADABLE",
-                                                    f"文件无法读取（{type(exc).__name__}），未受理；"
-                                                    "请检查文件权限后重新放入收件箱")))  # fmt: skip
-            continue
-        batch = store.load(name, sha)
-        if batch is not None:
-            reused.append(name)
-        else:
-            try:
-                batch = read_batch(path, sha, name)
-            except Exception as exc:  # one odd file must not stop the night for every other enterprise
-                context.log.exception(f"intake of {name} failed")
-                batch = unreadable(name, sha, exc)
-                failed.append(name)
-            else:
-                parsed.append(batch)
-        batches.append(batch)
-    return batches, parsed, reused, failed
-
-
-def _app_ids(batch: Batch) -> set[str]:
-    frame = batch.frames.get("applications")
-    return set() if frame is None else {str(a) for a in frame["application_id"]}
-
-
-def _listing_batch(rejection: Rejection) -> Batch:
-    """An inbox entry refused by the listing, as a batch of that one rejection. Its content is never read (a link
-    outside the inbox must not be), so it is identified by its name."""
-    sha = hashlib.sha256(f"inbox-entry\0{rejection.file}\0{rejection.code}".encode()).hexdigest()
-    return Batch(
-        rejection.file, sha, "refused", {}, [dataclasses.replace(rejection, value=rejection.file)], {}
     )
 
 

@@ -19,10 +19,14 @@ from sqlalchemy import Engine
 
 from pipelines import applications as building
 from pipelines import review_store, reviews
-from pipelines.intake import Submissions, file_sha256, is_submission, merge, read_batch, unreadable
+from pipelines.inbox import check_folder, list_inbox
+from pipelines.inbox_history import first_seen
+from pipelines.intake import Submissions
 from pipelines.intake_store import IntakeStore
 from pipelines.ledger import held_keys
 from pipelines.metering_boundary import verify
+from pipelines.settings import today_in_shanghai
+from pipelines.submission_intake import read_night
 from rules.model import Application, MeteredSaving
 from rules.parameters import Parameters
 from rules.review import Determination, in_force
@@ -41,28 +45,15 @@ class Tonight:
     reviews: dict[str, Determination]
 
 
-def read_submissions(folder: Path, engine: Engine) -> Submissions:
-    store = IntakeStore(engine)
-    paths = (
-        sorted((p for p in folder.iterdir() if is_submission(p)), key=lambda p: p.name)
-        if folder.is_dir()
-        else []
-    )
-    batches = []
-    for path in paths:
-        sha = file_sha256(path)
-        batch = store.load(path.name, sha)
-        if batch is None:
-            try:
-                batch = read_batch(path, sha)
-            except Exception as exc:  # as the nightly asset does: one odd file is reported, not fatal
-                batch = unreadable(path.name, sha, exc)
-        batches.append(batch)
-    return merge(batches, store.enterprises_except({p.name for p in paths}))
+def read_submissions(folder: Path, engine: Engine, as_of: date) -> Submissions:
+    """The submissions exactly as tonight's `submissions` asset reads them (`pipelines.submission_intake`)."""
+    check_folder(folder)
+    listing = list_inbox(folder, as_of, first_seen(engine), today_in_shanghai())
+    return read_night(listing, engine, IntakeStore(engine)).submissions
 
 
 def read(folder: Path, engine: Engine, as_of: date, parameters: Parameters) -> Tonight:
-    submissions = read_submissions(folder, engine)
+    submissions = read_submissions(folder, engine, as_of)
     metered = {a: v.metered for a, v in verify(engine, submissions, parameters).items()}
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))

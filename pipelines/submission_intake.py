@@ -1,0 +1,101 @@
+"""The night's submission batches as the nightly job reads them: the inbox listing, each batch from the cache or
+parsed, departed and later-dated batches holding back what they corrected, merged in file-name order.
+
+The `submissions` asset records what this returns; what-if (`pipelines.tonight`) reads the very same, so that it
+decides exactly the applications the job decides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from pipelines.inbox import InboxListing
+from pipelines.inbox_history import Withheld, confirmed_removed, departed, withhold
+from pipelines.intake import Batch, Submissions, file_sha256, merge, read_batch, unreadable
+from pipelines.intake_store import IntakeStore
+from pipelines.workbooks import WORKBOOK
+from schemas.rejection import Rejection
+
+
+@dataclass(frozen=True)
+class Night:
+    submissions: Submissions
+    batches: list[Batch]  # every batch read tonight, from the cache or parsed
+    parsed: list[Batch]  # the newly parsed ones, to cache
+    reused: list[str]
+    failed: list[str]
+    gone: list[str]  # batches taken in before and no longer in the inbox
+    gone_exports: list[str]
+    confirmed: list[str]  # departed batches the operator confirmed removed (ALU_REMOVED_BATCHES)
+    withheld: list[Withheld]
+
+
+def read_night(listing: InboxListing, engine: Engine, store: IntakeStore, log: Any = None) -> Night:
+    """Reads, never writes: the caller records (the asset) or only decides (what-if)."""
+    batches, parsed, reused, failed = _read(listing, listing.batches, store, log)
+    later = [listing.name(p) for p in listing.later if p.suffix.lower() != ".csv"]
+    gone, gone_exports = departed(engine, listing)
+    confirmed = sorted(confirmed_removed() & set(gone))
+    # A later-dated batch taken in on a later night may have been booked: it holds back what it corrected. One
+    # never taken in cannot have been, and the past night is reproduced as it was.
+    absent: dict[str, tuple[str, set[str]]] = {}
+    for reason, names in (("later", later), ("departed", sorted(set(gone) - set(confirmed)))):
+        for name in names:
+            recorded = store.latest(name)
+            if recorded is not None:
+                absent[name] = (reason, _app_ids(recorded))
+    shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
+    subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
+    withheld = withhold(subs, absent)
+    return Night(subs, batches, parsed, reused, failed, gone, gone_exports, confirmed, withheld)
+
+
+def _read(
+    listing: InboxListing, paths: list[Path], store: IntakeStore, log: Any
+) -> tuple[list[Batch], list[Batch], list[str], list[str]]:
+    """(batches, the newly parsed ones to cache, names reused from the cache, names the intake failed on)."""
+    batches, parsed, reused, failed = [], [], [], []
+    for path in paths:
+        name = listing.name(path)
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:  # no permission, or removed meanwhile: that file's problem only
+            batches.append(_listing_batch(Rejection(name, WORKBOOK, None, None, None, "FILE_UNREADABLE",
+                                                    f"文件无法读取（{type(exc).__name__}），未受理；"
+                                                    "请检查文件权限后重新放入收件箱")))  # fmt: skip
+            continue
+        batch = store.load(name, sha)
+        if batch is not None:
+            reused.append(name)
+        else:
+            try:
+                batch = read_batch(path, sha, name)
+            except Exception as exc:  # one odd file must not stop the night for every other enterprise
+                if log is not None:
+                    log.exception(f"intake of {name} failed")
+                batch = unreadable(name, sha, exc)
+                failed.append(name)
+            else:
+                parsed.append(batch)
+        batches.append(batch)
+    return batches, parsed, reused, failed
+
+
+def _app_ids(batch: Batch) -> set[str]:
+    frame = batch.frames.get("applications")
+    return set() if frame is None else {str(a) for a in frame["application_id"]}
+
+
+def _listing_batch(rejection: Rejection) -> Batch:
+    """An inbox entry refused by the listing, as a batch of that one rejection. Its content is never read (a link
+    outside the inbox must not be), so it is identified by its name."""
+    sha = hashlib.sha256(f"inbox-entry\0{rejection.file}\0{rejection.code}".encode()).hexdigest()
+    return Batch(
+        rejection.file, sha, "refused", {}, [dataclasses.replace(rejection, value=rejection.file)], {}
+    )
