@@ -24,10 +24,9 @@ from sqlalchemy import Engine, func, select
 
 from pipelines.inbox import InboxListing, InboxUnavailable, check_folder, list_inbox
 from pipelines.intake import Submissions
-from pipelines.intake_store import IntakeFile
-from pipelines.metering_store import metering_files
 from pipelines.settings import SHANGHAI, today_in_shanghai
 from schemas.sheets import FILE
+from schemas.tables import IntakeFile, metering_files
 
 REMOVED_ENV = "ALU_REMOVED_BATCHES"
 """File names (separated by commas, semicolons or new lines) an operator confirms were removed on purpose."""

@@ -15,39 +15,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, mapped_column
 
 from pipelines.intake import Batch, Submissions, frame_of
 from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET
-from schemas.tables import Base, IntakeCount, SubmissionRejection
+from schemas.tables import IntakeCount, IntakeFile, SubmissionRejection
 
 # Bump when the payload's shape or the rules that made it change: older rows are then parsed again.
 # 2: streaming reader with size limits; length and amount limits of schemas.sheets.
 PAYLOAD_VERSION = 2
-
-
-class IntakeFile(Base):
-    """intake_files: one row per (file name, content): the batch as parsed, so it is never parsed again."""
-
-    __tablename__ = "intake_files"
-    __table_args__ = (UniqueConstraint("file", "sha256", "payload_version", name="uq_intake_files_content"),)
-
-    file_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    file: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(20))
-    payload_version: Mapped[int] = mapped_column(Integer)
-    payload: Mapped[str] = mapped_column(Text)
-    # accepted 企业 rows, apart from the payload so that enterprises of archived files load cheaply
-    enterprises: Mapped[str] = mapped_column(Text)
-    rows_received: Mapped[int] = mapped_column(Integer)
-    rows_rejected: Mapped[int] = mapped_column(Integer)
-    run_id: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def _encode(value: Any) -> Any:

@@ -166,6 +166,26 @@ class SubmissionRejection(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class IntakeFile(Base):
+    """intake_files: one row per (file name, content): the batch as parsed, so it is never parsed again."""
+
+    __tablename__ = "intake_files"
+    __table_args__ = (UniqueConstraint("file", "sha256", "payload_version", name="uq_intake_files_content"),)
+
+    file_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    payload_version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+    # accepted 企业 rows, apart from the payload so that enterprises of archived files load cheaply
+    enterprises: Mapped[str] = mapped_column(Text)
+    rows_received: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class IntakeCount(Base):
     """Rows received, accepted and rejected per file (content) and sheet: the intake's accounting."""
 

@@ -59,12 +59,15 @@ def test_an_empty_database_is_upgraded_to_every_head_with_the_published_interfac
 def test_the_models_describe_exactly_the_tables_the_migrations_make(empty: Engine):
     upgrade(empty)
 
-    def ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-        return not (type_ == "table" and reflected and name not in Base.metadata.tables)
-
+    # Every table, with no filter: the ledger, decisions, rejections, intake cache, metering and reviews all live in
+    # schemas/tables.py under one MetaData, and a table or column the migrations make that the models lack (or the
+    # other way round) is a difference.
     with empty.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": ours})
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+    assert {"award_ledger", "intake_files", "meter_days", "review_determination_entries"} <= set(
+        Base.metadata.tables
+    )
 
 
 def test_a_ledger_at_0001_is_upgraded_with_every_entry_kept_and_the_chain_enforced(empty: Engine):
