@@ -16,10 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipelines.intake import Batch, Submissions, frame_of
+from pipelines.sql import insert_new
 from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET
 from schemas.tables import IntakeCount, IntakeFile, SubmissionRejection
@@ -128,8 +127,7 @@ class IntakeStore:
             "run_id": run_id,
             "recorded_at": datetime.now(UTC),
         }
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(insert(IntakeFile).values(row).on_conflict_do_nothing())
+        insert_new(conn, IntakeFile, [row])
 
     def latest(self, file: str) -> Batch | None:
         """The newest content recorded under a file name (for a file that has left the inbox)."""
@@ -171,25 +169,14 @@ class IntakeStore:
             for c in subs.counts
             if c.accepted + c.rejected == c.received  # the table refuses others; rows_balance reports them
         ]
-        dialect_insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         table = SubmissionRejection
         with self.engine.begin() as conn:
             for batch in parsed:
                 self.save(batch, run_id, conn)
             known = _recorded(conn, set(shas.values()), table.fingerprint)
             new = [row | {"fingerprint": f} for f, row in rows.items() if f not in known]
-            for start in range(0, len(new), 500):
-                conn.execute(
-                    dialect_insert(table).on_conflict_do_nothing(index_elements=["fingerprint"]),
-                    new[start : start + 500],
-                )
-            for start in range(0, len(counts), 500):
-                conn.execute(
-                    dialect_insert(IntakeCount).on_conflict_do_nothing(
-                        index_elements=["file_sha256", "sheet"]
-                    ),
-                    counts[start : start + 500],
-                )
+            insert_new(conn, table, new, "fingerprint")
+            insert_new(conn, IntakeCount, counts, "file_sha256", "sheet")
         with self.engine.connect() as conn:
             recorded = _recorded(conn, set(shas.values()), table.file_sha256, table.sheet, table.row_number)
         return [

@@ -20,12 +20,11 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipelines import metering_readings, metering_resends
 from pipelines.metering import CANONICAL_UNIT, DAY, MeteringResult, SeriesKey, SeriesState, to_decimal
 from pipelines.metering_months import rebuild_months
+from pipelines.sql import insert_ignoring, insert_new
 from rules.parameters import Parameters
 from schemas.tables import (
     IntakeCount,
@@ -70,10 +69,6 @@ def previous_states(conn: Connection) -> dict[SeriesKey, tuple[str, SeriesState]
     return {(r[0], r[1], r[2]): (r[3], SeriesState(int(r[4]), r[5])) for r in rows}
 
 
-def _insert(engine: Engine) -> Any:
-    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-
-
 def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
     for start in range(0, len(rows), _CHUNK):
         yield rows[start : start + _CHUNK]
@@ -92,7 +87,6 @@ def store(
     nothing was written. Raises `StaleStates` when `previous` (where the ingest began) no longer holds."""
     folder = readings or metering_readings.folder_for(engine)
     now = datetime.now(UTC)
-    dialect_insert = _insert(engine)
     if result.sink is not None and result.series is not None:
         # Before the booking: the parts are read only once `metering_files` names the export.
         result.sink.publish(result.sha256, result.series)
@@ -100,9 +94,7 @@ def store(
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         booked = conn.execute(
-            dialect_insert(metering_files)
-            .on_conflict_do_nothing(index_elements=["file_sha256"])
-            .returning(metering_files.c.file_sha256),
+            insert_ignoring(engine, metering_files, "file_sha256").returning(metering_files.c.file_sha256),
             {
                 "file_sha256": result.sha256,
                 "file": result.file,
@@ -161,13 +153,9 @@ def store(
             }
             for r in result.rejections
         ]
-        for chunk in _chunks(rejections):
-            conn.execute(
-                dialect_insert(SubmissionRejection).on_conflict_do_nothing(index_elements=["fingerprint"]),
-                chunk,
-            )
+        insert_new(conn, SubmissionRejection, rejections, "fingerprint")
         conn.execute(
-            dialect_insert(IntakeCount).on_conflict_do_nothing(index_elements=["file_sha256", "sheet"]),
+            insert_ignoring(conn, IntakeCount, "file_sha256", "sheet"),
             {
                 "file": result.file,
                 "file_sha256": result.sha256,

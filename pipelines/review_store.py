@@ -11,20 +11,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, delete, select
 
 from pipelines.reviews import ReviewIntake
+from pipelines.sql import insert_new
 from rules.review import Determination
 from schemas.rejection import Rejection
 from schemas.tables import IntakeCount, ReviewDeterminationEntry, ReviewPending, SubmissionRejection
-
-
-def _insert(engine: Engine | Connection) -> Any:
-    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
 
 def recorded_fingerprints(engine: Engine) -> set[str]:
@@ -108,21 +102,10 @@ def record(engine: Engine, intake: ReviewIntake, run_id: str) -> None:
         for c in intake.counts
         if c.accepted + c.rejected == c.received
     ]
-    insert = _insert(engine)
     with engine.begin() as conn:
-        if entries:
-            conn.execute(
-                insert(ReviewDeterminationEntry).on_conflict_do_nothing(index_elements=["fingerprint"]),
-                entries,
-            )
-        if rejections:
-            conn.execute(
-                insert(SubmissionRejection).on_conflict_do_nothing(index_elements=["fingerprint"]), rejections
-            )
-        if counts:
-            conn.execute(
-                insert(IntakeCount).on_conflict_do_nothing(index_elements=["file_sha256", "sheet"]), counts
-            )
+        insert_new(conn, ReviewDeterminationEntry, entries, "fingerprint")
+        insert_new(conn, SubmissionRejection, rejections, "fingerprint")
+        insert_new(conn, IntakeCount, counts, "file_sha256", "sheet")
 
 
 def track_pending(engine: Engine, decided: Iterable[tuple[str, str]], as_of: date, run_id: str) -> None:
@@ -132,7 +115,6 @@ def track_pending(engine: Engine, decided: Iterable[tuple[str, str]], as_of: dat
     pending = [a for a, outcome in decided if outcome == "needs_review"]
     settled = [a for a, outcome in decided if outcome != "needs_review"]
     now = datetime.now(UTC)
-    insert = _insert(engine)
     with engine.begin() as conn:
         for start in range(0, len(settled), 500):
             conn.execute(
@@ -142,10 +124,7 @@ def track_pending(engine: Engine, decided: Iterable[tuple[str, str]], as_of: dat
             {"application_id": a, "since": as_of.isoformat(), "first_run_id": run_id, "recorded_at": now}
             for a in pending
         ]
-        if rows:
-            conn.execute(
-                insert(ReviewPending).on_conflict_do_nothing(index_elements=["application_id"]), rows
-            )
+        insert_new(conn, ReviewPending, rows, "application_id")
 
 
 def pending_since(engine: Engine, ids: Sequence[str] | None = None) -> dict[str, date]:
