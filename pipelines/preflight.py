@@ -50,6 +50,8 @@ def database_problem(url: str) -> str | None:
         problem = _writable_problem(folder)
         if problem:
             return f"{where} {shown} 所在目录 {folder} 不可写（{problem}）。 / the folder of {shown} is not writable: {problem}"
+        if not Path(parsed.database).exists():
+            return None  # SQLite creates it there; connecting now would write the file before the night may start
     args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
     try:
         engine = create_engine(parsed, connect_args=args)
@@ -110,11 +112,16 @@ def settings_problems(*, inbox: str, database_url: str, reports: str, as_of: str
 
 
 def _writable_problem(folder: Path) -> str | None:
-    """Why a file cannot be created in `folder` (created if missing), by trying: permission bits lie to root and
-    to read-only mounts."""
+    """Why a file cannot be created in `folder`, by trying (permission bits lie to root and to read-only mounts).
+    A folder that does not exist yet is judged by the nearest one that does, where it would be created: the check
+    leaves nothing behind, so a run that stops here has written nothing."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} 不是文件夹 / {existing} is not a folder"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".alu-write-test-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".alu-write-test-"):
             pass
     except OSError as exc:
         return exc.strerror or str(exc)

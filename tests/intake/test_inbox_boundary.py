@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from samples.workbook import write_batch
 from tests.conftest import Nightly
 from tests.intake.conftest import valid_sheets
+from tests.markdown import rendered
 
 BATCH = "2026-04-01-测试.xlsx"
 
@@ -50,8 +51,8 @@ def test_a_missing_inbox_fails_the_run_in_chinese_and_english_before_anything_is
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     messages = " ".join(str(e.step_failure_data.user_failure_data.description) for e in failures)
-    assert {e.step_key for e in failures} == {"submission_batches", "meter_readings"}
-    assert "收件箱 ALU_INBOX_DIR=" in messages and "不存在" in messages and "does not exist" in messages
+    assert {e.step_key for e in failures} == {"run_settings"}  # the first step: nothing else runs
+    assert "收件箱 ALU_INBOX_DIR" in messages and "不存在" in messages and "does not exist" in messages
     assert not database.exists()  # not even the schema was created
     assert not (tmp_path / "r").exists()
 
@@ -83,7 +84,7 @@ def test_every_unsupported_file_is_a_rejection_in_the_reports_and_in_the_check_t
     for name in ("2026-04-02-包头市.xls", "2026-04-02-鄂尔多斯.xlsm", "说明.txt"):
         assert any(name in row and "FILE_UNSUPPORTED" in row for row in returned), name
     to_fix = _check(result, "rejections_to_fix")
-    assert not to_fix.passed and "重新上传 2026-04-02-包头市.xls" in (to_fix.description or "")
+    assert not to_fix.passed and "重新上传 2026-04-02-包头市.xls" in rendered(to_fix.description)
     assert night.scalar("SELECT COUNT(*) FROM award_ledger WHERE application_id = 'T-STD-1'") == 1
 
 
@@ -94,8 +95,8 @@ def test_a_rejection_superseded_by_a_later_accepted_resend_is_no_longer_listed_t
     write_batch(night.inbox / "2026-03-31-测试.xlsx", wrong)
     result = night.run()
     to_fix = _check(result, "rejections_to_fix")
-    assert "2026-04-01-测试.xls" in (to_fix.description or "")
-    assert "2026-03-31-测试.xlsx" in (to_fix.description or "")
+    assert "2026-04-01-测试.xls" in rendered(to_fix.description)
+    assert "2026-03-31-测试.xlsx" in rendered(to_fix.description)
 
     write_batch(night.inbox / BATCH, valid_sheets())  # the same workbook saved as .xlsx, T-STD-1 corrected
     result = night.run()
@@ -149,7 +150,9 @@ def test_the_reviews_folder_is_not_a_submission_batch(night: Nightly):
     files = next(e.materialization.metadata["files"].value for e in result.get_asset_materialization_events()
              if e.asset_key.to_user_string() == "submissions")  # fmt: skip
     assert files == [BATCH]
-    assert night.scalar("SELECT COUNT(*) FROM submission_rejections WHERE file LIKE '%审核%'") == 0
+    # The file is the review reader's to judge (it refuses it as no workbook), never the batch reader's.
+    refused = night.rows("SELECT file, sheet, code FROM submission_rejections WHERE file LIKE '%审核%'")
+    assert refused == [{"file": "审核/2026-05-01-工信厅审核.xlsx", "sheet": "workbook", "code": "FILE_UNREADABLE"}]
 
 
 def test_a_file_name_in_gb18030_bytes_is_read_and_shown_in_chinese(night: Nightly):

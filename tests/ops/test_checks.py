@@ -8,9 +8,7 @@ sample run's database afterwards, and only the check concerned is run again on t
 
 from __future__ import annotations
 
-import html as htmllib
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,12 +29,7 @@ from samples.build import SAMPLE_FILE, credit_codes, sample_sheets
 from samples.workbook import write_batch
 from schemas.rejection import Rejection
 from tests.conftest import Nightly
-
-
-def rendered(markdown: str | None) -> str:
-    """What the UI shows for a Markdown description: the text of the rendered HTML."""
-    html = markdown_it.MarkdownIt().render(markdown or "")
-    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+from tests.markdown import rendered
 
 
 def table_rows(value: object) -> list[dict[str, object]]:
