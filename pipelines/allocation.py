@@ -17,11 +17,11 @@ from openpyxl import Workbook
 from pipelines.excel import SUBTOTAL, TOTAL, Col, Frame, Table, write_table
 from pipelines.ledger import from_fen
 from pipelines.report_text import UNKNOWN_CITY, official_order, program_name
+from rules.money import WAN
 
 ALLOCATION_SHEET = "资金分配表"
 NOTICE_SHEET = "拟奖补名单"
 AMOUNT_HEADER = "奖补金额(元)"
-WAN = Decimal(10000)
 ZERO = Decimal("0.00")
 
 ALLOCATION = [

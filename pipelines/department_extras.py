@@ -14,13 +14,13 @@ from openpyxl import Workbook
 from pipelines.excel import CODE_HEADER, TOTAL, Col, write_table
 from pipelines.report_text import official_order
 from rules.catalog import BY_CODE, Program
+from rules.money import WAN
 from schemas.sheets import CAPACITY_SOURCES, LEVELS, PROCESSES, RECOGNITION_TYPES
 
 if TYPE_CHECKING:
     from pipelines.department_report import ReportData
 
 ZERO = Decimal("0.00")
-WAN = Decimal(10000)
 MICRO = Decimal(1_000_000)
 Rows = list[dict[str, Any]]
 Sheet = Callable[[Workbook, "ReportData", str, Rows], None]

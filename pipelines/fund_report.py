@@ -40,13 +40,13 @@ from pipelines.ledger import from_fen
 from pipelines.report_text import BUDGET_LABEL, SIGN_OFF_SEALED, UNKNOWN_CITY, city_order, program_name
 from rules import fund
 from rules.catalog import PROGRAMS
+from rules.money import WAN
 from rules.parameters import ParameterError, Parameters, ParameterValue
 from schemas.sheets import LEAGUE_CITIES
 
 FILE_NAME = "专项资金汇总.xlsx"
 ORGANISATION = "财政厅"
 ZERO = Decimal("0.00")
-WAN = Decimal(10000)
 PROGRAM_SHEET, CITY_SHEET, MONTH_SHEET = "按项目", "按盟市", "按月份"
 TOTAL_HEADER = "累计承诺(元)"
 

@@ -193,9 +193,13 @@ def read_xlsx(
     if not batch.sheets and not batch.rejections:
         batch.rejections.append(
             Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
-                      f"文件中没有模板工作表（{'、'.join(s.name for s in sheets)}），请使用系统提供的模板填写")
+                      f"文件中没有模板工作表（{'、'.join(s.name for s in sheets)}），请使用{_template(sheets)}填写")
         )  # fmt: skip
     return batch
+
+
+def _template(sheets: Sequence[Sheet]) -> str:
+    return "申报模板" if tuple(sheets) == tuple(SHEETS) else "系统生成的审核工作簿"
 
 
 def _read_sheets(
@@ -209,7 +213,7 @@ def _read_sheets(
             if _stream(workbook, worksheet).rows:
                 batch.rejections.append(
                     Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
-                              f"工作表「{worksheet.title}」不属于模板，未读取；如有数据请移入模板对应工作表"
+                              f"工作表「{worksheet.title}」不属于{_template(sheets)}，未读取；如有数据请移入模板对应工作表"
                               f"（{'、'.join(s.name for s in sheets)}）")
                 )  # fmt: skip
             continue

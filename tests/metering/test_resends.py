@@ -279,8 +279,8 @@ def test_a_run_that_finds_its_export_booked_by_another_run_meanwhile_skips_it_wi
         second = dg.materialize([meter_readings], resources=resources, instance=instance)
     assert second.success
     (materialization,) = second.asset_materializations_for_node("meter_readings")
-    skipped = materialization.metadata["files_skipped"].value
-    assert "2025-03-01.csv" in skipped and "另一次运行在此期间已将该文件入库" in skipped
+    skipped = [r.data for r in materialization.metadata["files_skipped"].records]
+    assert skipped == [{"文件": "2025-03-01.csv", "原因": "另一次运行在此期间已将该文件入库，本次跳过，数据不重复计入"}]
     assert month(LedgerDatabase(url=url).engine(), "I") == (3 * 10**6, 2)
 
 
@@ -332,4 +332,5 @@ def test_a_night_does_not_hash_again_an_export_it_booked_and_that_lies_unchanged
         again = dg.materialize([meter_readings], resources=resources, instance=instance)
     assert again.success
     (materialization,) = again.asset_materializations_for_node("meter_readings")
-    assert "此前已入库" in materialization.metadata["files_skipped"].value
+    skipped = [r.data for r in materialization.metadata["files_skipped"].records]
+    assert skipped == [{"文件": "2025-03-01.csv", "原因": "该文件此前已入库，未重复读取"}]
