@@ -119,7 +119,9 @@ def test_re_running_a_past_night_ignores_batches_and_exports_dated_after_it(nigh
     assert "T-STD-9" in decided
     assert night.scalar("SELECT COUNT(*) FROM metering_files") == 1
     # now the December correction (主导 -> 参与) applies; the key is the standard's canonical code
-    assert night.scalar("SELECT net_fen FROM award_balances WHERE award_key LIKE '%YS/T429-2025'") == 100_000_00
+    assert (
+        night.scalar("SELECT net_fen FROM award_balances WHERE award_key LIKE '%YS/T429-2025'") == 100_000_00
+    )
 
 
 def test_a_past_night_re_run_after_a_later_correction_was_booked_does_not_move_money_back(night: Nightly):

@@ -152,7 +152,9 @@ def test_the_reviews_folder_is_not_a_submission_batch(night: Nightly):
     assert files == [BATCH]
     # The file is the review reader's to judge (it refuses it as no workbook), never the batch reader's.
     refused = night.rows("SELECT file, sheet, code FROM submission_rejections WHERE file LIKE '%审核%'")
-    assert refused == [{"file": "审核/2026-05-01-工信厅审核.xlsx", "sheet": "workbook", "code": "FILE_UNREADABLE"}]
+    assert refused == [
+        {"file": "审核/2026-05-01-工信厅审核.xlsx", "sheet": "workbook", "code": "FILE_UNREADABLE"}
+    ]
 
 
 def test_a_file_name_in_gb18030_bytes_is_read_and_shown_in_chinese(night: Nightly):

@@ -280,7 +280,9 @@ def test_a_run_that_finds_its_export_booked_by_another_run_meanwhile_skips_it_wi
     assert second.success
     (materialization,) = second.asset_materializations_for_node("meter_readings")
     skipped = [r.data for r in materialization.metadata["files_skipped"].records]
-    assert skipped == [{"文件": "2025-03-01.csv", "原因": "另一次运行在此期间已将该文件入库，本次跳过，数据不重复计入"}]
+    assert skipped == [
+        {"文件": "2025-03-01.csv", "原因": "另一次运行在此期间已将该文件入库，本次跳过，数据不重复计入"}
+    ]
     assert month(LedgerDatabase(url=url).engine(), "I") == (3 * 10**6, 2)
 
 

@@ -54,9 +54,11 @@ def test_an_official_fills_the_generated_review_workbook_and_the_next_night_awar
     generated = nightly.reports / "2026-11-24" / "审核" / "2026-11-24-工信厅-审核结论.xlsx"
     wb = load_workbook(generated)
     ws = wb[REVIEWS.name]
-    header = [c.value for c in ws[1]]
+    # the header row sits under the sheet's title frame
+    head = next(r for r in range(1, 11) if any(c.value == "申报编号" for c in ws[r]))
+    header = [c.value for c in ws[head]]
     col = {h: i + 1 for i, h in enumerate(header)}
-    (row,) = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col["申报编号"]).value == "ES-003"]
+    (row,) = [r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, col["申报编号"]).value == "ES-003"]
     assert ws.cell(row, col["审核单位"]).value == "工信厅" and ws.cell(row, col["审核结论"]).value is None
     assert (
         "完整率" in ws.cell(row, col["待审核原因"]).value
@@ -180,7 +182,7 @@ def test_the_pending_sheet_says_since_when_and_for_how_many_days_an_application_
     later.run()
     wb = load_workbook(later.reports / "2026-11-30" / "工信厅.xlsx")
     rows = list(wb["待审核"].iter_rows(values_only=True))
-    header = next(r for r in rows if r and r[0] == "申报编号")
-    es3 = next(r for r in rows if r and r[0] == "ES-003")
+    header = next(r for r in rows if r and "申报编号" in r)
+    es3 = next(r for r in rows if r and "ES-003" in r)
     shown = dict(zip(header, es3, strict=False))
     assert shown["待审核起始日"].date() == date(2026, 11, 24) and shown["已待审核(天)"] == 6

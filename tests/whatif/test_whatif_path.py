@@ -78,16 +78,23 @@ def test_the_what_if_job_writes_the_side_by_side_workbook_and_leaves_the_ledger_
     path = Path(result.output_for_node("what_if_comparison"))
     wb = load_workbook(path)
     assert wb.sheetnames == ["说明", "逐项对比", "按类别", "按盟市", "预算影响"]
-    rows = list(wb["逐项对比"].iter_rows(values_only=True))
-    head = rows[2]
-    eq3 = dict(zip(head, next(r for r in rows if r[0] == "EQ-003"), strict=True))
+    eq3 = next(r for r in _table(wb["逐项对比"], "申报编号") if r["申报编号"] == "EQ-003")
     assert (eq3["现行金额(元)"], eq3["调整后金额(元)"], eq3["差额(元)"]) == (5_000_000, 6_000_000, 1_000_000)
-    by_program = {r[0]: r for r in wb["按类别"].iter_rows(min_row=4, values_only=True) if r and r[0]}
-    assert by_program["EQUIPMENT_UPGRADE"][-1] == 1_000_000 and by_program["合计"][-1] == 1_000_000
-    budget = {r[0]: r for r in wb["预算影响"].iter_rows(min_row=4, values_only=True) if r and r[0]}
-    committed = next(v for k, v in budget.items() if "已承诺" in str(k))
-    assert committed[2] - committed[1] == 1_000_000
-    assert any("自 2024-10-30 起适用" in str(r[0]) for r in wb["说明"].iter_rows(values_only=True) if r[0])
+    by_program = {r["分组"]: r for r in _table(wb["按类别"], "分组") if r["分组"]}
+    assert (
+        by_program["EQUIPMENT_UPGRADE"]["差额(元)"] == 1_000_000
+        and by_program["合计"]["差额(元)"] == 1_000_000
+    )
+    committed = next(r for r in _table(wb["预算影响"], "项目") if "已承诺" in str(r["项目"]))
+    assert committed["调整后(元)"] - committed["现行(元)"] == 1_000_000
+    assert any("自 2024-10-30 起适用" in str(r["说明"]) for r in _table(wb["说明"], "说明"))
+
+
+def _table(ws, first_header: str) -> list[dict[str, object]]:
+    """The rows of the table under a sheet's title frame, by header."""
+    rows = list(ws.iter_rows(values_only=True))
+    at = next(i for i, r in enumerate(rows) if first_header in r)
+    return [dict(zip(rows[at], r, strict=True)) for r in rows[at + 1 :] if any(v is not None for v in r)]
 
 
 def test_a_bad_override_fails_the_what_if_job_with_a_chinese_message(nightly: Nightly):
