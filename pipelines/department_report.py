@@ -84,10 +84,10 @@ REVIEW = [
     Col("项目名称", "project_name", width=16),
     Col("申报类别", "program_name", width=14),
     Col("政策条款", "clause", width=7),
-    Col("需补充或核实的内容", "missing_zh", width=40),
+    Col("需补充或核实的内容", "missing_zh", width=32),
     # how long it has waited: from the first run that decided it needs_review (table review_pending)
     Col("待审核起始日", "pending_since", "date", width=11),
-    Col("已待审核(天)", "pending_days", "int", width=8),
+    Col("已待审核(天)", "pending_days", "int", width=7),
     Col("申报日期", "submitted_on", "date", width=11),
     Col("申报编号", "application_id", screen=True),
     Col("统一社会信用代码", "credit_code", screen=True),
