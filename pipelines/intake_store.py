@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from pipelines.intake import Batch, Submissions, frame_of
+from pipelines.intake import Batch, SheetCount, Submissions, frame_of
 from pipelines.sql import insert_new
 from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET
@@ -155,20 +156,7 @@ class IntakeStore:
             | {"file_sha256": shas.get(r.file, ""), "run_id": run_id, "recorded_at": now}
             for r in subs.rejections
         }
-        counts = [
-            {
-                "file": c.file,
-                "file_sha256": shas.get(c.file, ""),
-                "sheet": c.sheet,
-                "received": c.received,
-                "accepted": c.accepted,
-                "rejected": c.rejected,
-                "run_id": run_id,
-                "recorded_at": now,
-            }
-            for c in subs.counts
-            if c.accepted + c.rejected == c.received  # the table refuses others; rows_balance reports them
-        ]
+        counts = count_rows(subs.counts, shas, run_id, now)
         table = SubmissionRejection
         with self.engine.begin() as conn:
             for batch in parsed:
@@ -219,3 +207,23 @@ def _recorded(conn: Connection, shas: set[str], *columns: Any) -> set[Any]:
         for row in conn.execute(query.distinct()):
             found.add(row[0] if len(columns) == 1 else tuple(row))
     return found
+
+
+def count_rows(
+    counts: Iterable[SheetCount], shas: Mapping[str, str], run_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    """`intake_counts` rows of balanced sheets: the table refuses others, and `rows_balance` reports them."""
+    return [
+        {
+            "file": c.file,
+            "file_sha256": shas.get(c.file, ""),
+            "sheet": c.sheet,
+            "received": c.received,
+            "accepted": c.accepted,
+            "rejected": c.rejected,
+            "run_id": run_id,
+            "recorded_at": now,
+        }
+        for c in counts
+        if c.accepted + c.rejected == c.received
+    ]

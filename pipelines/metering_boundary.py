@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
+from pipelines.applications import savings_claim
 from pipelines.intake import Submissions
 from pipelines.metering import CANONICAL_UNIT, to_decimal
 from pipelines.metering_months import day_tce, expected
@@ -187,16 +188,7 @@ def verify(engine: Engine, submissions: Submissions, parameters: Parameters) -> 
             program = programs.get(app_id)
             if program not in ("ENERGY_SAVING", "WATER_SAVING") or app_id in out:
                 continue
-            claim = SavingsClaim(
-                r["claimed_saving"],
-                r["baseline_start"],
-                r["baseline_end"],
-                r["reporting_start"],
-                r["reporting_end"],
-                tuple(r["meter_ids"]),
-                r["baseline_output_t"],
-                r["reporting_output_t"],
-            )
+            claim = savings_claim(r)
             metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters)
             out[app_id] = Verification(metered, detail)
     return out

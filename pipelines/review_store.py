@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, delete, select
 
+from pipelines.intake_store import count_rows
 from pipelines.reviews import ReviewIntake
 from pipelines.sql import insert_new
 from rules.review import Determination
@@ -88,20 +89,7 @@ def record(engine: Engine, intake: ReviewIntake, run_id: str) -> None:
         }
         for r in intake.rejections
     ]
-    counts = [
-        {
-            "file": c.file,
-            "file_sha256": shas.get(c.file, ""),
-            "sheet": c.sheet,
-            "received": c.received,
-            "accepted": c.accepted,
-            "rejected": c.rejected,
-            "run_id": run_id,
-            "recorded_at": now,
-        }
-        for c in intake.counts
-        if c.accepted + c.rejected == c.received
-    ]
+    counts = count_rows(intake.counts, shas, run_id, now)
     with engine.begin() as conn:
         insert_new(conn, ReviewDeterminationEntry, entries, "fingerprint")
         insert_new(conn, SubmissionRejection, rejections, "fingerprint")
