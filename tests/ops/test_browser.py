@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -126,15 +127,7 @@ def test_an_operator_sees_the_assets_and_checks_and_launches_the_nightly_job_fro
     screenshot = tmp_path / "ui-screenshot.png"
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 900},
-        )
-        page = browser.new_page()
-        page.set_default_timeout(UI_TIMEOUT_MS)
+        browser, page = _open(playwright, tmp_path)
         try:
             # Long names are shown middle-truncated ("department_rep…_ledger") with the full name in a hidden
             # measuring element, so names are looked up in the page, and what is visible is the count.
@@ -215,15 +208,7 @@ def test_an_operator_runs_the_what_if_job_from_the_launchpad_and_the_ledger_is_u
     before = booked()
     assert before
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 900},
-        )
-        page = browser.new_page()
-        page.set_default_timeout(UI_TIMEOUT_MS)
+        browser, page = _open(playwright, tmp_path)
         try:
             page.goto(f"{webserver.url}/locations/alu_awards/jobs/what_if/playground")
             editor = page.locator(".CodeMirror").first
@@ -258,3 +243,17 @@ def test_an_operator_runs_the_what_if_job_from_the_launchpad_and_the_ledger_is_u
         assert workbook.name == f"模拟测算-{run.run_id[:8]}.xlsx"
     finally:
         ledger.dispose()
+
+
+def _open(playwright: Any, tmp_path: Path) -> tuple[Any, Any]:
+    """Debian's chromium, headless, with a fresh profile: the browser (to close) and its page."""
+    browser = playwright.chromium.launch_persistent_context(
+        user_data_dir=str(tmp_path / "chromium-profile"),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        headless=True,
+        viewport={"width": 1400, "height": 900},
+    )
+    page = browser.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    return browser, page
