@@ -17,8 +17,9 @@ from sqlalchemy import types as sqltypes
 
 from assets._metadata import markdown_table
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
-from pipelines.ledger import broken_reversals, control_totals, from_fen, unbalanced_keys
+from pipelines.ledger import from_fen
 from pipelines.ledger_chain import tampered_message, verify_ledger
+from pipelines.ledger_invariants import broken_reversals, control_totals, unbalanced_keys
 from rules import fund
 from schemas.tables import PUBLISHED_COLUMNS
 

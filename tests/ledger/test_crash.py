@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from pipelines.ledger import broken_reversals, control_totals, unbalanced_keys
+from pipelines.ledger_invariants import broken_reversals, control_totals, unbalanced_keys
 from rules.decision import Decision
 from tests.ledger.batches import balances, batch, book_batch, entries, ledger_engine
 

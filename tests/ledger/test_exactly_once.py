@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from pipelines.ledger import unbalanced_keys
+from pipelines.ledger_invariants import unbalanced_keys
 from schemas.tables import LedgerEntry
 from tests.ledger.batches import balances, batch, entries, insert_raw, raw_entry
 
