@@ -155,13 +155,7 @@ def test_an_operator_sees_the_assets_and_checks_and_launches_the_nightly_job_fro
             page.get_by_role("button", name="Launch Run").click()
             page.wait_for_url("**/runs/**")
 
-            deadline = time.monotonic() + 180
-            status = None
-            while status is None and time.monotonic() < deadline:
-                for candidate in ("Success", "Failure", "Canceled"):
-                    if page.get_by_text(candidate, exact=True).first.is_visible():
-                        status = candidate
-                page.wait_for_timeout(1000)
+            status = _run_status(page)
             page.screenshot(path=str(screenshot))
         finally:
             browser.close()
@@ -220,13 +214,7 @@ def test_an_operator_runs_the_what_if_job_from_the_launchpad_and_the_ledger_is_u
             expect(page.get_by_text("No errors")).to_be_visible(timeout=UI_TIMEOUT_MS)
             page.get_by_role("button", name="Launch Run").click()
             page.wait_for_url("**/runs/**")
-            deadline = time.monotonic() + 180
-            status = None
-            while status is None and time.monotonic() < deadline:
-                for candidate in ("Success", "Failure", "Canceled"):
-                    if page.get_by_text(candidate, exact=True).first.is_visible():
-                        status = candidate
-                page.wait_for_timeout(1000)
+            status = _run_status(page)
             page.screenshot(path=str(tmp_path / "what-if.png"))
         finally:
             browser.close()
@@ -257,3 +245,14 @@ def _open(playwright: Any, tmp_path: Path) -> tuple[Any, Any]:
     page = browser.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     return browser, page
+
+
+def _run_status(page: Any) -> str | None:
+    """The launched run's final status as its page shows it, waiting up to three minutes (None: still running)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        for candidate in ("Success", "Failure", "Canceled"):
+            if page.get_by_text(candidate, exact=True).first.is_visible():
+                return candidate
+        page.wait_for_timeout(1000)
+    return None
