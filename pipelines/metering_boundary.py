@@ -4,29 +4,82 @@ policy, in `rules.savings`."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, func, select
 
 from pipelines.applications import savings_claim
 from pipelines.intake import Submissions
-from pipelines.metering import CANONICAL_UNIT, to_decimal
-from pipelines.metering_months import day_tce, expected
+from pipelines.metering import CANONICAL_UNIT, SeriesKey, to_decimal
+from pipelines.metering_months import coefficient_spans, day_tce, expected
 from rules import energy, savings
 from rules.model import MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
 from rules.parameters import Parameters
 from schemas.tables import meter_days, meter_series
 
+_CHUNK = 500  # meter ids per IN list
+
+
+class SeriesDays:
+    """Each metered series' day totals (over every export) as running sums, so that any period's quantity,
+    readings and conflicts are one subtraction: a night's savings claims cost one read of the days they name,
+    not a query per meter and period."""
+
+    def __init__(self, rows: Iterable[tuple[str, str, str, date, int, int, int]]) -> None:
+        # series -> (day ordinals, running e6, running readings, running conflicts), each starting at 0
+        self._sums: dict[SeriesKey, tuple[list[int], list[int], list[int], list[int]]] = {}
+        for cc, meter_id, medium, day, e6, n, bad in rows:
+            days, use, present, conflicts = self._sums.setdefault((cc, meter_id, medium), ([], [0], [0], [0]))
+            days.append(day.toordinal())
+            use.append(use[-1] + int(e6))
+            present.append(present[-1] + int(n))
+            conflicts.append(conflicts[-1] + int(bad or 0))
+
+    @classmethod
+    def read(cls, conn: Connection, meter_ids: Iterable[str]) -> SeriesDays:
+        """The days of every series of these meters, whoever reports them."""
+        wanted = sorted(set(meter_ids))
+        rows: list[Any] = []
+        for i in range(0, len(wanted), _CHUNK):
+            rows += conn.execute(
+                select(
+                    meter_days.c.credit_code,
+                    meter_days.c.meter_id,
+                    meter_days.c.medium,
+                    meter_days.c.day,
+                    func.sum(meter_days.c.consumption_e6),
+                    func.sum(meter_days.c.readings_present),
+                    func.sum(meter_days.c.conflicts),
+                )
+                .where(meter_days.c.meter_id.in_(wanted[i : i + _CHUNK]))
+                .group_by(
+                    meter_days.c.credit_code, meter_days.c.meter_id, meter_days.c.medium, meter_days.c.day
+                )
+                .order_by(
+                    meter_days.c.credit_code, meter_days.c.meter_id, meter_days.c.medium, meter_days.c.day
+                )
+            ).all()
+        return cls(rows)
+
+    def total(self, series: SeriesKey, first: date, last: date) -> tuple[int, int, int, int]:
+        """(days with data, e6, readings, conflicts) of one series over first..last, inclusive."""
+        sums = self._sums.get(series)
+        if sums is None:
+            return 0, 0, 0, 0
+        days, use, present, conflicts = sums
+        lo, hi = bisect_left(days, first.toordinal()), bisect_right(days, last.toordinal())
+        return hi - lo, use[hi] - use[lo], present[hi] - present[lo], conflicts[hi] - conflicts[lo]
+
 
 def meter_figures(
-    conn: Connection,
-    credit_code: str,
-    meter_id: str,
-    medium: str,
+    days: SeriesDays,
+    series: SeriesKey,
     step: int | None,
     period: str,
     first: date,
@@ -35,28 +88,15 @@ def meter_figures(
 ) -> MeterFigures:
     """One meter over whole days first..last (Asia/Shanghai), inclusive: quantity, tce (each day's
     coefficient), readings present and those its own usual step expects. Figures only: the rules judge them."""
+    _, meter_id, medium = series
     use = present = conflicts = 0
     converted = Decimal(0)
-    for day, e6, n, bad in conn.execute(
-        select(
-            meter_days.c.day,
-            meter_days.c.consumption_e6,
-            meter_days.c.readings_present,
-            meter_days.c.conflicts,
-        ).where(
-            and_(
-                meter_days.c.credit_code == credit_code,
-                meter_days.c.meter_id == meter_id,
-                meter_days.c.medium == medium,
-                meter_days.c.day >= first,
-                meter_days.c.day <= last,
-            )
-        )
-    ):
-        use += int(e6)
-        present += int(n)
-        conflicts += int(bad or 0)
-        converted += day_tce(medium, day, int(e6), parameters) or Decimal(0)
+    for start, end in coefficient_spans(medium, first, last, parameters):
+        counted, e6, n, bad = days.total(series, start, end)
+        if not counted:
+            continue
+        use, present, conflicts = use + e6, present + n, conflicts + bad
+        converted += day_tce(medium, start, e6, parameters) or Decimal(0)
     return MeterFigures(
         meter_id=meter_id,
         medium=medium,
@@ -72,7 +112,12 @@ def meter_figures(
 
 
 def metered_saving(
-    conn: Connection, program: str, credit_code: str, claim: SavingsClaim, parameters: Parameters
+    conn: Connection,
+    program: str,
+    credit_code: str,
+    claim: SavingsClaim,
+    parameters: Parameters,
+    days: SeriesDays | None = None,
 ) -> tuple[MeteredSaving, dict[str, Any]]:
     """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
     applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
@@ -96,8 +141,9 @@ def metered_saving(
     unknown = tuple(m for m in claim.meter_ids if m not in own and m not in elsewhere)
     periods = {"baseline": (claim.baseline_start, claim.baseline_end),
                "reporting": (claim.reporting_start, claim.reporting_end)}  # fmt: skip
+    days = days if days is not None else SeriesDays.read(conn, claim.meter_ids)
     meters = tuple(
-        meter_figures(conn, credit_code, meter_id, medium, step, period, first, last, parameters)
+        meter_figures(days, (credit_code, meter_id, medium), step, period, first, last, parameters)
         for meter_id in claim.meter_ids
         for medium, step in sorted(own.get(meter_id, []))
         for period, (first, last) in periods.items()
@@ -181,14 +227,15 @@ def verify(engine: Engine, submissions: Submissions, parameters: Parameters) -> 
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))
     codes = dict(zip(apps["application_id"], apps["credit_code"], strict=True))
+    claims: dict[str, tuple[str, SavingsClaim]] = {}
+    for r in submissions.frames["savings_claims"].to_dict("records"):
+        program = programs.get(r["application_id"])
+        if program in ("ENERGY_SAVING", "WATER_SAVING") and r["application_id"] not in claims:
+            claims[r["application_id"]] = (program, savings_claim(r))
     out: dict[str, Verification] = {}
     with engine.connect() as conn:
-        for r in submissions.frames["savings_claims"].to_dict("records"):
-            app_id = r["application_id"]
-            program = programs.get(app_id)
-            if program not in ("ENERGY_SAVING", "WATER_SAVING") or app_id in out:
-                continue
-            claim = savings_claim(r)
-            metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters)
+        days = SeriesDays.read(conn, (m for _, claim in claims.values() for m in claim.meter_ids))
+        for app_id, (program, claim) in claims.items():
+            metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters, days)
             out[app_id] = Verification(metered, detail)
     return out

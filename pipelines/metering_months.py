@@ -43,6 +43,20 @@ def day_tce(medium: str, day: date, consumption_e6: int, parameters: Parameters)
     return to_decimal(consumption_e6) * _kgce(medium, day, parameters) / energy.KG_PER_TONNE
 
 
+def coefficient_spans(medium: str, first: date, last: date, parameters: Parameters) -> list[tuple[date, date]]:
+    """first..last cut where the medium's coefficient changes. Within a span one coefficient holds, so the span's
+    standard coal is its summed quantity times that coefficient: exactly the sum of its days' (Decimal products of
+    integers and a short coefficient are exact), at one conversion instead of one a day."""
+    if not energy.is_energy(medium):
+        return [(first, last)]
+    cuts = sorted(
+        {v.since for v in parameters.history(energy.coefficient_key(medium)) if first < v.since <= last}
+    )
+    starts = [first, *cuts]
+    ends = [c - timedelta(days=1) for c in cuts] + [last]
+    return list(zip(starts, ends, strict=True))
+
+
 def _month_bounds(month: str) -> tuple[date, date]:
     first = date(int(month[:4]), int(month[5:7]), 1)
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)

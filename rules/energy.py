@@ -27,7 +27,11 @@ ENERGY_MEDIA = {
     "heat": "MJ",
 }
 
-PARAMETERS = declare(*(f"energy.kgce_per_unit.{medium}" for medium in ENERGY_MEDIA))
+def coefficient_key(medium: str) -> str:
+    return f"energy.kgce_per_unit.{medium}"
+
+
+PARAMETERS = declare(*(coefficient_key(medium) for medium in ENERGY_MEDIA))
 
 
 def is_energy(medium: str) -> bool:
@@ -35,7 +39,7 @@ def is_energy(medium: str) -> bool:
 
 
 def coefficient(medium: str, params: ParameterSet) -> ParameterValue:
-    return params[f"energy.kgce_per_unit.{medium}"]
+    return params[coefficient_key(medium)]
 
 
 def tce(medium: str, quantity: Decimal, params: ParameterSet) -> Decimal | None:

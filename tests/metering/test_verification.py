@@ -122,6 +122,21 @@ def test_period_measures_count_whole_days_coverage_and_tce_exactly_on_postgresql
     _measure_on(pg_url, tmp_path)
 
 
+def test_a_coefficient_changed_inside_a_period_converts_each_day_with_the_one_in_force_that_day(tmp_path: Path):
+    """The operator sees the standard coal the days' own coefficients give, never one coefficient for the year."""
+    engine = _database(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    key = "energy.kgce_per_unit.electricity"
+    parameters = Parameters.load().with_value(key, "0.3", date(2025, 7, 1), "test: a new coefficient mid-year")
+    store(engine, ingest(_two_years(tmp_path)), "run-1", parameters)
+    with engine.connect() as conn:
+        metered, _ = metered_saving(conn, "ENERGY_SAVING", A, claim(("E1", "E2")), parameters)
+    old = Decimal(Parameters.load().at(date(2025, 1, 1))[key].value)
+    first_half = 181 * 1000 + (181 - 20) * 500  # 2025-01-01..06-30, E2 missing 20 days of March
+    second_half = 184 * (1000 + 500)
+    assert old != Decimal("0.3")
+    assert metered.reporting.consumption == (Decimal(first_half) * old + Decimal(second_half) * Decimal("0.3")) / 1000
+
+
 def test_a_savings_application_whose_meter_belongs_to_another_enterprise_is_rejected(tmp_path: Path):
     engine = _database(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     parameters = Parameters.load()
