@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, event, insert, select, text
+from sqlalchemy import Connection, Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from pipelines.decision_store import write_decisions
 from pipelines.ledger_chain import link, tampered_message, verify_ledger
 from rules.decision import Award, Decision, jsonable
 from rules.money import as_fen, from_fen
-from schemas.tables import ApplicationDecision, LedgerEntry
+from schemas.tables import LedgerEntry
 
 # How long a booking waits for another booking's lock before it gives up with a clear message. A night's booking
 # holds it for seconds to a minute; ten minutes means something is wrong (a stuck session), not a busy night.
@@ -141,7 +142,7 @@ def book(
                 if breaks:
                     raise LedgerTampered(tampered_message(breaks))
                 now = datetime.now(UTC)
-                _write_decisions(
+                write_decisions(
                     conn,
                     decisions,
                     run_id,
@@ -354,49 +355,3 @@ def _review_of(decision: Decision | None) -> dict[str, Any]:
     if decision is None or decision.review is None:
         return {}
     return {"review": jsonable(decision.review)}
-
-
-def _write_decisions(
-    conn: Connection,
-    decisions: Iterable[Decision],
-    run_id: str,
-    version: str,
-    now: datetime,
-    names: dict[str, str],
-    cities: dict[str, str],
-    files: dict[str, str],
-    submitted: dict[str, str],
-) -> None:
-    rows = []
-    for d in decisions:
-        amount = d.amount
-        rows.append(
-            {
-                "application_id": d.application_id,
-                "program": d.program,
-                "credit_code": d.credit_code,
-                "enterprise_name": names.get(d.credit_code),
-                "league_city": cities.get(d.credit_code),
-                "clause": d.clause,
-                "lead_department": d.lead_department,
-                "decision": str(d.outcome),
-                "amount_yuan": amount,
-                "amount_fen": None if amount is None else as_fen(amount),
-                "reasons": json.dumps(d.reasons(), ensure_ascii=False),
-                "explanation": json.dumps(d.explanation(), ensure_ascii=False),
-                "source_file": files.get(d.application_id),
-                "submitted_on": submitted.get(d.application_id),
-                "rulebook_version": version,
-                "run_id": run_id,
-                "evaluated_at": now,
-            }
-        )
-    ids = [r["application_id"] for r in rows]
-    for start in range(0, len(ids), 500):
-        conn.execute(
-            delete(ApplicationDecision).where(
-                ApplicationDecision.application_id.in_(ids[start : start + 500])
-            )
-        )
-    for start in range(0, len(rows), 500):
-        conn.execute(insert(ApplicationDecision), rows[start : start + 500])

@@ -43,7 +43,9 @@ def day_tce(medium: str, day: date, consumption_e6: int, parameters: Parameters)
     return to_decimal(consumption_e6) * _kgce(medium, day, parameters) / energy.KG_PER_TONNE
 
 
-def coefficient_spans(medium: str, first: date, last: date, parameters: Parameters) -> list[tuple[date, date]]:
+def coefficient_spans(
+    medium: str, first: date, last: date, parameters: Parameters
+) -> list[tuple[date, date]]:
     """first..last cut where the medium's coefficient changes. Within a span one coefficient holds, so the span's
     standard coal is its summed quantity times that coefficient: exactly the sum of its days' (Decimal products of
     integers and a short coefficient are exact), at one conversion instead of one a day."""

@@ -153,3 +153,23 @@ def test_recorded_at_is_stored_in_utc(engine: Engine):
             conn.execute(text("SET TIME ZONE 'UTC'"))
             stored = conn.execute(text("SELECT CAST(recorded_at AS TEXT) FROM award_ledger")).scalar_one()
     assert stored.startswith(recorded.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def _decision_rows(engine: Engine) -> dict[str, dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM application_decisions")).mappings().all()
+    return {r["application_id"]: dict(r) for r in rows}
+
+
+def test_every_decision_carries_the_run_that_last_reached_it_whether_or_not_it_changed(engine: Engine):
+    """Finance filtering application_decisions by tonight's run sees every current decision, changed or not."""
+    book_batch(engine, [awarded("STD-1", (KEY, "100000.00")), rejected("STD-2")], "run-1")
+    first = _decision_rows(engine)
+    book_batch(engine, [awarded("STD-1", (KEY, "100000.00")), awarded("STD-2", (OTHER, "5.00"))], "run-2")
+    second = _decision_rows(engine)
+    assert {r["run_id"] for r in second.values()} == {"run-2"}
+    assert second["STD-1"]["evaluated_at"] != first["STD-1"]["evaluated_at"]
+    unchanged = {k: v for k, v in first["STD-1"].items() if k not in ("run_id", "evaluated_at")}
+    assert {k: second["STD-1"][k] for k in unchanged} == unchanged
+    assert (second["STD-2"]["decision"], second["STD-2"]["amount_fen"]) == ("awarded", 500)
+    assert json.loads(second["STD-2"]["reasons"])[0]["code"] == "TEST_PASSED"
