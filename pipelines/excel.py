@@ -31,7 +31,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipelines.sheet_rows import Row, install, is_missing, plain_text, register, typed
+from pipelines.sheet_rows import ColumnStyle, Encoder, Row, encoder, install, is_missing, plain_text, register
 
 YUAN_FORMAT = "#,##0.00"
 QTY_FORMAT = "#,##0.00"
@@ -284,7 +284,16 @@ def write_table(
         k: [register(wb, _style(ws, c.kind, wrap=w, fill=f)) for c, w in zip(columns, wraps, strict=True)]
         for k, f in FILLS.items()
     }
-    kinds = [(c.key, c.kind) for c in columns]
+    keys = [c.key for c in columns]
+
+    def encoders(styles: Sequence[ColumnStyle]) -> list[Encoder]:
+        return [encoder(c.kind, style, wb.epoch) for c, style in zip(columns, styles, strict=True)]
+
+    def cells(row: dict[str, Any], encoders: Sequence[Encoder]) -> str:
+        return "".join([encode(row.get(k)) for encode, k in zip(encoders, keys, strict=True)])
+
+    plain_cells, bold_cells = encoders(plain), encoders(bold)
+    filled_cells = {k: encoders(styles) for k, styles in filled.items()}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     wrapped = [
         (c.key, w) for c, w in zip(columns, widths, strict=True) if c.width is not None and c.kind == "text"
@@ -292,17 +301,17 @@ def write_table(
     seq = 0
     for row in rows:
         if row.get("_subtotal"):
-            styles = bold
+            styles = bold_cells
         else:
             seq += 1
             row = row | {"_seq": seq} if numbered else row
-            styles = filled.get(row.get("_fill") or "", plain)
+            styles = filled_cells.get(row.get("_fill") or "", plain_cells)
         lines = max([_lines_needed(str(row[k]), w) for k, w in wrapped if row.get(k)] or [1])
         height = _LINE_PT * lines + 3 if lines > 1 else None
-        put(Row([typed(row.get(k), kind) for k, kind in kinds], styles, height), height=height)
+        put(Row(cells(row, styles), height), height=height)
     last_row = row_no
     if totals is not None:
-        put(Row([typed(totals.get(k), kind) for k, kind in kinds], bold))
+        put(Row(cells(totals, bold_cells)))
     filter_end = max(last_row, header_row + 1)
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{filter_end}"
 

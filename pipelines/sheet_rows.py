@@ -13,7 +13,7 @@ written from their `Decimal` digits; no amount passes through a float.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -87,47 +87,68 @@ def register(wb: Any, style: StyleArray) -> ColumnStyle:
     )
 
 
-class Row(NamedTuple):
-    """One table row for `install`'s writer: a value per column (typed as its kind says), its styles, a height.
-    A tuple, as `ws.append` wants."""
-
-    values: Sequence[Any]
-    styles: Sequence[ColumnStyle]
-    height: float | None = None
+Encoder = Callable[[Any], str]
 
 
 def _number(value: Decimal | int | float) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def _write(xf: Any, row: Row, row_idx: int, epoch: Any) -> None:
+def _text_xml(style: ColumnStyle, text: str) -> str:
+    opening = style.quoted if text.startswith(DANGEROUS_START) else style.text
+    return f"{opening}{_PRESERVE if text != text.strip() else '>'}{escape(text)}</t></is></c>"
+
+
+def encoder(kind: str, style: ColumnStyle, epoch: Any) -> Encoder:
+    """The cell of one column, as its XML, from a row's raw value: `typed`, then the cell openpyxl would write
+    (an inline string, a number, an Excel serial date), in one call per cell."""
+    if kind == "text":
+        seen: dict[str, str] = {}  # names, cities, labels and dates repeat on every row
+
+        def text(value: Any) -> str:
+            if value.__class__ is str:
+                xml = seen.get(value)
+                if xml is None:
+                    xml = _text_xml(style, plain_text(value))
+                    if len(value) <= 64:
+                        seen[value] = xml
+                return xml
+            shown = typed(value, "text")
+            return style.blank if shown is None else _text_xml(style, shown)
+
+        return text
+
+    def number(value: Any) -> str:
+        shown = typed(value, kind)
+        if shown is None:
+            return style.blank
+        return (
+            f"{style.number}{_number(to_excel(shown, epoch) if isinstance(shown, date) else shown)}</v></c>"
+        )
+
+    return number
+
+
+class Row(NamedTuple):
+    """One table row for `install`'s writer: its cells' XML (from `encoder`s) and a height. A tuple, as
+    `ws.append` wants."""
+
+    cells: str
+    height: float | None = None
+
+
+def _write(xf: Any, row: Row, row_idx: int) -> None:
     """One <row>, written in one call as the text of its XML parsed by lxml: cheaper than an element per cell
     built in Python. Its cells are in column order without a reference: the `r` of a cell is optional in
     SpreadsheetML and every row writes all its cells, so each cell's column is its place in the row."""
     height = "" if row.height is None else f' ht="{row.height}" customHeight="1"'
-    parts = [f'<row r="{row_idx}"{height}>']
-    for value, style in zip(row.values, row.styles, strict=True):
-        if value is None:
-            parts.append(style.blank)
-        elif value.__class__ is str:
-            parts.append(style.quoted if value.startswith(DANGEROUS_START) else style.text)
-            parts.append(_PRESERVE if value != value.strip() else ">")
-            parts.append(escape(value))
-            parts.append("</t></is></c>")
-        else:
-            number = to_excel(value, epoch) if isinstance(value, date) else value
-            parts.append(style.number)
-            parts.append(_number(number))
-            parts.append("</v></c>")
-    parts.append("</row>")
-    xf.write(fromstring("".join(parts)))
+    xf.write(fromstring(f'<row r="{row_idx}"{height}>{row.cells}</row>'))
 
 
 def install(ws: Any) -> None:
     """Let `ws.append` take a `Row` and write it with `_write`; any other row goes through openpyxl as usual.
     Call after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
     writer = ws._writer
-    epoch = ws.parent.epoch
     write_row, values_to_row = writer.write_row, ws._values_to_row
 
     def to_row(values: Any, row_idx: int) -> Any:
@@ -135,7 +156,7 @@ def install(ws: Any) -> None:
 
     def write(xf: Any, row: Any, row_idx: int) -> None:
         if isinstance(row, Row):
-            _write(xf, row, row_idx, epoch)
+            _write(xf, row, row_idx)
         else:
             write_row(xf, row, row_idx)
 
