@@ -318,3 +318,31 @@ def test_the_energy_bureau_gets_every_metered_renewable_share_and_miit_the_recyc
     assert {(r[at[0]], r[at[1]]) for r in monthly} == months
     e_header, extract = _table(load_workbook(_books(n)["工信厅"])["再生铝基础数据库"])
     assert {r[e_header.index("统一社会信用代码")] for r in extract} == recycled
+
+
+def test_workbooks_written_by_two_processes_are_cell_for_cell_those_written_by_one(run, tmp_path: Path):
+    """An official gets the same workbook whether the night wrote the departments side by side or in turn."""
+    from datetime import datetime
+
+    from python_calamine import CalamineWorkbook
+    from sqlalchemy import create_engine
+
+    from pipelines.department_report import load, write_all
+    from pipelines.settings import SHANGHAI
+
+    n, result = run
+    submissions = result.asset_value("submissions")
+    data = load(create_engine(n.database_url), n.as_of, submissions.frames, "rb-test", datetime.now(SHANGHAI))
+    alone, side_by_side = tmp_path / "one", tmp_path / "two"
+    alone.mkdir(), side_by_side.mkdir()
+    one, two = write_all(data, alone, workers=1), write_all(data, side_by_side, workers=2)
+    assert [(r.department, r.applications, r.ledger_yuan) for r in one] == [
+        (r.department, r.applications, r.ledger_yuan) for r in two
+    ]
+    assert {r.path.parent for r in two} == {side_by_side}
+    for department in DEPARTMENTS:
+        a = CalamineWorkbook.from_path(str(alone / f"{department}.xlsx"))
+        b = CalamineWorkbook.from_path(str(side_by_side / f"{department}.xlsx"))
+        assert a.sheet_names == b.sheet_names
+        for sheet in a.sheet_names:
+            assert a.get_sheet_by_name(sheet).to_python() == b.get_sheet_by_name(sheet).to_python(), sheet
