@@ -1,4 +1,9 @@
-"""Decisions for every application and the award ledger, written together in one transaction."""
+"""Decisions for every application and the award ledger, written together in one transaction.
+
+Each booking records the ledger's chain head (entry id and hash) on the `award_ledger` materialization, in the
+Dagster instance and so outside the ledger database; the next booking and `ledger_chain_intact` require that the
+ledger still holds it (pipelines/ledger_chain.py).
+"""
 
 import json
 import re
@@ -13,6 +18,7 @@ from pipelines import tonight
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.ledger import LedgerBusy, LedgerTampered, book, from_fen, held_keys
+from pipelines.ledger_chain import ChainHead
 from rules.engine import decide_all
 from rules.model import MeteredSaving
 from rules.review import Determination
@@ -20,6 +26,9 @@ from schemas.tables import ApplicationDecision, LedgerEntry
 
 STABLE_CODE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
+# The metadata of an `award_ledger` materialization that records the chain head after its booking.
+HEAD_ENTRY_ID = "chain_head_entry_id"
+HEAD_HASH = "chain_head"
 
 LEDGER_COLUMNS = table_schema(
     [
@@ -109,6 +118,7 @@ def awards(
             source_files=files,
             submitted_on=submitted,
             decided_with=held,
+            recorded_head=recorded_head(context.instance),
         )
     except (LedgerTampered, LedgerBusy) as refused:
         # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
@@ -146,9 +156,28 @@ def awards(
             "reversals_booked": result.reversals,
             "net_booked_yuan": str(from_fen(result.net_fen)),
             "attempts": result.attempts,
+            HEAD_ENTRY_ID: result.head.entry_id,
+            HEAD_HASH: result.head.entry_hash,
             "booked_this_run": markdown_table(booked, limit=50),
         },
     )
+
+
+def recorded_head(instance: dg.DagsterInstance) -> ChainHead | None:
+    """The chain head recorded by the latest materialization of `award_ledger`, if it recorded one.
+
+    Runs that interleave may record in another order than they booked; the chain only grows, so whichever head
+    is the latest recorded must still be in it. A materialization without a head (before heads were recorded, or
+    one an operator reported after restoring the ledger, docs/runbook.md §7) asks for the chain alone.
+    """
+    event = instance.get_latest_materialization_event(dg.AssetKey("award_ledger"))
+    materialization = event.asset_materialization if event is not None else None
+    if materialization is None:
+        return None
+    metadata = materialization.metadata
+    if HEAD_ENTRY_ID not in metadata or HEAD_HASH not in metadata:
+        return None
+    return ChainHead(int(str(metadata[HEAD_ENTRY_ID].value)), str(metadata[HEAD_HASH].value))
 
 
 def _ledger_entries(engine: Any, run_id: str) -> tuple[int, list[dict[str, Any]]]:

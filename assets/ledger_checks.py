@@ -1,11 +1,12 @@
 """Checks on `award_ledger` after every booking: the invariants of docs/outputs.md §1 and the fund budget.
 
 The database already refuses a second open award, a reversal of another key, an update or a delete (migrations
-0001 and 0002), and the runtime role cannot switch those guards off (0007); the hash chain shows whether the owner
-did (`ledger_chain_intact`). These checks re-verify the whole table from the outside, so a damaged database, a manual edit
-with the triggers disabled, or a schema drift shows up in Dagster with what to do next. The four invariant checks
-block the department reports of the same run: a report must not tie to a ledger that is wrong. The budget check
-only warns: the policy reports an overrun and never prorates on its own.
+0001 and 0002), and the runtime role cannot switch those guards off (0007); the hash chain, held against the head
+each night records in the Dagster instance, shows whether the owner did (`ledger_chain_intact`). These checks
+re-verify the whole table from the outside, so a damaged database, a manual edit with the triggers disabled, or a
+schema drift shows up in Dagster with what to do next. The four invariant checks block the department reports of
+the same run: a report must not tie to a ledger that is wrong. The budget check only warns: the policy reports an
+overrun and never prorates on its own.
 """
 
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy import types as sqltypes
 
 from assets._metadata import markdown_table
+from assets.awards import recorded_head
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.ledger import from_fen
 from pipelines.ledger_chain import tampered_message, verify_ledger
@@ -48,16 +50,21 @@ def one_award_per_key(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset="award_ledger",
     blocking=True,
-    description="台账未被改写：分录号从 1 起连续，每笔分录的哈希链（本分录内容 + 前一分录哈希）与记账时一致",
+    description="台账未被改写：分录号从 1 起连续，每笔分录的哈希链（本分录内容 + 前一分录哈希）与记账时一致，"
+    "且最近一次记账记录在 Dagster 中的链头分录仍在台账中、哈希未变",
 )
-def ledger_chain_intact(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
+def ledger_chain_intact(
+    context: dg.AssetCheckExecutionContext, ledger_db: LedgerDatabase
+) -> dg.AssetCheckResult:
+    recorded = recorded_head(context.instance)
     with ledger_db.engine().connect() as conn:
-        head, breaks = verify_ledger(conn)
+        head, breaks = verify_ledger(conn, recorded)
     return dg.AssetCheckResult(
         passed=not breaks,
         metadata={
             "entries_verified": head.entry_id,
             "chain_head": head.entry_hash,
+            "recorded_head_entry_id": recorded.entry_id if recorded else 0,
             "breaks": markdown_table([{"分录": b.entry_id, "问题": b.problem} for b in breaks], limit=50),
         },
         description=None if not breaks else tampered_message(breaks),

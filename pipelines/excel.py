@@ -4,7 +4,10 @@ native charts below their table — and nothing an enterprise typed can become a
 
 Print: the columns marked `screen` (信用代码, source file, 代码) come after the printed ones and stay outside the
 print area, so that fitting the printed columns to the width of an A4 landscape page keeps the body text at
-10–11 pt; margins are 1 cm, the header row repeats on every page, the footer says 第 X 页 共 N 页.
+10–11 pt; margins are 1 cm, the header row repeats on every page of a table, the footer says 第 X 页 共 N 页.
+A chart sits below its table across the printed columns; one that does not fit under the table starts the next
+page, and the header row then repeats only if the table itself runs over its first page (a header row alone
+above a chart reads as an empty table).
 
 Workbooks are written in openpyxl's streaming (write-only) mode: a department report over ten thousand
 applications holds no cell objects in memory. Each column's cell style (border, number format, wrap, fill) is
@@ -68,7 +71,11 @@ _MAX_WIDTH = 24  # an unbounded column is fitted to its content up to this; wide
 _WIDTH_SAMPLE = 500  # rows looked at to fit a column: enough to see the long names, cheap at any size
 _HEADER_ROW = 5  # title, two frame lines, a blank row, then the header
 _CM = 1 / 2.54  # openpyxl margins are in inches
-CHART_ROWS = 17  # rows a chart below a table takes in the print area (8 cm at the default row height)
+ROW_PT = 15  # the default row height, in points: the rows a chart below a table takes are counted in it
+# The page header and footer lines sit 1 cm from the paper's edge, just room for one 10 pt line before the body's
+# 1.5 cm margin. With more room (0.6 cm from the edge) LibreOffice laid a sheet's pages out differently when
+# counting them and when printing them, and printed a blank page after some sheets (every 退回行 of the sample).
+_HEADER_CM = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,12 @@ class Table:
     first_row: int
     last_row: int  # the last data row (== header_row when there are no rows)
     columns: tuple[Col, ...]
-    next_row: int  # the first row below everything written (notes, sign-off)
+    next_row: int  # the first row below everything written (notes, sign-off): where a chart starts
+    chart_rows: int = 0  # the rows left below `next_row` for a chart
+
+    @property
+    def printed_columns(self) -> int:
+        return sum(1 for c in self.columns if not c.screen)
 
     def column_index(self, key: str) -> int:
         return next(i for i, c in enumerate(self.columns, start=1) if c.key == key)
@@ -173,14 +185,13 @@ def _text_row(ws: Any, text: str, style: Any, span: int) -> tuple[list[Any], str
 
 def _print_setup(ws: Any, printed: int, header_row: int, title: str) -> None:
     ws.freeze_panes = f"A{header_row + 1}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages down as needed
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_margins = PageMargins(
-        left=_CM, right=_CM, top=1.5 * _CM, bottom=1.5 * _CM, header=0.6 * _CM, footer=0.6 * _CM
+        left=_CM, right=_CM, top=1.5 * _CM, bottom=1.5 * _CM, header=_HEADER_CM * _CM, footer=_HEADER_CM * _CM
     )
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
@@ -202,7 +213,6 @@ def _lines_needed(text: str, width: float) -> int:
 _PAGE_PT = 510  # the printable height of an A4 landscape page within our margins, in points
 
 
-_CHART_PT = 235  # 8 cm and its frame
 _LINE_PT = 13.5  # the height of one line of 11 pt text, CJK fonts included
 
 
@@ -220,10 +230,10 @@ def write_table(
     chart_rows: int = 0,
 ) -> Table:
     """A sheet holding one table under its title frame: a styled header row (frozen, filtered, repeated on every
-    printed page), 序号 first, ruled rows; subtotal rows (`row["_subtotal"]`) and the totals row are bold and
+    printed page of the table), 序号 first, ruled rows; subtotal rows (`row["_subtotal"]`) and the totals row are bold and
     unnumbered, and sit inside the table; notes and the sign-off block follow outside the filter, so that
-    sorting never moves them. A row's `_fill` ("rejected" | "review") shades it. `chart_rows` leaves room
-    for a chart below, inside the print area."""
+    sorting never moves them. A row's `_fill` ("rejected" | "review") shades it. `chart_rows` leaves that many
+    rows for a chart below, inside the print area (charts.chart_rows)."""
     columns = ([Col(SEQ_HEADER, "_seq", "int", width=5)] if numbered else []) + list(columns)
     printed = [c for c in columns if not c.screen]
     if columns[: len(printed)] != printed:
@@ -326,15 +336,22 @@ def write_table(
     if sign_off:
         put([])
         put(*_text_row(ws, "    ".join(sign_off), line_style._style, span), height=24)
-    next_row = row_no + 2
-    if chart_rows and sum(heights) + _CHART_PT > _PAGE_PT:
-        ws.row_breaks.append(
-            Break(id=row_no + 1)
-        )  # a chart never splits across pages: it starts the next one
+    above_chart = sum(heights)
+    if not chart_rows or above_chart > _PAGE_PT:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+    if chart_rows:
+        if above_chart + ROW_PT * (1 + chart_rows) > _PAGE_PT:
+            # A chart never splits across pages: it starts the next one, a blank row down (a chart starting
+            # right at the break would leave its top edge at the foot of the table's page).
+            ws.row_breaks.append(Break(id=row_no))
+        put([])
+        for _ in range(chart_rows):
+            put([], height=ROW_PT)  # its height, in every application
+    next_row = row_no + 1 - chart_rows if chart_rows else row_no + 2
     for ref in merged:
         ws.merged_cells.add(ref)
-    ws.print_area = f"A1:{get_column_letter(span)}{next_row + chart_rows if chart_rows else row_no}"
-    return Table(name, header_row, header_row + 1, last_row, tuple(columns), next_row)
+    ws.print_area = f"A1:{get_column_letter(span)}{row_no}"
+    return Table(name, header_row, header_row + 1, last_row, tuple(columns), next_row, chart_rows)
 
 
 def save(wb: Workbook, path: Path) -> Path:

@@ -4,7 +4,8 @@ against the annual budget, the 盟市 allocation table and the public-notice lis
 
 Committed = the net of the ledger (awards less reversals); the cumulative figures tie to `award_balances`. The
 budget year is the calendar year of the evaluation date, and an entry belongs to the month and year in which it
-was booked (Asia/Shanghai): the ledger records no other date. The budget, its status and an overrun come from
+was booked (Asia/Shanghai): the ledger records no other date. 按月份 lists the months in which entries were booked:
+a month without any adds nothing to the year's running total. The budget, its status and an overrun come from
 `rules.fund` (flagged, never prorated). The policy publishes no budget, so the figure is shown as provisional
 (年度预算（暂定，待财政厅下达）) with its source in Chinese.
 """
@@ -25,9 +26,8 @@ from sqlalchemy import Engine
 
 from pipelines import report_queries as q
 from pipelines.allocation import allocation_rows, write_allocation, write_notice
-from pipelines.charts import add_bar_chart
+from pipelines.charts import add_bar_chart, chart_rows
 from pipelines.excel import (
-    CHART_ROWS,
     CODE_HEADER,
     TOTAL,
     Col,
@@ -76,7 +76,7 @@ BY_CITY = [
     Col("累计承诺(万元)", "total_wan", "wan", width=14),
 ]
 BY_MONTH = [
-    Col("月份", "month", width=9),
+    Col("月份", "month", width=10),  # at 9 the writer sized every row for 2026-01 wrapping onto two lines
     Col("新增奖补(元)", "awards_yuan", "yuan", width=16),
     Col("冲销(元)", "reversals_yuan", "yuan", width=14),
     Col("净承诺(元)", "net_yuan", "yuan", width=16),
@@ -182,7 +182,7 @@ def city_rows(book: Sequence[q.Entry], year: str) -> list[dict[str, Any]]:
 
 def month_rows(book: Sequence[q.Entry], as_of: date, budget_yuan: Decimal | None) -> list[dict[str, Any]]:
     year = f"{as_of.year:04d}"
-    months = sorted({e.month for e in book} | {f"{year}-{m:02d}" for m in range(1, as_of.month + 1)})
+    months = sorted({e.month for e in book})
     rows = []
     running = ZERO
     for month in months:
@@ -249,9 +249,10 @@ def _sums(rows: Sequence[dict[str, Any]], columns: Sequence[Col]) -> dict[str, A
 
 def _sheet_with_chart(
     wb: Workbook, name: str, columns: Sequence[Col], rows: Sequence[dict[str, Any]], frame: Frame,
-    totals: dict[str, Any], chart: tuple[str, str, str], horizontal: bool = False,
+    totals: dict[str, Any], chart: tuple[str, str, str], horizontal: bool = False, notes: Sequence[str] = (),
 ) -> None:  # fmt: skip
-    table = write_table(wb, name, columns, rows, frame=frame, totals=totals, chart_rows=CHART_ROWS)
+    room = chart_rows(len(rows), horizontal)
+    table = write_table(wb, name, columns, rows, frame=frame, totals=totals, notes=notes, chart_rows=room)
     add_bar_chart(wb, table, chart[0], [chart[1]], chart[2], horizontal=horizontal)
 
 
@@ -283,17 +284,16 @@ def write_fund_summary(
         frame=frame("自治区重点产业发展专项资金（铝产业）承诺情况"),
         notes=("承诺 = 专项资金台账净额（奖补减冲销）；按入账时间（北京时间）归属月份与年度。",),
         sign_off=SIGN_OFF_SEALED,
-        chart_rows=CHART_ROWS,
+        chart_rows=chart_rows(2) if budget is not None else 0,  # the budget against what is committed
     )
-    if budget is not None:
-        add_bar_chart(
-            wb,
-            table,
-            "item",
-            ["amount_wan"],
-            f"{year} 年度已承诺与年度预算（暂定）（万元）",
-            last_row=table.first_row + 1,
-        )
+    add_bar_chart(
+        wb,
+        table,
+        "item",
+        ["amount_wan"],
+        f"{year} 年度已承诺与年度预算（暂定）（万元）",
+        last_row=table.first_row + 1,
+    )
     by_program = program_rows(book, year, budget_yuan)
     _sheet_with_chart(
         wb, PROGRAM_SHEET, BY_PROGRAM, by_program, frame(f"专项资金承诺情况：按项目（{year} 年度及累计）"),
@@ -304,7 +304,7 @@ def write_fund_summary(
     _sheet_with_chart(
         wb, CITY_SHEET, BY_CITY, by_city, frame(f"专项资金承诺情况：按盟市（{year} 年度及累计）"),
         {"city": TOTAL, **_sums(by_city, BY_CITY), "enterprises": None},
-        ("city", "total_wan", "各盟市累计承诺（万元）"),
+        ("city", "total_wan", "各盟市累计承诺（万元）"), horizontal=True,
     )  # fmt: skip
     by_month = month_rows(book, as_of, budget_yuan)
     month_totals = {
@@ -314,6 +314,7 @@ def write_fund_summary(
     _sheet_with_chart(
         wb, MONTH_SHEET, BY_MONTH, by_month, frame(f"专项资金承诺情况：按月份（对照 {year} 年度预算）"),
         month_totals, ("month", "net_wan", "每月净承诺（万元）"),
+        notes=("只列出有入账（奖补或冲销）的月份；未列出的月份没有承诺变动。",),
     )  # fmt: skip
     owed = allocation_rows(allocations, projects)
     write_allocation(wb, owed, frame("专项资金分配表（按盟市）"))

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pipelines.decision_store import write_decisions
-from pipelines.ledger_chain import link, tampered_message, verify_ledger
+from pipelines.ledger_chain import ChainHead, link, tampered_message, verify_ledger
 from rules.decision import Award, Decision, jsonable
 from rules.money import as_fen, from_fen
 from schemas.tables import LedgerEntry
@@ -67,6 +67,7 @@ class BookingResult:
     reversals: int
     net_fen: int
     attempts: int
+    head: ChainHead  # the chain's newest entry once this booking committed: what the night records
 
 
 def serialize_sqlite_writers(engine: Engine) -> None:
@@ -124,13 +125,15 @@ def book(
     lock: bool = True,
     lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
     on_entry: EntryHook | None = None,
+    recorded_head: ChainHead | None = None,
 ) -> BookingResult:
     """Write the decisions and their ledger entries in one transaction (retried on a concurrent conflict).
 
     `decided_with` is the `held_keys` map the decisions were computed from: a key may pass from one application to
     another only if the decisions knew who held it. `lock=False` skips the PostgreSQL booking lock, so tests can
     show the constraints alone keep concurrent runs exact; `on_entry` is called after each ledger insert (crash
-    tests kill the process there). Before anything is written the whole hash chain is verified: a ledger whose
+    tests kill the process there). Before anything is written the whole hash chain is verified, and
+    `recorded_head` (the head an earlier night recorded outside the database) must still be in it: a ledger whose
     entries were deleted or altered raises `LedgerTampered` and nothing is booked on top of it.
     """
     for attempt in range(1, max_attempts + 1):
@@ -138,7 +141,7 @@ def book(
             with engine.begin() as conn:
                 if lock:
                     _lock(conn, lock_timeout_seconds)
-                head, breaks = verify_ledger(conn)
+                head, breaks = verify_ledger(conn, recorded_head)
                 if breaks:
                     raise LedgerTampered(tampered_message(breaks))
                 now = datetime.now(UTC)
@@ -164,7 +167,7 @@ def book(
                     awards += entry.kind == "award"
                     reversals += entry.kind == "reversal"
                     net += entry.amount_fen
-            return BookingResult(awards, reversals, net, attempt)
+            return BookingResult(awards, reversals, net, attempt, head)
         except (IntegrityError, OperationalError) as exc:
             if _is_lock_timeout(exc):
                 raise LedgerBusy(_busy_message(lock_timeout_seconds)) from exc

@@ -4,11 +4,15 @@ The database refuses updates and deletes (triggers of migrations 0001/0002), and
 them (migration 0007). The table's owner still can: with the triggers disabled it can delete an entry or change an
 amount and leave the award chain and the balances consistent. The running hash makes that visible afterwards:
 entry n's `entry_hash` is sha256(entry n-1's hash, entry n's own fields), entry ids run 1, 2, 3, ... without a
-gap, so a deleted, altered, inserted or renumbered entry breaks the chain from that entry on. The
-`ledger_chain_intact` check reads the whole chain after every booking, and `book()` reads it before booking
-anything: a night never books on top of a ledger that was rewritten.
-Deleting the newest entries leaves a shorter chain that is intact; the `control_total` check catches it (the
-decisions still say awarded while the ledger lost the money).
+gap, so a deleted, altered, inserted or renumbered entry breaks the chain from that entry on.
+
+The hash is unkeyed, so an owner who edits an entry and then recomputes every hash after it leaves a chain that
+verifies, and so does deleting the newest entries. Both are caught against the head recorded outside the ledger
+database: every booking night records its chain head (entry id and hash) on the `award_ledger` materialization
+in the Dagster instance, and the next night requires that the ledger still holds that entry with that hash
+(`verify(rows, recorded)`). The chain only grows, so any head recorded earlier, also by a run that interleaved
+with another, must still be in it. `book()` verifies before booking anything and the `ledger_chain_intact` check
+after every booking: a night never books on top of a ledger that was rewritten.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ def entry_hash(previous: str, row: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ChainHead:
-    """The newest entry of an intact chain: what the next entry links to."""
+    """The newest entry of an intact chain: what the next entry links to, and what a booking night records."""
 
     entry_id: int
     entry_hash: str
@@ -69,10 +73,17 @@ def read_chain(conn: Connection) -> Iterable[Mapping[str, Any]]:
         yield dict(row._mapping)
 
 
-def verify(rows: Iterable[Mapping[str, Any]]) -> tuple[ChainHead, list[ChainBreak]]:
-    """Walk the chain from the first entry: the head it ends at, and every place it is broken."""
+def verify(
+    rows: Iterable[Mapping[str, Any]], recorded: ChainHead | None = None
+) -> tuple[ChainHead, list[ChainBreak]]:
+    """Walk the chain from the first entry: the head it ends at, and every place it is broken.
+
+    `recorded` is a head written down outside the database after an earlier booking: the chain must still hold
+    that entry with that hash (an owner can recompute an unkeyed chain, not what was recorded elsewhere).
+    """
     head = ChainHead(0, GENESIS)
     breaks: list[ChainBreak] = []
+    recorded_hash: str | None = None
     for row in rows:
         entry_id = int(row["entry_id"])
         if entry_id != head.entry_id + 1:
@@ -90,11 +101,30 @@ def verify(rows: Iterable[Mapping[str, Any]]) -> tuple[ChainHead, list[ChainBrea
         if Decimal(str(row["amount_yuan"])).quantize(CENT) * 100 != int(row["amount_fen"]):
             breaks.append(ChainBreak(entry_id, "amount_yuan 与 amount_fen 不一致（金额被改动）"))
         head = ChainHead(entry_id, str(row["entry_hash"]))
+        if recorded is not None and entry_id == recorded.entry_id:
+            recorded_hash = head.entry_hash
+    if recorded is not None and recorded.entry_id > 0:
+        if recorded_hash is None:
+            breaks.append(
+                ChainBreak(
+                    recorded.entry_id,
+                    f"上次记账后在 Dagster 中记录的链头分录已不在台账中（台账只到分录 {head.entry_id}：最新的"
+                    "分录被删除，或台账被换成了较早的备份）",
+                )
+            )
+        elif recorded_hash != recorded.entry_hash:
+            breaks.append(
+                ChainBreak(
+                    recorded.entry_id,
+                    f"哈希 {recorded_hash[:12]}… 与上次记账后在 Dagster 中记录的链头 {recorded.entry_hash[:12]}… "
+                    "不一致（之前的分录被改动后，整条哈希链被重新计算）",
+                )
+            )
     return head, breaks
 
 
-def verify_ledger(conn: Connection) -> tuple[ChainHead, list[ChainBreak]]:
-    return verify(read_chain(conn))
+def verify_ledger(conn: Connection, recorded: ChainHead | None = None) -> tuple[ChainHead, list[ChainBreak]]:
+    return verify(read_chain(conn), recorded)
 
 
 def link(head: ChainHead, row: dict[str, Any]) -> tuple[ChainHead, dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert, inspect, text
@@ -16,6 +17,7 @@ from schemas.tables import LedgerEntry
 
 CREDIT_CODE = "911502001001583827"
 PROGRAM = "STANDARD_SETTING"
+APPLICATION = "STD-002"  # the sample application the nightly tests correct by resubmitting it
 
 
 def ledger_engine(url: str, migrate: bool = True) -> Engine:
@@ -118,3 +120,18 @@ def insert_raw(engine: Engine, **fields: Any) -> int:
             _, row = link(head, row)
         result = conn.execute(insert(LedgerEntry).values(row).returning(LedgerEntry.entry_id))
         return int(result.scalar_one())
+
+
+def resubmit(inbox: Path, name: str, **standard_changes: dict[str, object]) -> None:
+    """Send STD-002 again, whole, with some of its standards changed (docs/inputs.md: a later batch corrects it)."""
+    from samples.build import sample_sheets  # openpyxl is slow to import; booking children do not need it
+    from samples.workbook import write_batch
+
+    sheets = sample_sheets()
+    application = [a for a in sheets["applications"] if a["application_id"] == APPLICATION]
+    standards = [
+        s | standard_changes.get(str(s["standard_code"]), {})
+        for s in sheets["standards"]
+        if s["application_id"] == APPLICATION
+    ]
+    write_batch(inbox / name, {"applications": application, "standards": standards})

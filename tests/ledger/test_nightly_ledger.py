@@ -14,10 +14,9 @@ from pipelines.settings import SAMPLE_INBOX
 from rules.codes import canonical
 from rules.parameters import Parameters
 from samples.build import sample_sheets
-from samples.workbook import write_batch
 from tests.conftest import AS_OF, Nightly
+from tests.ledger.batches import APPLICATION, resubmit
 
-APPLICATION = "STD-002"
 ERROR = dg.AssetCheckSeverity.ERROR
 
 
@@ -64,18 +63,6 @@ def test_five_runs_over_the_same_inbox_book_once_and_keep_identical_balances(
         assert _balances(nightly_on) == balances
 
 
-def _resubmit(inbox: Path, name: str, **standard_changes: dict[str, object]) -> None:
-    """Send STD-002 again, whole, with some of its standards changed (docs/inputs.md: a later batch corrects it)."""
-    sheets = sample_sheets()
-    application = [a for a in sheets["applications"] if a["application_id"] == APPLICATION]
-    standards = [
-        s | standard_changes.get(str(s["standard_code"]), {})
-        for s in sheets["standards"]
-        if s["application_id"] == APPLICATION
-    ]
-    write_batch(inbox / name, {"applications": application, "standards": standards})
-
-
 def _key_entries(n: Nightly, key: str) -> list[tuple[str, int]]:
     rows = n.rows(
         "SELECT entry_type, amount_fen FROM award_ledger WHERE award_key = :k ORDER BY entry_id", k=key
@@ -84,7 +71,7 @@ def _key_entries(n: Nightly, key: str) -> list[tuple[str, int]]:
 
 
 def test_a_corrected_then_rejected_application_gives_the_same_entries_and_balances_on_both_backends(
-    tmp_path: Path, pg_url: str, instance: dg.DagsterInstance
+    tmp_path: Path, pg_url: str
 ):
     standards = [s for s in sample_sheets()["standards"] if s["application_id"] == APPLICATION]
     participated = next(s for s in standards if s["role"] == "参与")
@@ -95,6 +82,10 @@ def test_a_corrected_then_rejected_application_gives_the_same_entries_and_balanc
     after = int(params.value(f"standard_setting.award.{level}.lead") * 100)
 
     def scenario(name: str, url: str) -> dict[str, int]:
+        with dg.instance_for_test() as instance:  # one per ledger: it records that ledger's chain head
+            return nights(name, url, instance)
+
+    def nights(name: str, url: str, instance: dg.DagsterInstance) -> dict[str, int]:
         inbox = shutil.copytree(SAMPLE_INBOX, tmp_path / name / "inbox")
         n = Nightly(inbox=inbox, database_url=url, reports=tmp_path / name / "reports")
         _run_and_check(n, instance)
@@ -104,7 +95,7 @@ def test_a_corrected_then_rejected_application_gives_the_same_entries_and_balanc
         kept = _balances(n)[untouched]
         assert _key_entries(n, corrected) == [("award", before)]
 
-        _resubmit(inbox, "2026-03-02-包头市.xlsx", **{corrected_code: {"role": "主导"}})
+        resubmit(inbox, "2026-03-02-包头市.xlsx", **{corrected_code: {"role": "主导"}})
         _run_and_check(n, instance)
         assert _key_entries(n, corrected) == [("award", before), ("reversal", -before), ("award", after)]
         assert _key_entries(n, untouched) == [("award", kept)]  # its standard did not change: nothing booked
@@ -112,7 +103,7 @@ def test_a_corrected_then_rejected_application_gives_the_same_entries_and_balanc
         too_early = {
             "published_on": "2023-01-01"
         }  # before the policy took effect: the application is rejected
-        _resubmit(inbox, "2026-03-03-包头市.xlsx", **{str(s["standard_code"]): too_early for s in standards})
+        resubmit(inbox, "2026-03-03-包头市.xlsx", **{str(s["standard_code"]): too_early for s in standards})
         _run_and_check(n, instance)
         assert _key_entries(n, corrected) == [
             ("award", before), ("reversal", -before), ("award", after), ("reversal", -after),

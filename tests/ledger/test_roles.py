@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
@@ -106,11 +107,11 @@ def test_a_ledger_the_owner_rewrote_is_caught_by_the_checks_and_the_next_night_b
     keys = [(f"STANDARD_SETTING:{k}", "100.00") for k in "ABC"]
     book_batch(engine, [awarded(f"STD-{i}", key) for i, key in enumerate(keys)], "night-1")
     db = LedgerDatabase(url=database_url)
-    assert ledger_chain_intact(ledger_db=db).passed
+    assert ledger_chain_intact(dg.build_asset_check_context(), ledger_db=db).passed
 
     _tamper(engine, how)
 
-    check = ledger_chain_intact(ledger_db=db)
+    check = ledger_chain_intact(dg.build_asset_check_context(), ledger_db=db)
     assert not check.passed
     assert "分录 " in (check.description or "") and "暂停拨付" in (check.description or "")
     # Deleting or doubling an entry keeps every key's chain of awards and reversals valid: only the hash sees it.

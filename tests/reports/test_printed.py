@@ -1,6 +1,6 @@
 """The reports as an official prints, signs and files them (issue 12): every workbook of a real run on the sample
-inbox rendered by LibreOffice to PDF, as it honours each sheet's print setup, and every page's text measured; and,
-with openpyxl, the ruled tables, 序号, title frames, sign-off blocks, Chinese-only cells, the order of the lists
+inbox rendered by LibreOffice to PDF, as it honours each sheet's print setup, and every page's text measured (no
+page blank or under 9 pt, no table header row alone above a chart); and, with openpyxl, the ruled tables, 序号, title frames, sign-off blocks, Chinese-only cells, the order of the lists
 and the allocation tables tied to the ledger.
 
 LibreOffice is slow to start: all workbooks are rendered by one `soffice` invocation, once for this module, with
@@ -25,8 +25,10 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import inspect
 
+from pipelines import report_queries
 from pipelines.allocation import ALLOCATION_SHEET, NOTICE_SHEET
-from pipelines.fund_report import FILE_NAME
+from pipelines.charts import chart_rows
+from pipelines.fund_report import FILE_NAME, MONTH_SHEET, month_rows
 from pipelines.report_readback import department_mismatches, read_table
 from pipelines.report_text import official_order, plain_reason
 from pipelines.settings import SAMPLE_INBOX
@@ -97,12 +99,38 @@ def test_every_printed_page_of_every_report_is_set_in_at_least_nine_point_text(r
     small = {}
     for name, pdf in pdfs.items():
         sizes = _page_sizes(pdf)
-        # every sheet prints (its title is on a page); LibreOffice may add a page with no text at all after a
-        # sheet that runs over several pages: it has no body text to measure
         sheets = load_workbook(run.reports / AS_OF.isoformat() / f"{name}.xlsx").sheetnames
-        assert len([s for s in sizes if s]) >= len(sheets), name
+        assert len(sizes) >= len(sheets), name  # every sheet prints
         small |= {f"{name} p.{i}": round(s, 1) for i, s in enumerate(sizes, start=1) if 0 < s < MIN_POINTS}
     assert small == {}
+
+
+def test_no_report_prints_a_blank_page(pdfs):
+    """LibreOffice printed a page with nothing on it, not even the page header and footer, after every 退回行
+    while the header and footer lines had more room than they need (pipelines/excel.py)."""
+    import pymupdf
+
+    blank = []
+    for name, pdf in pdfs.items():
+        with pymupdf.open(pdf) as doc:
+            blank += [f"{name} p.{i}" for i, page in enumerate(doc, start=1) if not page.get_text().strip()]
+    assert blank == []
+
+
+def test_a_chart_on_a_page_of_its_own_is_not_headed_by_a_lone_table_header_row(run, pdfs):
+    """The header row repeats on the pages of a long table, never above a chart that starts a page of its own."""
+    import pymupdf
+
+    titles = [str(chart.title.tx.rich.p[0].r[0].t) for _, ws in _sheets(run) for chart in ws._charts]
+    own_pages = 0
+    for pdf in pdfs.values():
+        with pymupdf.open(pdf) as doc:
+            for page in doc:
+                text = page.get_text()
+                if any(t in text for t in titles) and "编制单位" not in text:  # a chart, not under its table
+                    own_pages += 1
+                    assert "序号" not in text, text
+    assert own_pages >= 2  # the sample's 按项目 and 按盟市 charts do not fit under their tables
 
 
 def _sheets(n: Nightly) -> Iterator[tuple[str, Worksheet]]:
@@ -323,19 +351,43 @@ def test_lists_read_in_league_city_order_then_enterprise_then_clause_and_refusal
     assert fills["奖补"] == {"00000000"} and "00000000" not in fills["不予支持"]
 
 
-def test_every_chart_is_in_wan_yuan_from_zero_with_more_than_one_bar_below_its_table(run):
+def test_every_chart_is_in_wan_yuan_from_zero_with_more_than_one_bar_below_its_table_inside_the_print_area(
+    run,
+):
     charts = 0
     for where, ws in _sheets(run):
         for chart in ws._charts:
             charts += 1
             assert chart.y_axis.scaling.min == 0, where
             assert "万元" in str(chart.y_axis.title.tx.rich.p[0].r[0].t), where
-            anchor = chart.anchor._from
-            assert anchor.col == 0 and anchor.row + 1 > _table_rows(ws)[-1], where
+            anchor = chart.anchor
+            assert anchor._from.col == 0 and anchor._from.row + 1 > _table_rows(ws)[-1], where
+            # anchored to the printed columns' cells, it is as wide as the table in any application: never cut
+            # off at the print area's edge (a fixed 24 cm was, under 按盟市's narrower table)
+            last_printed = ws[f"{_last_printed_column(ws)}1"].column
+            print_rows = int(str(ws.print_area).split("$")[-1])
+            foot = anchor.to.row  # zero-based: the row its foot sits on top of
+            assert anchor.to.col == last_printed and foot <= print_rows, where
             ref = chart.series[0].val.numRef.f
             first, last = (int(x) for x in re.findall(r"\$(\d+)", ref))
             assert last > first or len(chart.series) > 1, where
-    assert charts >= 4
+    assert charts >= 3  # 概况, 按项目, 按盟市; the sample books in one month, so 按月份 has no chart
+
+
+def test_the_month_sheet_lists_the_months_with_entries_and_charts_them_from_two_months_on(run):
+    booked = sorted({e.month for e in report_queries.entries(run.engine())})
+    _, rows, _ = _table(run.reports / AS_OF.isoformat() / FILE_NAME, MONTH_SHEET)
+    assert [r["月份"] for r in rows] == booked and len(booked) == 1  # one night, one month
+    assert not load_workbook(run.reports / AS_OF.isoformat() / FILE_NAME)[MONTH_SHEET]._charts
+    # Two months with entries and eleven without: two rows, and room for a chart of two bars.
+    book = [
+        report_queries.Entry("K1", "P", "C", None, 100_00, f"{AS_OF.year}-03"),
+        report_queries.Entry("K2", "P", "C", None, 250_00, f"{AS_OF.year}-09"),
+    ]
+    months = month_rows(book, AS_OF, Decimal("1000.00"))
+    assert [m["month"] for m in months] == [f"{AS_OF.year}-03", f"{AS_OF.year}-09"]
+    assert [m["year_to_date_yuan"] for m in months] == [Decimal("100.00"), Decimal("350.00")]
+    assert chart_rows(len(months)) > 0 == chart_rows(1)
 
 
 def test_a_tampered_allocation_subtotal_fails_the_departments_tie_to_the_ledger(run, tmp_path: Path):
