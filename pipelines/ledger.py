@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, event, insert, select, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pipelines.ledger_chain import link, tampered_message, verify_ledger
@@ -66,22 +66,6 @@ class BookingResult:
     reversals: int
     net_fen: int
     attempts: int
-
-
-def serialize_sqlite_writers(engine: Engine) -> None:
-    """SQLite: take the write lock at BEGIN, so two bookers queue instead of deadlocking mid-transaction."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA busy_timeout = 60000")
-        dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_awards(conn: Connection) -> dict[str, Holder]:

@@ -10,8 +10,8 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine, create_engine, make_url
 
-from pipelines.ledger import serialize_sqlite_writers
 from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
+from pipelines.sql import serialize_sqlite_writers
 from rules.parameters import Parameters
 from schemas.migrate import upgrade
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, insert, inspect, text
 
-from pipelines.ledger import BookingResult, book, serialize_sqlite_writers
+from pipelines.ledger import BookingResult, book
 from pipelines.ledger_chain import link, verify_ledger
+from pipelines.sql import serialize_sqlite_writers
 from rules.decision import Award, Condition, Decision, Outcome
 from schemas.tables import LedgerEntry
 
