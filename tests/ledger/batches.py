@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, insert, inspect, text
 
 from pipelines.ledger import BookingResult, book
 from pipelines.ledger_chain import link, verify_ledger
@@ -119,3 +119,13 @@ def insert_raw(engine: Engine, **fields: Any) -> int:
             _, row = link(head, row)
         result = conn.execute(insert(LedgerEntry).values(row).returning(LedgerEntry.entry_id))
         return int(result.scalar_one())
+
+
+def switch_off(conn: Connection, postgresql: str, sqlite: tuple[str, ...]) -> None:
+    """What the owner can do to award_ledger's guards: disable a trigger (PostgreSQL; `USER` for all of them) or
+    drop the triggers that hold it (SQLite, which cannot disable one)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ALTER TABLE award_ledger DISABLE TRIGGER {postgresql}"))
+    else:
+        for trigger in sqlite:
+            conn.execute(text(f"DROP TRIGGER {trigger}"))
