@@ -1,4 +1,5 @@
-"""Metadata every asset and check records: row counts, column schemas, tables of rows, safe descriptions.
+"""Metadata every asset and check records: row counts, column schemas, tables of rows, safe descriptions; and
+the result of a check that only warns.
 
 Lists of rows are `dg.MetadataValue.table` (the UI shows a sortable table, not one Markdown paragraph), and any
 text that came from an input is escaped before it goes into a description, which the UI renders as Markdown: an
@@ -25,6 +26,20 @@ def escape_markdown(text: object) -> str:
 def markdown_list(lines: Iterable[str]) -> str:
     """One bullet per line, each escaped: a list an operator can scan, not one run-on paragraph."""
     return "\n".join(f"- {escape_markdown(line)}" for line in lines)
+
+
+def warning(
+    check_name: str, asset_key: str, passed: bool, metadata: dict[str, Any], description: str | None
+) -> dg.AssetCheckResult:
+    """The result of one of an asset's own check specs that only warns: the night goes on, the UI shows it."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset_key,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=description,
+    )
 
 
 def table_schema(columns: Sequence[tuple[str, str, str]]) -> dg.TableSchema:

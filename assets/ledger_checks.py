@@ -9,11 +9,12 @@ the same run: a report must not tie to a ledger that is wrong. The budget check 
 overrun and never prorates on its own.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy import types as sqltypes
 
 from assets._metadata import markdown_table
@@ -22,6 +23,7 @@ from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.ledger import from_fen
 from pipelines.ledger_chain import tampered_message, verify_ledger
 from pipelines.ledger_invariants import broken_reversals, control_totals, unbalanced_keys
+from pipelines.sql import rows
 from rules import fund
 from schemas.tables import PUBLISHED_COLUMNS
 
@@ -30,26 +32,19 @@ STOP_PAYING = (
 )
 
 
-@dg.asset_check(
-    asset="award_ledger",
-    blocking=True,
+# Every check but the budget's blocks the department reports of its run.
+_blocking = partial(dg.asset_check, asset="award_ledger", blocking=True)
+
+
+@_blocking(
     description="每个奖励对象的净额为 0 或其最后一笔奖励的金额，且有效奖励不超过一笔（一次性奖励不重复支付）",
 )
 def one_award_per_key(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
-    with ledger_db.engine().connect() as conn:
-        bad = unbalanced_keys(conn)
-    return dg.AssetCheckResult(
-        passed=not bad,
-        metadata={"unbalanced_keys": len(bad), "preview": markdown_table(bad)},
-        description=None
-        if not bad
-        else f"{len(bad)} 个奖励对象的净额既不为 0 也不等于一笔奖励（可能重复支付）。{STOP_PAYING}",
-    )
+    problem = "个奖励对象的净额既不为 0 也不等于一笔奖励（可能重复支付）"
+    return _offending(ledger_db, unbalanced_keys, "unbalanced_keys", problem)
 
 
-@dg.asset_check(
-    asset="award_ledger",
-    blocking=True,
+@_blocking(
     description="台账未被改写：分录号从 1 起连续，每笔分录的哈希链（本分录内容 + 前一分录哈希）与记账时一致，"
     "且最近一次记账记录在 Dagster 中的链头分录仍在台账中、哈希未变",
 )
@@ -71,30 +66,33 @@ def ledger_chain_intact(
     )
 
 
-@dg.asset_check(
-    asset="award_ledger",
-    blocking=True,
-    description="每笔冲销都指向同一奖励对象、同一版本的现有奖励分录，且金额正好相反",
-)
+@_blocking(description="每笔冲销都指向同一奖励对象、同一版本的现有奖励分录，且金额正好相反")
 def reversals_cancel_their_award(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
-    with ledger_db.engine().connect() as conn:
-        bad = broken_reversals(conn)
-    return dg.AssetCheckResult(
-        passed=not bad,
-        metadata={"broken_reversals": len(bad), "preview": markdown_table(bad)},
-        description=None if not bad else f"{len(bad)} 笔冲销没有对应的同一奖励对象的奖励分录。{STOP_PAYING}",
+    return _offending(
+        ledger_db, broken_reversals, "broken_reversals", "笔冲销没有对应的同一奖励对象的奖励分录"
     )
 
 
-@dg.asset_check(
-    asset="award_ledger",
-    blocking=True,
+def _offending(
+    ledger_db: LedgerDatabase, query: Callable[[Connection], list[dict[str, Any]]], count: str, problem: str
+) -> dg.AssetCheckResult:
+    """An invariant whose query lists the rows that break it: passed when there are none, else stop paying."""
+    with ledger_db.engine().connect() as conn:
+        bad = query(conn)
+    return dg.AssetCheckResult(
+        passed=not bad,
+        metadata={count: len(bad), "preview": markdown_table(bad)},
+        description=None if not bad else f"{len(bad)} {problem}。{STOP_PAYING}",
+    )
+
+
+@_blocking(
     description="控制总额：各项目台账净额 = application_decisions 中 awarded 决定的金额合计",
 )
 def control_total(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
     with ledger_db.engine().connect() as conn:
         totals = control_totals(conn)
-    rows = [
+    by_program = [
         {"项目": program, "台账净额（元）": from_fen(ledger), "awarded 决定合计（元）": from_fen(decided)}
         for program, (ledger, decided) in totals.items()
     ]
@@ -106,7 +104,7 @@ def control_total(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         metadata={
             "ledger_net_yuan": str(from_fen(ledger_net)),
             "awarded_decisions_yuan": str(from_fen(decided_net)),
-            "by_program": markdown_table(rows, limit=40),
+            "by_program": markdown_table(by_program, limit=40),
         },
         description=None
         if not wrong
@@ -117,9 +115,7 @@ def control_total(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset="award_ledger",
-    blocking=True,
+@_blocking(
     description="财政厅读取的发布表和视图（award_ledger、award_balances、application_decisions、submission_rejections、"
     "fund_usage）的列都存在且类型正确",
 )
@@ -148,15 +144,11 @@ def fund_within_budget(
 ) -> dg.AssetCheckResult:
     as_of = evaluation.date
     with ledger_db.engine().connect() as conn:
-        usage = [
-            dict(r._mapping)
-            for r in conn.execute(
-                text(
-                    "SELECT program, committed_fen FROM fund_usage WHERE fund_year = :year ORDER BY program"
-                ),
-                {"year": as_of.year},
-            )
-        ]
+        usage = rows(
+            conn,
+            "SELECT program, committed_fen FROM fund_usage WHERE fund_year = :year ORDER BY program",
+            {"year": as_of.year},
+        )
     committed = from_fen(sum(int(r["committed_fen"]) for r in usage))
     state = fund.status(rulebook.parameters, as_of, committed)
     budget = state.budget

@@ -5,11 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import select
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import markdown_table, table_schema, warning
 from pipelines.defs.resources import LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.metering_boundary import Verification, verify
@@ -122,29 +123,21 @@ def _claims(submissions: Submissions) -> dict[str, ClaimContext]:
 def claimed_meters_found(
     verifications: dict[str, Verification], claims: dict[str, ClaimContext]
 ) -> dg.AssetCheckResult:
-    missing = [
-        {"申报编号": app_id, "企业": claims[app_id].enterprise, "计量点": meter,
-         "基期": claims[app_id].baseline, "报告期": claims[app_id].reporting}
-        for app_id, v in verifications.items()
-        for meter in v.metered.unknown_meters
-    ]  # fmt: skip
-    lines = [
-        f"补传{claims[m['申报编号']].who(m['申报编号'])}计量点 {m['计量点']} 在基期 {m['基期']}、报告期 {m['报告期']} "
-        "的能耗在线监测数据，或核对「节能节水」表中的计量点编号后重新上传申报"
-        for m in missing
-    ]
-    return dg.AssetCheckResult(
-        check_name="claimed_meters_found",
-        asset_key="metered_savings",
-        passed=not missing,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "applications": len(verifications),
-            "meters_without_readings": len(missing),
-            "preview": markdown_table(missing, limit=50),
-        },
-        description="；".join(lines[:20]) + "。补齐前这些申报转人工审核" if missing else None,
-    )
+    missing: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for app_id, v in verifications.items():
+        claim = claims[app_id]
+        for meter in v.metered.unknown_meters:
+            missing.append({"申报编号": app_id, "企业": claim.enterprise, "计量点": meter,
+                            "基期": claim.baseline, "报告期": claim.reporting})  # fmt: skip
+            lines.append(f"补传{claim.who(app_id)}计量点 {meter} 在基期 {claim.baseline}、报告期 {claim.reporting} "
+                         "的能耗在线监测数据，或核对「节能节水」表中的计量点编号后重新上传申报")  # fmt: skip
+    metadata = {
+        "applications": len(verifications),
+        "meters_without_readings": len(missing),
+        "preview": markdown_table(missing, limit=50),
+    }
+    return _warning("claimed_meters_found", lines, "。补齐前这些申报转人工审核", metadata)
 
 
 def claimed_meters_belong_to_applicant(
@@ -160,27 +153,20 @@ def claimed_meters_belong_to_applicant(
                 .distinct()
             ):
                 owners[meter].append(cc)
-    found = [
-        {"申报编号": app_id, "申报企业": claims[app_id].credit_code, "计量点": meter,
-         "读数所属企业": "、".join(sorted(owners.get(meter, []))) or "—"}
-        for app_id, v in verifications.items()
-        for meter in v.metered.foreign_meters
-    ]  # fmt: skip
-    lines = [
-        f"{claims[f['申报编号']].who(f['申报编号'])}所列计量点 {f['计量点']} 的读数属于企业 {f['读数所属企业']}："
-        "请核对计量点编号，更正「节能节水」表后重新上传；确属共用计量点的，请补传本企业的分表数据"
-        for f in found
-    ]
-    return dg.AssetCheckResult(
-        check_name="claimed_meters_belong_to_applicant",
-        asset_key="metered_savings",
-        passed=not found,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"foreign_meter_claims": len(found), "preview": markdown_table(found, limit=50)},
-        description="；".join(lines[:20]) + "。这些计量点不计入申报企业的节约量，申报转人工审核"
-        if found
-        else None,
-    )
+    found: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for app_id, v in verifications.items():
+        claim = claims[app_id]
+        for meter in v.metered.foreign_meters:
+            owner = "、".join(sorted(owners.get(meter, []))) or "—"
+            found.append(
+                {"申报编号": app_id, "申报企业": claim.credit_code, "计量点": meter, "读数所属企业": owner}
+            )
+            lines.append(f"{claim.who(app_id)}所列计量点 {meter} 的读数属于企业 {owner}："
+                         "请核对计量点编号，更正「节能节水」表后重新上传；确属共用计量点的，请补传本企业的分表数据")  # fmt: skip
+    metadata = {"foreign_meter_claims": len(found), "preview": markdown_table(found, limit=50)}
+    then = "。这些计量点不计入申报企业的节约量，申报转人工审核"
+    return _warning("claimed_meters_belong_to_applicant", lines, then, metadata)
 
 
 def metering_coverage(
@@ -208,21 +194,20 @@ def metering_coverage(
                     f"补传{claim.who(app_id)}{label} {period} 计量点 {'、'.join(gaps) or '—'} 的缺测读数"
                     f"（覆盖率 {measure.coverage:.2%}，低于 {floor:.0%}）"
                 )
-    return dg.AssetCheckResult(
-        check_name="metering_coverage",
-        asset_key="metered_savings",
-        passed=not short,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "threshold_parameter": COVERAGE_KEY,
-            "periods_below_threshold": len(short),
-            "coverage": markdown_table(rows, limit=100),
-        },
-        description="；".join(short[:20])
-        + "。覆盖率不足的申报不作推算，转人工审核；补传后下一次运行自动重新核定"
-        if short
-        else None,
-    )
+    metadata = {
+        "threshold_parameter": COVERAGE_KEY,
+        "periods_below_threshold": len(short),
+        "coverage": markdown_table(rows, limit=100),
+    }
+    then = "。覆盖率不足的申报不作推算，转人工审核；补传后下一次运行自动重新核定"
+    return _warning("metering_coverage", short, then, metadata)
+
+
+def _warning(check_name: str, lines: list[str], then: str, metadata: dict[str, Any]) -> dg.AssetCheckResult:
+    """A warning of `metered_savings` (the decision already sends such an application to review): the first 20
+    things to fix, then what happens meanwhile; green when there is nothing to fix."""
+    description = "；".join(lines[:20]) + then if lines else None
+    return warning(check_name, "metered_savings", not lines, metadata, description)
 
 
 def _below(present_of_expected: str, floor: Decimal) -> bool:

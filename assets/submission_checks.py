@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 from pandera.errors import SchemaErrors
 
-from assets._metadata import escape_markdown, markdown_list, markdown_table
+from assets._metadata import escape_markdown, markdown_list, markdown_table, warning
 from pipelines.inbox_history import REMOVED_ENV, Withheld
 from pipelines.intake import SheetCount
 from schemas.rejection import Rejection
@@ -68,24 +68,18 @@ def inbox_files_present(
             + (f"（它们更正过的申报 {'、'.join(held)} 本次不评审、台账不变）" if held else "")
             + "。重跑过去某一晚时这是预期的；若评审日是今天，请核对文件名开头的日期"
         )
-    return dg.AssetCheckResult(
-        check_name="inbox_files_present",
-        asset_key="submissions",
-        passed=not lines,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "departed": dg.MetadataValue.json(departed),
-            "confirmed_removed": dg.MetadataValue.json(confirmed),
-            "dated_after_evaluation_day": dg.MetadataValue.json(later),
-            "held_back": markdown_table(
-                [
-                    {"申报编号": w.application_id, "现有版本": w.source, "更正所在文件": w.held_by}
-                    for w in withheld
-                ]
-            ),
-        },
-        description="\n".join(lines) or None,
-    )
+    metadata = {
+        "departed": dg.MetadataValue.json(departed),
+        "confirmed_removed": dg.MetadataValue.json(confirmed),
+        "dated_after_evaluation_day": dg.MetadataValue.json(later),
+        "held_back": markdown_table(
+            [
+                {"申报编号": w.application_id, "现有版本": w.source, "更正所在文件": w.held_by}
+                for w in withheld
+            ]
+        ),
+    }
+    return warning("inbox_files_present", "submissions", not lines, metadata, "\n".join(lines) or None)
 
 
 def unbalanced_description(unbalanced: list[SheetCount]) -> str:
@@ -137,33 +131,27 @@ def rejections_to_fix(
             + markdown_list(shown)  # what enterprises typed is shown as typed, one line per rejection
             + (f"\n\n…另有 {rest} 条，见元数据 to_fix 表或各部门报表「退回行」表" if rest else "")
         )
-    return dg.AssetCheckResult(
-        check_name="rejections_to_fix",
-        asset_key="submission_rejections",
-        passed=not rejections,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "rejections": len(rejections),
-            "superseded_by_resend": len(received) - len(rejections),
-            "by_file": dg.MetadataValue.json(dict(by_file)),
-            "to_fix": markdown_table(
-                [
-                    {
-                        "文件": r.file,
-                        "工作表": _sheet_name(r.sheet),
-                        "行": r.row_number if r.row_number is not None else "—",
-                        "列": r.column or "—",
-                        "填写值": r.value if r.value not in (None, "") else "—",
-                        "代码": r.code,
-                        "怎么改": r.message,
-                    }
-                    for r in rejections
-                ],
-                limit=200,
-            ),
-        },
-        description=description,
-    )
+    metadata = {
+        "rejections": len(rejections),
+        "superseded_by_resend": len(received) - len(rejections),
+        "by_file": dg.MetadataValue.json(dict(by_file)),
+        "to_fix": markdown_table(
+            [
+                {
+                    "文件": r.file,
+                    "工作表": _sheet_name(r.sheet),
+                    "行": r.row_number if r.row_number is not None else "—",
+                    "列": r.column or "—",
+                    "填写值": r.value if r.value not in (None, "") else "—",
+                    "代码": r.code,
+                    "怎么改": r.message,
+                }
+                for r in rejections
+            ],
+            limit=200,
+        ),
+    }
+    return warning("rejections_to_fix", "submission_rejections", not rejections, metadata, description)
 
 
 def accepted_rows_match_schemas(frames: dict[str, pd.DataFrame]) -> dg.AssetCheckResult:

@@ -46,14 +46,9 @@ def _materialize(inbox: Path, ledger: Path) -> float:
     import dagster as dg
 
     from assets.metering import meter_readings
-    from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
+    from pipelines.defs.resources import resources_for
 
-    resources = {
-        "inbox": Inbox(path=str(inbox)),
-        "ledger_db": LedgerDatabase(url=f"sqlite:///{ledger}"),
-        "evaluation": Evaluation(),
-        "rulebook": Rulebook(),
-    }
+    resources = resources_for(str(inbox), f"sqlite:///{ledger}")
     with dg.instance_for_test() as instance:
         started = time.perf_counter()
         assert dg.materialize([meter_readings], resources=resources, instance=instance).success

@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines.department_report import load, project_names, write_all
 from pipelines.fund_report import write_fund_summary
-from pipelines.ledger import book, serialize_sqlite_writers
+from pipelines.ledger import book
 from pipelines.settings import SHANGHAI
+from pipelines.sql import serialize_sqlite_writers
 from rules.catalog import PROGRAMS
 from rules.decision import Award, Condition, Decision, Outcome
 from rules.parameters import Parameters

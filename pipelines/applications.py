@@ -7,13 +7,17 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.intake import Submissions
+from pipelines.intake import Submissions, columns
 from rules import model
 from rules.money import from_wan
 from schemas.sheets import SHEETS
 
 # Which detail sheet each program needs before it can be evaluated at all.
 REQUIRED_DETAIL = {program: sheet.key for sheet in SHEETS for program in sheet.programs}
+# The application columns the rules read as they are (the 万元 figures become yuan).
+_AS_TYPED = ("application_id", "program", "credit_code", "project_code", "project_name", "submitted_on",
+             "construction_start", "completion_date", "production_start", "product_price_yuan_per_t",
+             "reference_price_yuan_per_t")  # fmt: skip
 
 
 def _wan(value: Any) -> Decimal | None:
@@ -67,25 +71,15 @@ def build(subs: Submissions) -> list[model.Application]:
         e = enterprises.get(a["credit_code"])
         out.append(
             model.Application(
-                application_id=app_id,
-                program=a["program"],
-                credit_code=a["credit_code"],
+                **columns(a, *_AS_TYPED),
                 enterprise=model.Enterprise(
                     e["credit_code"], e["name"], e["league_city"], e["tax_credit_grade"]
                 )
                 if e
                 else None,
-                project_code=a["project_code"],
-                project_name=a["project_name"],
-                submitted_on=a["submitted_on"],
-                construction_start=a["construction_start"],
-                completion_date=a["completion_date"],
-                production_start=a["production_start"],
                 total_investment=_wan(a["total_investment_wan"]),
                 equipment_investment=_wan(a["equipment_investment_wan"]),
                 completed_investment=_wan(a["completed_investment_wan"]),
-                product_price_yuan_per_t=a["product_price_yuan_per_t"],
-                reference_price_yuan_per_t=a["reference_price_yuan_per_t"],
                 loans=tuple(
                     model.Loan(
                         r["loan_contract_no"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -190,6 +191,17 @@ def parse_meter_ids(raw: Any, header: str) -> tuple[str, ...]:
     return ids
 
 
+# The parser of each column kind that needs only the header for its messages.
+_PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "date": parse_date,
+    "decimal": parse_decimal,
+    "bool": parse_bool,
+    "credit_code": parse_credit_code,
+    "program": parse_program,
+    "meter_ids": parse_meter_ids,
+}
+
+
 def parse_cell(raw: Any, column: Column) -> Any:
     """The typed value of one cell, None for a blank cell; raises CellError when the text has the wrong type.
 
@@ -197,21 +209,11 @@ def parse_cell(raw: Any, column: Column) -> Any:
     """
     if _is_blank(raw, column.kind):
         return None
-    kind = column.kind
-    if kind == "text":
+    if column.kind == "text":
         return clean_text(raw)
-    if kind == "date":
-        return parse_date(raw, column.header)
-    if kind == "decimal":
-        return parse_decimal(raw, column.header)
-    if kind == "bool":
-        return parse_bool(raw, column.header)
-    if kind == "enum":
+    if column.kind == "enum":
         return parse_enum(raw, column)
-    if kind == "credit_code":
-        return parse_credit_code(raw, column.header)
-    if kind == "program":
-        return parse_program(raw, column.header)
-    if kind == "meter_ids":
-        return parse_meter_ids(raw, column.header)
-    raise AssertionError(f"unknown column kind {kind}")
+    parse = _PARSERS.get(column.kind)
+    if parse is None:
+        raise AssertionError(f"unknown column kind {column.kind}")
+    return parse(raw, column.header)

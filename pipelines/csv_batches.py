@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pipelines.inbox import display_name
 from pipelines.workbooks import (
-    WORKBOOK,
     RawBatch,
     RawSheet,
     find_header_row,
@@ -51,31 +50,23 @@ def read_csv_folder(folder: Path, name: str | None = None) -> RawBatch:
         if path.name.startswith((".", "~$")):
             continue
         if path.is_symlink():
-            batch.rejections.append(
-                Rejection(file, WORKBOOK, None, None, display_name(path), "FILE_OUTSIDE_INBOX",
-                          f"「{display_name(path)}」是链接（快捷方式），系统不跟随读取；请把文件本身放入批次文件夹后重新提交")
-            )  # fmt: skip
+            batch.refuse(display_name(path), "FILE_OUTSIDE_INBOX",
+                         f"「{display_name(path)}」是链接（快捷方式），系统不跟随读取；请把文件本身放入批次文件夹后重新提交")  # fmt: skip
             continue
         if path.is_file() and path.stat().st_size > MAX_WORKBOOK_BYTES:
-            batch.rejections.append(
-                Rejection(file, WORKBOOK, None, None, display_name(path), "FILE_TOO_LARGE",
-                          f"「{display_name(path)}」超过 {MAX_WORKBOOK_BYTES:,} 字节，未受理；请拆成几个批次后重新提交")
-            )  # fmt: skip
+            batch.refuse(display_name(path), "FILE_TOO_LARGE",
+                         f"「{display_name(path)}」超过 {MAX_WORKBOOK_BYTES:,} 字节，未受理；请拆成几个批次后重新提交")  # fmt: skip
             continue
         sheet = resolve_sheet(path.stem) if path.is_file() and path.suffix.lower() == ".csv" else None
         if sheet is None:
-            batch.rejections.append(
-                Rejection(file, WORKBOOK, None, None, display_name(path), "UNKNOWN_SHEET",
-                          f"「{display_name(path)}」不是申报表 CSV，未读取；文件名应为工作表名或其英文键"
-                          f"（如 {'、'.join(f'{s.key}.csv' for s in SHEETS[:3])} 或 企业.csv）")
-            )  # fmt: skip
+            batch.refuse(display_name(path), "UNKNOWN_SHEET",
+                         f"「{display_name(path)}」不是申报表 CSV，未读取；文件名应为工作表名或其英文键"
+                         f"（如 {'、'.join(f'{s.key}.csv' for s in SHEETS[:3])} 或 企业.csv）")  # fmt: skip
             continue
         if sheet.key in batch.sheets:
-            batch.rejections.append(
-                Rejection(file, WORKBOOK, None, None, display_name(path), "DUPLICATE_SHEET",
-                          f"「{display_name(path)}」与「{batch.sheets[sheet.key].source}」是同一张表，未读取；"
-                          "请合并为一个文件后重新提交")
-            )  # fmt: skip
+            batch.refuse(display_name(path), "DUPLICATE_SHEET",
+                         f"「{display_name(path)}」与「{batch.sheets[sheet.key].source}」是同一张表，未读取；"
+                         "请合并为一个文件后重新提交")  # fmt: skip
             continue
         text = decode(path.read_bytes())
         if text is None:
@@ -86,10 +77,8 @@ def read_csv_folder(folder: Path, name: str | None = None) -> RawBatch:
             continue
         batch.sheets[sheet.key] = _read_text(file, sheet, display_name(path), text, batch.rejections)
     if not batch.sheets and not batch.rejections:
-        batch.rejections.append(
-            Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
-                      "文件夹中没有申报表 CSV（enterprises.csv、applications.csv ……），请按模板提交")
-        )  # fmt: skip
+        batch.refuse(None, "NO_SHEETS",
+                     "文件夹中没有申报表 CSV（enterprises.csv、applications.csv ……），请按模板提交")  # fmt: skip
     return batch
 
 

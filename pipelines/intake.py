@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,6 +192,11 @@ def _typed_frame(file: str, raw: RawSheet) -> tuple[pd.DataFrame, set[tuple[int,
                 )
         records.append(record)
     return frame_of(sheet.key, records), skip, rejections
+
+
+def columns(row: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """An accepted row's typed values of these columns, by key: the model fields that are a column as it is."""
+    return {key: row[key] for key in keys}
 
 
 def frame_of(sheet_key: str, records: list[dict[str, Any]]) -> pd.DataFrame:

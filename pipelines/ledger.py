@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pipelines.decision_store import write_decisions
@@ -68,22 +68,6 @@ class BookingResult:
     net_fen: int
     attempts: int
     head: ChainHead  # the chain's newest entry once this booking committed: what the night records
-
-
-def serialize_sqlite_writers(engine: Engine) -> None:
-    """SQLite: take the write lock at BEGIN, so two bookers queue instead of deadlocking mid-transaction."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA busy_timeout = 60000")
-        dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_awards(conn: Connection) -> dict[str, Holder]:

@@ -55,6 +55,7 @@ from pipelines.metering_result import (
     empty,
     finish,
     series_key,
+    series_table,
     to_decimal,
 )
 from pipelines.metering_rollup import Partial, State, process
@@ -215,7 +216,8 @@ def _ingest(
         state.update(late_state)
         partial.revisited = revisited
     result = finish(name, sha, partial, state, start, rejections, received, len(late), encoding, lookups)
-    result.series = series_table(lookups)
+    # every series id of the file that got as far as a reading, with its names (the reading store's key)
+    result.series = series_table(sorted(lookups.sids), lookups)
     return result
 
 
@@ -230,22 +232,6 @@ def _revisited(rows: Rows, start: State) -> dict[int, int]:
         if sid in start and first <= start[sid][0]:
             out[sid] = (first - 1) // DAY
     return out
-
-
-def series_table(lookups: Lookups) -> pl.DataFrame:
-    """Every series id of the file that got as far as a reading, with its names (the reading store's key)."""
-    sids = sorted(lookups.sids)
-    names = [series_key(s, lookups) for s in sids]
-    return pl.DataFrame(
-        {
-            "sid": sids,
-            "credit_code": [k[0] for k, _ in names],
-            "meter_id": [k[1] for k, _ in names],
-            "medium": [k[2] for k, _ in names],
-            "reading_kind": [kind for _, kind in names],
-        },
-        schema_overrides={"sid": pl.Int64},
-    )
 
 
 def _new_series(

@@ -17,11 +17,11 @@ from sqlalchemy import Connection, Engine, func, select
 from pipelines.applications import savings_claim
 from pipelines.intake import Submissions
 from pipelines.metering import CANONICAL_UNIT, SeriesKey, to_decimal
-from pipelines.metering_months import coefficient_spans, day_tce, expected
+from pipelines.metering_months import coefficient_spans, day_tce, expected, steps_of
 from rules import energy, savings
 from rules.model import MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
 from rules.parameters import Parameters
-from schemas.tables import meter_days, meter_series
+from schemas.tables import meter_days
 
 _CHUNK = 500  # meter ids per IN list
 
@@ -122,17 +122,9 @@ def metered_saving(
     """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
     applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
     only another enterprise reports is foreign, one nobody reports unknown."""
-    rows = conn.execute(
-        select(
-            meter_series.c.credit_code,
-            meter_series.c.meter_id,
-            meter_series.c.medium,
-            meter_series.c.step_seconds,
-        ).where(meter_series.c.meter_id.in_(claim.meter_ids))
-    ).all()
     own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     elsewhere: set[str] = set()
-    for cc, meter_id, medium, step in rows:
+    for (cc, meter_id, medium), step in steps_of(conn, claim.meter_ids).items():
         if cc == credit_code:
             own[meter_id].append((medium, step))
         else:

@@ -4,6 +4,7 @@ meter's usual step expects; and the standard-coal conversion of one day's quanti
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -19,16 +20,17 @@ from schemas.tables import meter_days, meter_months, meter_series
 _CHUNK = 2000
 
 
-def steps_of(conn: Connection) -> dict[SeriesKey, int | None]:
-    rows = conn.execute(
-        select(
-            meter_series.c.credit_code,
-            meter_series.c.meter_id,
-            meter_series.c.medium,
-            meter_series.c.step_seconds,
-        )
+def steps_of(conn: Connection, meter_ids: Sequence[str] | None = None) -> dict[SeriesKey, int | None]:
+    """Each series' usual step (seconds; None: not known yet), of every meter or of the meters named."""
+    query = select(
+        meter_series.c.credit_code,
+        meter_series.c.meter_id,
+        meter_series.c.medium,
+        meter_series.c.step_seconds,
     )
-    return {(r[0], r[1], r[2]): r[3] for r in rows}
+    if meter_ids is not None:
+        query = query.where(meter_series.c.meter_id.in_(meter_ids))
+    return {(r[0], r[1], r[2]): r[3] for r in conn.execute(query)}
 
 
 @lru_cache(maxsize=4096)

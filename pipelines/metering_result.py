@@ -95,11 +95,10 @@ def empty(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=_SCHEMAS[kind])
 
 
-def named(frame: pl.DataFrame, lookups: Lookups, ordered: bool = False) -> pl.DataFrame:
-    """Series ids back to credit code, meter id, medium and reading kind; `ordered`: by those, then day."""
-    sids = frame["sid"].unique().to_list()
+def series_table(sids: list[int], lookups: Lookups) -> pl.DataFrame:
+    """Series ids with their names: credit code, meter id, medium and reading kind."""
     names = [series_key(s, lookups) for s in sids]
-    table = pl.DataFrame(
+    return pl.DataFrame(
         {
             "sid": sids,
             "credit_code": [k[0] for k, _ in names],
@@ -109,6 +108,11 @@ def named(frame: pl.DataFrame, lookups: Lookups, ordered: bool = False) -> pl.Da
         },
         schema_overrides={"sid": pl.Int64},
     )
+
+
+def named(frame: pl.DataFrame, lookups: Lookups, ordered: bool = False) -> pl.DataFrame:
+    """Series ids back to credit code, meter id, medium and reading kind; `ordered`: by those, then day."""
+    table = series_table(frame["sid"].unique().to_list(), lookups)
     if not ordered:
         return frame.join(table, on="sid", how="left").drop("sid")
     # Sorting the few series by their texts, then the rows by integers, is far cheaper than sorting rows by texts.

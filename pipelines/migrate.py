@@ -12,8 +12,8 @@ import sys
 
 from sqlalchemy import create_engine
 
-from pipelines.ledger import serialize_sqlite_writers
 from pipelines.settings import Settings, ensure_sqlite_folder
+from pipelines.sql import serialize_sqlite_writers
 from schemas.migrate import upgrade
 
 

@@ -14,11 +14,8 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 
 from pipelines.ledger import from_fen
 from pipelines.settings import SHANGHAI
+from pipelines.sql import pairs, rows
 from schemas.tables import LedgerEntry
-
-
-def _rows(conn: Connection, sql: str) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(text(sql))]
 
 
 def ledger_by_program(conn: Connection) -> dict[str, Decimal]:
@@ -37,7 +34,7 @@ def ledger_totals(engine: Engine) -> dict[str, Decimal]:
 
 
 def decisions(conn: Connection) -> list[dict[str, Any]]:
-    return _rows(
+    return rows(
         conn,
         "SELECT application_id, program, credit_code, enterprise_name, league_city, clause, decision, "
         "amount_fen, reasons, source_file, submitted_on FROM application_decisions ORDER BY program, application_id",
@@ -45,7 +42,7 @@ def decisions(conn: Connection) -> list[dict[str, Any]]:
 
 
 def rejections(conn: Connection) -> list[dict[str, Any]]:
-    return _rows(
+    return rows(
         conn,
         'SELECT file, sheet, row_number, "column", value, code, message FROM submission_rejections '
         "ORDER BY file, sheet, row_number, rejection_id",
@@ -53,24 +50,24 @@ def rejections(conn: Connection) -> list[dict[str, Any]]:
 
 
 def meter_months(conn: Connection, tables: set[str]) -> list[dict[str, Any]] | None:
-    """None: the metering tables do not exist yet (a ledger migrated before metering)."""
-    if "meter_months" not in tables:
-        return None
-    return _rows(
-        conn,
+    sql = (
         "SELECT credit_code, medium, month, consumption_e6, tce, readings_present, readings_expected "
-        "FROM meter_months ORDER BY credit_code, month",
+        "FROM meter_months ORDER BY credit_code, month"
     )
+    return _metered(conn, tables, "meter_months", sql)
 
 
 def renewable_shares(conn: Connection, tables: set[str]) -> list[dict[str, Any]] | None:
-    if "renewable_shares" not in tables:
-        return None
-    return _rows(
-        conn,
+    sql = (
         "SELECT credit_code, month, electricity_kwh, renewable_kwh, share FROM renewable_shares "
-        "ORDER BY credit_code, month",
+        "ORDER BY credit_code, month"
     )
+    return _metered(conn, tables, "renewable_shares", sql)
+
+
+def _metered(conn: Connection, tables: set[str], table: str, sql: str) -> list[dict[str, Any]] | None:
+    """None: the metering table does not exist yet (a ledger migrated before metering)."""
+    return rows(conn, sql) if table in tables else None
 
 
 def table_names(engine: Engine) -> set[str]:
@@ -81,7 +78,7 @@ def table_names(engine: Engine) -> set[str]:
 def allocations(conn: Connection) -> list[dict[str, Any]]:
     """What the fund owes each application: the net of its ledger entries by program, where it is not zero (a
     reversed award owes nothing). The 盟市 is the one the application was decided with."""
-    return _rows(
+    return rows(
         conn,
         "SELECT l.application_id, l.program, l.credit_code, MIN(l.enterprise_name) AS enterprise_name, "
         "MIN(l.clause) AS clause, SUM(l.amount_fen) AS net_fen, MIN(d.league_city) AS league_city "
@@ -111,18 +108,13 @@ def _shanghai_month(recorded_at: datetime) -> str:
 def entries(engine: Engine) -> list[Entry]:
     """Every ledger entry with the 盟市 of its application (or of its enterprise) and its Shanghai month."""
     with engine.connect() as conn:
-        city_of_app: dict[str, str] = dict(
-            conn.execute(text("SELECT application_id, league_city FROM application_decisions")).all()
+        city_of_app = pairs(conn, "SELECT application_id, league_city FROM application_decisions")
+        city_of_enterprise = pairs(
+            conn,
+            "SELECT credit_code, MIN(league_city) FROM application_decisions "
+            "WHERE league_city IS NOT NULL GROUP BY credit_code",
         )
-        city_of_enterprise: dict[str, str] = dict(
-            conn.execute(
-                text(
-                    "SELECT credit_code, MIN(league_city) FROM application_decisions "
-                    "WHERE league_city IS NOT NULL GROUP BY credit_code"
-                )
-            ).all()
-        )
-        rows = conn.execute(
+        booked = conn.execute(
             select(
                 LedgerEntry.award_key,
                 LedgerEntry.program,
@@ -141,7 +133,7 @@ def entries(engine: Engine) -> list[Entry]:
             int(r.amount_fen),
             _shanghai_month(r.recorded_at),
         )
-        for r in rows
+        for r in booked
     ]
 
 
@@ -158,5 +150,5 @@ def pending_since(conn: Connection, names: set[str]) -> dict[str, date]:
     needs_review (table `review_pending`, kept by the decisions; reset when it stops waiting)."""
     if "review_pending" not in names:
         return {}
-    rows = conn.execute(text("SELECT application_id, since FROM review_pending")).all()
-    return {a: s if isinstance(s, date) else date.fromisoformat(str(s)) for a, s in rows}
+    waiting = pairs(conn, "SELECT application_id, since FROM review_pending")
+    return {a: s if isinstance(s, date) else date.fromisoformat(str(s)) for a, s in waiting.items()}

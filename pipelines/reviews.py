@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.intake import SheetCount, _typed_frame, _value_as_given, file_sha256
+from pipelines.intake import SheetCount, _typed_frame, _value_as_given, columns, file_sha256
 from pipelines.workbooks import is_blank_row, read_xlsx
 from rules.catalog import BY_CODE
 from rules.review import FIGURES, OUTCOME_ZH, VALUE_REQUIRED, Determination
@@ -132,16 +132,14 @@ def check(
     return out
 
 
+# The 审核结论 columns a determination holds as they are.
+_AS_TYPED = ("application_id", "outcome", "determined_value", "opinion", "department", "reviewer", "reviewed_on",
+             "document_no")  # fmt: skip
+
+
 def _determination(file: str, row: Mapping[str, Any], sequence: int = 0) -> Determination:
     return Determination(
-        application_id=row["application_id"],
-        outcome=row["outcome"],
-        determined_value=row["determined_value"],
-        opinion=row["opinion"],
-        department=row["department"],
-        reviewer=row["reviewer"],
-        reviewed_on=row["reviewed_on"],
-        document_no=row["document_no"],
+        **columns(row, *_AS_TYPED),
         source_file=file,
         source_row=int(row[ROW]),
         sequence=sequence,

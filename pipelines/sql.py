@@ -1,13 +1,24 @@
-"""SQL that reads the same on SQLite and PostgreSQL."""
+"""SQL that reads and behaves the same on SQLite and PostgreSQL: inserting only what is not there yet, SQLite's
+writers queueing as PostgreSQL's do, and a textual query's result as rows or as a mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+
+def rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Each row of a textual query as a dict by column name."""
+    return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+
+
+def pairs(conn: Connection, sql: str) -> dict[Any, Any]:
+    """A two-column textual query as a mapping of its first column to its second."""
+    return dict(conn.execute(text(sql)).all())
 
 
 def insert_ignoring(bind: Engine | Connection, table: Any, *keys: str) -> Any:
@@ -22,3 +33,19 @@ def insert_new(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *ke
     backend's parameter limits, so callers send their rows whole."""
     if rows:
         conn.execute(insert_ignoring(conn, table, *keys), list(rows))
+
+
+def serialize_sqlite_writers(engine: Engine) -> None:
+    """SQLite: take the write lock at BEGIN, so two bookers queue instead of deadlocking mid-transaction."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA busy_timeout = 60000")
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -55,6 +55,10 @@ class RawBatch:
     sheets: dict[str, RawSheet] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
 
+    def refuse(self, part: str | None, code: str, message: str) -> None:
+        """A rejection of the whole file, or of one worksheet or CSV file of it (`part`, shown as the value)."""
+        self.rejections.append(Rejection(self.file, WORKBOOK, None, None, part, code, message))
+
 
 def norm(text: Any) -> str:
     return unicodedata.normalize("NFKC", str(text or "")).strip().replace(" ", "").lower()
@@ -178,11 +182,9 @@ def read_xlsx(
     try:
         workbook = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # whatever makes a file unreadable is the operator's to fix, never a crash
-        batch.rejections.append(
-            Rejection(file, WORKBOOK, None, None, None, "FILE_UNREADABLE",
-                      f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}），可能已损坏或不是 .xlsx 格式；"
-                      "请用 Excel 另存为 .xlsx 后重新提交")
-        )  # fmt: skip
+        batch.refuse(None, "FILE_UNREADABLE",
+                     f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}），可能已损坏或不是 .xlsx 格式；"
+                     "请用 Excel 另存为 .xlsx 后重新提交")  # fmt: skip
         return batch
     try:
         _read_sheets(file, workbook, batch, sheets, skipped)
@@ -191,10 +193,8 @@ def read_xlsx(
     finally:
         workbook.close()
     if not batch.sheets and not batch.rejections:
-        batch.rejections.append(
-            Rejection(file, WORKBOOK, None, None, None, "NO_SHEETS",
-                      f"文件中没有模板工作表（{'、'.join(s.name for s in sheets)}），请使用{_template(sheets)}填写")
-        )  # fmt: skip
+        batch.refuse(None, "NO_SHEETS",
+                     f"文件中没有模板工作表（{'、'.join(s.name for s in sheets)}），请使用{_template(sheets)}填写")  # fmt: skip
     return batch
 
 
@@ -211,18 +211,14 @@ def _read_sheets(
             continue
         if sheet is None:
             if _stream(workbook, worksheet).rows:
-                batch.rejections.append(
-                    Rejection(file, WORKBOOK, None, None, worksheet.title, "UNKNOWN_SHEET",
-                              f"工作表「{worksheet.title}」不属于{_template(sheets)}，未读取；如有数据请移入模板对应工作表"
-                              f"（{'、'.join(s.name for s in sheets)}）")
-                )  # fmt: skip
+                batch.refuse(worksheet.title, "UNKNOWN_SHEET",
+                             f"工作表「{worksheet.title}」不属于{_template(sheets)}，未读取；如有数据请移入模板对应工作表"
+                             f"（{'、'.join(s.name for s in sheets)}）")  # fmt: skip
             continue
         if sheet.key in batch.sheets:
-            batch.rejections.append(
-                Rejection(file, WORKBOOK, None, None, worksheet.title, "DUPLICATE_SHEET",
-                          f"工作表「{worksheet.title}」与「{batch.sheets[sheet.key].source}」是同一张表，"
-                          "未读取；请合并为一个工作表后重新提交")
-            )  # fmt: skip
+            batch.refuse(worksheet.title, "DUPLICATE_SHEET",
+                         f"工作表「{worksheet.title}」与「{batch.sheets[sheet.key].source}」是同一张表，"
+                         "未读取；请合并为一个工作表后重新提交")  # fmt: skip
             continue
         batch.sheets[sheet.key] = _read_sheet(file, sheet, _stream(workbook, worksheet), batch.rejections)
 
@@ -308,23 +304,11 @@ def _read_sheet(file: str, sheet: Sheet, streamed: _Streamed, rejections: list[R
             values[key] = value
             column = sheet.column(key)
             inside = next((r for r in merged.get(position, ()) if r.min_row <= row_number <= r.max_row), None)
-            if inside is not None:
+            unreadable = _unreadable(column.header, cell, value, inside)
+            if unreadable is not None:
                 problems.append(
-                    Rejection(file, sheet.key, row_number, column.header, _str(value), "MERGED_CELL",
-                              f"{column.header}处于合并单元格 {inside.coord} 中；"
-                              "请取消合并，并在每一行填写完整的值")
-                )  # fmt: skip
-            elif cell is not None and cell.data_type == "f":
-                problems.append(
-                    Rejection(file, sheet.key, row_number, column.header, _str(value), "FORMULA_CELL",
-                              f"{column.header}是公式「{_str(value)}」，系统不计算公式；"
-                              "请复制该列后“选择性粘贴—数值”再提交")
-                )  # fmt: skip
-            elif cell is not None and cell.data_type == "e":
-                problems.append(
-                    Rejection(file, sheet.key, row_number, column.header, _str(value), "CELL_ERROR",
-                              f"{column.header}显示错误值「{_str(value)}」，请改为正确的数值后重新提交")
-                )  # fmt: skip
+                    Rejection(file, sheet.key, row_number, column.header, _str(value), *unreadable)
+                )
         if is_blank_row(values) and not problems:
             continue
         raw.rows.append((row_number, values))
@@ -335,6 +319,22 @@ def _read_sheet(file: str, sheet: Sheet, streamed: _Streamed, rejections: list[R
     if header.duplicated:
         reject_duplicated_header_rows(file, raw, rejections)
     return raw
+
+
+def _unreadable(
+    header: str, cell: _Cell | None, value: Any, inside: CellRange | None
+) -> tuple[str, str] | None:
+    """(code, message) when a cell cannot be read as typed: inside a merged range, a formula, an error value."""
+    if inside is not None:
+        return "MERGED_CELL", f"{header}处于合并单元格 {inside.coord} 中；请取消合并，并在每一行填写完整的值"
+    if cell is not None and cell.data_type == "f":
+        return (
+            "FORMULA_CELL",
+            f"{header}是公式「{_str(value)}」，系统不计算公式；请复制该列后“选择性粘贴—数值”再提交",
+        )
+    if cell is not None and cell.data_type == "e":
+        return "CELL_ERROR", f"{header}显示错误值「{_str(value)}」，请改为正确的数值后重新提交"
+    return None
 
 
 def _reject_headerless(

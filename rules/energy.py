@@ -27,6 +27,7 @@ ENERGY_MEDIA = {
     "heat": "MJ",
 }
 
+
 def coefficient_key(medium: str) -> str:
     return f"energy.kgce_per_unit.{medium}"
 

@@ -35,25 +35,25 @@ Rule = Callable[[Application, Context], Decision]
 # The rule that decides each program of rules.catalog (one module per clause of the policy). A program missing
 # here is decided `needs_review` with the code `PROGRAM_NOT_IMPLEMENTED`, never dropped and never awarded.
 RULES: dict[str, Rule] = {
-    "FLYASH_ALUMINA_INTEREST": interest.evaluate_flyash,
-    "FLYASH_ALUMINA_VAT": vat.evaluate_flyash,
+    "FLYASH_ALUMINA_INTEREST": interest.FLYASH_ALUMINA_INTEREST.evaluate,
+    "FLYASH_ALUMINA_VAT": vat.FLYASH_ALUMINA_VAT.evaluate,
     "ALUMINA_PROJECT_GATE": gates.evaluate_alumina,
     "SMELTER_PROJECT_GATE": gates.evaluate_smelter,
     "RENEWABLE_SHARE": registers.evaluate_renewable_share,
-    "DEEP_PROCESSING_INTEREST": interest.evaluate_deep_processing,
+    "DEEP_PROCESSING_INTEREST": interest.DEEP_PROCESSING_INTEREST.evaluate,
     "FIRST_BATCH": registers.evaluate_first_batch,
     "RECYCLED_DATABASE": registers.evaluate_recycled_database,
-    "RECYCLED_PROCESSING_INTEREST": interest.evaluate_recycled_processing,
-    "RECYCLED_VAT": vat.evaluate_recycled,
+    "RECYCLED_PROCESSING_INTEREST": interest.RECYCLED_PROCESSING_INTEREST.evaluate,
+    "RECYCLED_VAT": vat.RECYCLED_VAT.evaluate,
     "EQUIPMENT_UPGRADE": equipment.evaluate,
-    "ENERGY_SAVING": savings.evaluate_energy,
-    "WATER_SAVING": savings.evaluate_water,
-    "GREEN_MANUFACTURING": recognitions.evaluate_green,
+    "ENERGY_SAVING": savings.ENERGY_SAVING.evaluate,
+    "WATER_SAVING": savings.WATER_SAVING.evaluate,
+    "GREEN_MANUFACTURING": recognitions.GREEN_MANUFACTURING.evaluate,
     "SCI_TECH_PROJECT": registers.evaluate_sci_tech_project,
     "IP_COMMERCIALIZATION": ip.evaluate,
     "STANDARD_SETTING": standards.evaluate,
-    "SINGLE_CHAMPION": recognitions.evaluate_champion,
-    "QUALITY_SME": recognitions.evaluate_quality_sme,
+    "SINGLE_CHAMPION": recognitions.SINGLE_CHAMPION.evaluate,
+    "QUALITY_SME": recognitions.QUALITY_SME.evaluate,
 }
 
 

@@ -10,14 +10,22 @@ the number itself: exactly 2,000 万元 qualifies. Award object: `EQUIPMENT_UPGR
 from __future__ import annotations
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome
+from rules.decision import Decision
 from rules.model import Application
 from rules.money import wan_text
 from rules.parameters import declare
-from rules.projects import capped_share, completed, project_code
-from rules.trail import Trail
+from rules.projects import Share, completed_project, share_award
 
 PROGRAM = "EQUIPMENT_UPGRADE"
+
+SHARE = Share(
+    "equipment_upgrade",
+    "设备投资额",
+    "equipment_investment_yuan",
+    "EQUIPMENT_INVESTMENT_REQUIRED",
+    "未填写设备投资额（不含税）或为零，无法计算奖补，请补填",
+    "EQUIPMENT_AWARD",
+)
 
 PARAMETERS = declare(
     "equipment_upgrade.min_total_investment",
@@ -27,9 +35,7 @@ PARAMETERS = declare(
 
 
 def evaluate(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, PROGRAM)
-    project_code(t)
-    completed(t)
+    t = completed_project(app, ctx, PROGRAM)
     minimum = t.param("equipment_upgrade.min_total_investment")
     total = app.total_investment
     if total is None:
@@ -39,43 +45,18 @@ def evaluate(app: Application, ctx: Context) -> Decision:
             f"未填写项目总投资，无法认定是否达到 {wan_text(minimum)} 万元以上，请补填",
         )
     else:
-        passed = total >= minimum
-        t.check(
+        t.reached(
             "TOTAL_INVESTMENT_BELOW_MINIMUM",
-            passed,
-            f"项目总投资 {wan_text(total)} 万元，"
-            + ("达到" if passed else "未达到")
-            + f" {wan_text(minimum)} 万元以上",
+            total >= minimum,
+            f"项目总投资 {wan_text(total)} 万元",
+            f" {wan_text(minimum)} 万元以上",
             total_investment_yuan=total,
             minimum_yuan=minimum,
         )
-    equipment = app.equipment_investment
-    if not equipment:
-        t.check(
-            "EQUIPMENT_INVESTMENT_REQUIRED",
-            False,
-            "未填写设备投资额（不含税）或为零，无法计算奖补，请补填",
-            equipment_investment_yuan=equipment,
-        )
-    if t.failed or equipment is None:
-        return t.decide(Outcome.REJECTED)
-
-    amount, steps = capped_share(
-        t, equipment, "设备投资额", "equipment_investment_yuan", "equipment_upgrade", "EQUIPMENT_AWARD"
+    return share_award(
+        t,
+        app.equipment_investment,
+        SHARE,
+        ("equipment_upgrade.min_total_investment",),
+        total_investment_yuan=total,
     )
-    award = Award(
-        award_key=f"{PROGRAM}:{app.project_code}",
-        amount=amount,
-        basis={
-            "project_code": app.project_code,
-            "total_investment_yuan": total,
-            "equipment_investment_yuan": equipment,
-            "parameters": [
-                t.cite("equipment_upgrade.min_total_investment"),
-                t.cite("equipment_upgrade.rate"),
-                t.cite("equipment_upgrade.cap"),
-            ],
-            "steps": steps,
-        },
-    )
-    return t.decide(Outcome.AWARDED, [award])

@@ -21,6 +21,8 @@ and the paired project 二(1), the norms, benchmark, A grade and equipment 二(2
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rules.context import Context
 from rules.decision import Decision, Outcome
 from rules.labels import PROCESSES
@@ -41,9 +43,7 @@ PARAMETERS = declare(
 
 
 def evaluate_alumina(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "ALUMINA_PROJECT_GATE")
-    project_code(t)
-    m = _metrics(t)
+    t, m = _assessed(app, ctx, "ALUMINA_PROJECT_GATE")
     if m is None:
         return t.decide(Outcome.NON_COMPLIANT)
     if m.process not in ("bayer", "other"):
@@ -55,16 +55,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
         )
     else:
         limit = t.param(f"alumina_project_gate.max_unit_energy.{m.process}")
-        ok = m.unit_energy <= limit
-        t.check(
-            "ENERGY_ABOVE_BENCHMARK",
-            ok,
-            f"{PROCESSES[m.process]}工艺单位产品综合能耗 {m.unit_energy} kgce/t，"
-            + ("达到" if ok else "未达到")
-            + f"标杆水平（≤ {limit} kgce/t）",
-            unit_energy=m.unit_energy,
-            benchmark=limit,
-        )
+        _benchmark(t, m, limit, f"{PROCESSES[m.process]}工艺单位产品综合能耗", "kgce/t")
     _industry_norms(t, m)
     t.check(
         "CATALOG_NOT_ALLOWED",
@@ -76,9 +67,7 @@ def evaluate_alumina(app: Application, ctx: Context) -> Decision:
 
 
 def evaluate_smelter(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "SMELTER_PROJECT_GATE")
-    project_code(t)
-    m = _metrics(t)
+    t, m = _assessed(app, ctx, "SMELTER_PROJECT_GATE")
     if m is None:
         return t.decide(Outcome.NON_COMPLIANT)
     with t.paragraph("二(1)"):
@@ -154,25 +143,14 @@ def _paired_project(t: Trail, m: GateMetrics) -> None:
 
 
 def _smelter_efficiency(t: Trail, m: GateMetrics) -> None:
-    limit = t.param("smelter_project_gate.max_unit_energy")
-    ok = m.unit_energy <= limit
-    t.check(
-        "ENERGY_ABOVE_BENCHMARK",
-        ok,
-        f"铝液交流电耗 {m.unit_energy} kWh/t，"
-        + ("达到" if ok else "未达到")
-        + f"标杆水平（≤ {limit} kWh/t）",
-        unit_energy=m.unit_energy,
-        benchmark=limit,
-    )
+    _benchmark(t, m, t.param("smelter_project_gate.max_unit_energy"), "铝液交流电耗", "kWh/t")
     _industry_norms(t, m)
     grade = t.param("smelter_project_gate.required_environmental_grade")
-    t.check(
+    t.reached(
         "ENVIRONMENTAL_GRADE_BELOW_A",
         m.environmental_grade == grade,
-        f"环保绩效等级 {m.environmental_grade or '（未填写）'}，"
-        + ("达到" if m.environmental_grade == grade else "未达到")
-        + f" {grade} 级",
+        f"环保绩效等级 {m.environmental_grade or '（未填写）'}",
+        f" {grade} 级",
         environmental_grade=m.environmental_grade,
         required=grade,
     )
@@ -184,11 +162,26 @@ def _smelter_efficiency(t: Trail, m: GateMetrics) -> None:
     )
 
 
-def _metrics(t: Trail) -> GateMetrics | None:
-    if not t.app.gate_metrics:
+def _benchmark(t: Trail, m: GateMetrics, limit: Decimal, measured: str, unit: str) -> None:
+    """能效达到行业标杆水平: the unit energy at or below the benchmark."""
+    t.reached(
+        "ENERGY_ABOVE_BENCHMARK",
+        m.unit_energy <= limit,
+        f"{measured} {m.unit_energy} {unit}",
+        f"标杆水平（≤ {limit} {unit}）",
+        unit_energy=m.unit_energy,
+        benchmark=limit,
+    )
+
+
+def _assessed(app: Application, ctx: Context, program: str) -> tuple[Trail, GateMetrics | None]:
+    """The gate's trail with the project code checked, and the project's metrics (None: not filled in)."""
+    t = Trail(app, ctx, program)
+    project_code(t)
+    if not app.gate_metrics:
         t.check("GATE_METRICS_REQUIRED", False, "未填写合规指标明细，无法判定，请补充")
-        return None
-    return t.app.gate_metrics[0]
+        return t, None
+    return t, app.gate_metrics[0]
 
 
 def _industry_norms(t: Trail, m: GateMetrics) -> None:

@@ -32,11 +32,11 @@ from decimal import Decimal
 from fractions import Fraction
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome
+from rules.decision import Decision, Outcome
 from rules.model import Application, Loan
 from rules.money import exact_text, round_to_fen, yuan_text
 from rules.parameters import declare
-from rules.projects import newly_in_production, project_code
+from rules.projects import newly_in_production, project_award, project_code
 from rules.trail import Trail, day
 
 
@@ -46,6 +46,10 @@ class Scheme:
     cap_key: str
     ratio_key: str | None  # the product value ratio 三/四 require; 一 has none
     reference_zh: str = ""
+
+    def evaluate(self, app: Application, ctx: Context) -> Decision:
+        """The rule of this scheme's program (`rules.engine.RULES`)."""
+        return _evaluate(self, app, ctx)
 
 
 FLYASH_ALUMINA_INTEREST = Scheme("FLYASH_ALUMINA_INTEREST", "flyash_alumina_interest.cap", None)
@@ -90,18 +94,6 @@ def loan_subsidy(
     computed = Fraction(loan.principal) * Fraction(points) * days / (100 * Fraction(day_basis))
     paid = Fraction(loan.interest_paid)
     return computed, min(computed, paid) if limit_to_paid else computed
-
-
-def evaluate_flyash(app: Application, ctx: Context) -> Decision:
-    return _evaluate(FLYASH_ALUMINA_INTEREST, app, ctx)
-
-
-def evaluate_deep_processing(app: Application, ctx: Context) -> Decision:
-    return _evaluate(DEEP_PROCESSING_INTEREST, app, ctx)
-
-
-def evaluate_recycled_processing(app: Application, ctx: Context) -> Decision:
-    return _evaluate(RECYCLED_PROCESSING_INTEREST, app, ctx)
 
 
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
@@ -183,22 +175,13 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     blocking = [c for c in t.conditions if c.passed is False and c.code != "INT_LOAN_OUTSIDE_CONSTRUCTION"]
     if blocking:
         return t.decide(Outcome.REJECTED)
-    award = Award(
-        award_key=f"{scheme.program}:{app.project_code}",
-        amount=amount,
-        basis={
-            "project_code": app.project_code,
-            "loans": loans,
-            "parameters": [
-                t.cite("interest.subsidy_points"),
-                t.cite("interest.day_basis"),
-                t.cite("interest.limit_to_interest_paid"),
-                t.cite(scheme.cap_key),
-            ],
-            "steps": steps,
-        },
-    )
-    return t.decide(Outcome.AWARDED, [award])
+    parameters = [
+        "interest.subsidy_points",
+        "interest.day_basis",
+        "interest.limit_to_interest_paid",
+        scheme.cap_key,
+    ]
+    return t.decide(Outcome.AWARDED, [project_award(t, amount, steps, parameters, loans=loans)])
 
 
 def _value_ratio(t: Trail, scheme: Scheme) -> bool:

@@ -11,22 +11,29 @@ evaluation date, and a project completed on or before it (docs/policy.md). Award
 from __future__ import annotations
 
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome
+from rules.decision import Decision
 from rules.labels import ACQUISITIONS, IP_KINDS
 from rules.model import Application
 from rules.parameters import declare
-from rules.projects import capped_share, completed, project_code
-from rules.trail import Trail, day
+from rules.projects import Share, completed_project, share_award
+from rules.trail import day
 
 PROGRAM = "IP_COMMERCIALIZATION"
+
+SHARE = Share(
+    "ip_commercialization",
+    "实际完成投资额",
+    "completed_investment_yuan",
+    "COMPLETED_INVESTMENT_REQUIRED",
+    "未填写实际完成投资额或为零，无法计算奖补，请补填",
+    "IP_AWARD",
+)
 
 PARAMETERS = declare("ip_commercialization.rate", "ip_commercialization.cap")
 
 
 def evaluate(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, PROGRAM)
-    project_code(t)
-    completed(t)
+    t = completed_project(app, ctx, PROGRAM)
     granted = [ip for ip in app.ip_assets if ip.ip_kind in IP_KINDS and ip.granted_on <= ctx.as_of]
     for ip in app.ip_assets:
         if ip.granted_on > ctx.as_of:
@@ -48,29 +55,4 @@ def evaluate(app: Application, ctx: Context) -> Decision:
         else "未附评审日期前已授权的发明专利或软件著作权，不符合成果转化奖补条件",
         ip_numbers=[ip.ip_number for ip in granted],
     )
-    invested = app.completed_investment
-    if not invested:
-        t.check(
-            "COMPLETED_INVESTMENT_REQUIRED",
-            False,
-            "未填写实际完成投资额或为零，无法计算奖补，请补填",
-            completed_investment_yuan=invested,
-        )
-    if t.failed or invested is None:
-        return t.decide(Outcome.REJECTED)
-
-    amount, steps = capped_share(
-        t, invested, "实际完成投资额", "completed_investment_yuan", "ip_commercialization", "IP_AWARD"
-    )
-    award = Award(
-        award_key=f"{PROGRAM}:{app.project_code}",
-        amount=amount,
-        basis={
-            "project_code": app.project_code,
-            "ip_numbers": [ip.ip_number for ip in granted],
-            "completed_investment_yuan": invested,
-            "parameters": [t.cite("ip_commercialization.rate"), t.cite("ip_commercialization.cap")],
-            "steps": steps,
-        },
-    )
-    return t.decide(Outcome.AWARDED, [award])
+    return share_award(t, app.completed_investment, SHARE, ip_numbers=[ip.ip_number for ip in granted])

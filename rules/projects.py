@@ -1,4 +1,4 @@
-"""Conditions shared by the project programs (interest subsidies, equipment, savings, IP, gates).
+"""Conditions and awards shared by the project programs (interest subsidies, equipment, savings, IP, gates).
 
 Readings of docs/policy.md: 已完工 means completed on or before the evaluation date; 新建成投产 means completed and in
 production on or before the evaluation date, with production starting on or after the policy's effective date.
@@ -6,8 +6,14 @@ production on or before the evaluation date, with production starting on or afte
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from rules.context import Context
+from rules.decision import Award, Decision, Outcome
+from rules.model import Application
 from rules.money import round_to_fen, yuan_text
 from rules.parameters import declare
 from rules.trail import Trail, day
@@ -37,6 +43,14 @@ def completed(t: Trail) -> bool:
     else:
         message = f"竣工日期 {day(done)} 晚于评审日期 {day(t.ctx.as_of)}，项目尚未完工，请竣工后再申报"
     return t.check("PROJECT_COMPLETED", passed, message, completion_date=done, as_of=t.ctx.as_of)
+
+
+def completed_project(app: Application, ctx: Context, program: str) -> Trail:
+    """The trail of a program for completed projects (五(1), 五(2), 六(2)): project code and completion checked."""
+    t = Trail(app, ctx, program)
+    project_code(t)
+    completed(t)
+    return t
 
 
 def newly_in_production(t: Trail) -> bool:
@@ -75,19 +89,34 @@ def newly_in_production(t: Trail) -> bool:
     return ok and in_production and newly
 
 
-def capped_share(
-    t: Trail, base: Decimal, base_name: str, value_key: str, prefix: str, code: str
-) -> tuple[Decimal, list[str]]:
-    """五(1) and 六(2): `<prefix>.rate` of an investment, rounded half-up to the fen, then `<prefix>.cap` per project.
+@dataclass(frozen=True)
+class Share:
+    """五(1) and 六(2): an award of `<prefix>.rate` of one investment, rounded half-up to the fen, at most
+    `<prefix>.cap` per project."""
 
-    Returns the amount and the steps that explain it (for the ledger's basis).
-    """
-    rate = t.param(f"{prefix}.rate")
-    cap = t.param(f"{prefix}.cap")
+    prefix: str  # the parameter keys' prefix
+    name_zh: str  # the investment, as the arithmetic step names it
+    value_key: str  # its key in the condition values and the award basis
+    required: str  # the code of "the investment is missing or zero"
+    missing_zh: str  # what the enterprise must fill in then
+    code: str  # the code of the arithmetic step
+
+
+def share_award(
+    t: Trail, base: Decimal | None, share: Share, cited: tuple[str, ...] = (), **basis: Any
+) -> Decision:
+    """The decision of a share program once its own conditions are checked: rejected when one failed or the
+    investment is missing or zero, else awarded the capped share (`cited`: the program's other parameters)."""
+    if not base:
+        t.check(share.required, False, share.missing_zh, **{share.value_key: base})
+    if t.failed or base is None:
+        return t.decide(Outcome.REJECTED)
+    rate = t.param(f"{share.prefix}.rate")
+    cap = t.param(f"{share.prefix}.cap")
     computed = round_to_fen(base * rate)
     amount = min(computed, round_to_fen(cap))
-    steps = [f"{base_name} {yuan_text(base)} 元 × {rate} = {yuan_text(computed)} 元（四舍五入到分）"]
-    t.check(code, True, steps[0], **{value_key: base}, rate=rate, amount_yuan=computed)
+    steps = [f"{share.name_zh} {yuan_text(base)} 元 × {rate} = {yuan_text(computed)} 元（四舍五入到分）"]
+    t.check(share.code, True, steps[0], **{share.value_key: base}, rate=rate, amount_yuan=computed)
     if computed > cap:
         steps.append(f"超过最高奖补 {yuan_text(cap)} 元，按上限奖补")
         t.note(
@@ -96,4 +125,23 @@ def capped_share(
             computed_yuan=computed,
             cap_yuan=cap,
         )
-    return amount, steps
+    parameters = [*cited, f"{share.prefix}.rate", f"{share.prefix}.cap"]
+    award = project_award(t, amount, steps, parameters, **basis, **{share.value_key: base})
+    return t.decide(Outcome.AWARDED, [award])
+
+
+def project_award(
+    t: Trail, amount: Decimal, steps: list[str], parameters: Iterable[str], **basis: Any
+) -> Award:
+    """The one-time award of a project program, `<PROGRAM>:<project_code>`. Its basis: the project code, the
+    program's own figures, the parameters it read (cited) and the steps of the arithmetic."""
+    return Award(
+        award_key=f"{t.program}:{t.app.project_code}",
+        amount=amount,
+        basis={
+            "project_code": t.app.project_code,
+            **basis,
+            "parameters": [t.cite(key) for key in parameters],
+            "steps": steps,
+        },
+    )

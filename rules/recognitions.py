@@ -40,6 +40,11 @@ def label(rec: Recognition) -> str:
     return text + f"（{rec.document_no or '无文号'}，{day(rec.recognized_on)}）"
 
 
+def facts(rec: Recognition) -> dict[str, object]:
+    """What every condition on a recognition records among its values."""
+    return {"recognition_type": rec.recognition_type, "level": rec.level, "recognized_on": rec.recognized_on}
+
+
 PARAMETERS = declare(
     "general.effective_date",
     "recognitions.pay_difference_only",
@@ -69,33 +74,27 @@ class Scheme:
     types: tuple[str, ...]
     rung: Callable[[str, Recognition], Rung]
 
+    def evaluate(self, app: Application, ctx: Context) -> Decision:
+        """The rule of this scheme's program (`rules.engine.RULES`)."""
+        return _evaluate(self, app, ctx)
+
+
+def _two_levels(key: str, parameter: str, level: str) -> Rung:
+    """A regional / national ladder: `<key>:<level>` paid `<parameter>.<level>`, the regional rung below."""
+    if level == "national":
+        return Rung(
+            f"{key}:national", f"{parameter}.national", ((f"{key}:regional", f"{parameter}.regional"),), ()
+        )
+    return Rung(f"{key}:regional", f"{parameter}.regional", (), (f"{key}:national",))
+
 
 def _green_rung(credit_code: str, rec: Recognition) -> Rung:
-    def key(level: str) -> str:
-        return f"GREEN_MANUFACTURING:{credit_code}:{rec.recognition_type}:{level}"
-
-    if rec.level == "national":
-        return Rung(
-            key("national"),
-            "green_manufacturing.award.national",
-            ((key("regional"), "green_manufacturing.award.regional"),),
-            (),
-        )
-    return Rung(key("regional"), "green_manufacturing.award.regional", (), (key("national"),))
+    key = f"GREEN_MANUFACTURING:{credit_code}:{rec.recognition_type}"
+    return _two_levels(key, "green_manufacturing.award", rec.level)
 
 
 def _champion_rung(credit_code: str, rec: Recognition) -> Rung:
-    def key(level: str) -> str:
-        return f"SINGLE_CHAMPION:{credit_code}:{level}"
-
-    if rec.level == "national":
-        return Rung(
-            key("national"),
-            "single_champion.award.national",
-            ((key("regional"), "single_champion.award.regional"),),
-            (),
-        )
-    return Rung(key("regional"), "single_champion.award.regional", (), (key("national"),))
+    return _two_levels(f"SINGLE_CHAMPION:{credit_code}", "single_champion.award", rec.level)
 
 
 _SME_LADDER = ("innovative_sme", "specialized_sme", "little_giant")
@@ -127,18 +126,6 @@ SINGLE_CHAMPION = Scheme("SINGLE_CHAMPION", ("single_champion",), _champion_rung
 QUALITY_SME = Scheme("QUALITY_SME", _SME_LADDER, _sme_rung)
 
 
-def evaluate_green(app: Application, ctx: Context) -> Decision:
-    return _evaluate(GREEN_MANUFACTURING, app, ctx)
-
-
-def evaluate_champion(app: Application, ctx: Context) -> Decision:
-    return _evaluate(SINGLE_CHAMPION, app, ctx)
-
-
-def evaluate_quality_sme(app: Application, ctx: Context) -> Decision:
-    return _evaluate(QUALITY_SME, app, ctx)
-
-
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     t = Trail(app, ctx, scheme.program)
     effective = t.param("general.effective_date")
@@ -148,12 +135,7 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     if not app.recognitions:
         t.check("RECOGNITION_REQUIRED", False, "未填写认定明细（认定表），无法核定奖励，请补充")
     for rec in app.recognitions:
-        name = label(rec)
-        values = {
-            "recognition_type": rec.recognition_type,
-            "level": rec.level,
-            "recognized_on": rec.recognized_on,
-        }
+        name, values = label(rec), facts(rec)
         if rec.recognition_type not in scheme.types:
             allowed = "、".join(RECOGNITION_TYPES[x] for x in scheme.types)
             t.check(

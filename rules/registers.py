@@ -27,25 +27,24 @@ from rules.context import Context
 from rules.decision import Decision, Outcome
 from rules.labels import LEVELS, RECOGNITION_TYPES
 from rules.model import Application
-from rules.recognitions import label
+from rules.recognitions import facts, label
 from rules.trail import Trail
 
 
 def evaluate_renewable_share(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "RENEWABLE_SHARE")
-    t.note(
-        "STATISTIC_FROM_METERING",
-        "已登记；可再生能源消纳比例由计量数据（可再生电力 / 全部电力）统计，不涉及奖补资金",
-    )
-    return t.decide(Outcome.ELIGIBLE)
+    message = "已登记；可再生能源消纳比例由计量数据（可再生电力 / 全部电力）统计，不涉及奖补资金"
+    return _recorded(app, ctx, "RENEWABLE_SHARE", "STATISTIC_FROM_METERING", message)
 
 
 def evaluate_recycled_database(app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, "RECYCLED_DATABASE")
-    t.note(
-        "RECORDED_IN_DATABASE",
-        "已纳入再生铝基础数据库（资源消耗、回收利用、处理处置、再生原料消费），不涉及奖补资金",
-    )
+    message = "已纳入再生铝基础数据库（资源消耗、回收利用、处理处置、再生原料消费），不涉及奖补资金"
+    return _recorded(app, ctx, "RECYCLED_DATABASE", "RECORDED_IN_DATABASE", message)
+
+
+def _recorded(app: Application, ctx: Context, program: str, code: str, message: str) -> Decision:
+    """Every application of the program is recorded, with a note of what the register does with it."""
+    t = Trail(app, ctx, program)
+    t.note(code, message)
     return t.decide(Outcome.ELIGIBLE)
 
 
@@ -63,12 +62,7 @@ def _register(app: Application, ctx: Context, program: str, wanted: str, levels:
     if not app.recognitions:
         t.check("RECOGNITION_REQUIRED", False, f"未填写{RECOGNITION_TYPES[wanted]}认定明细（认定表），请补充")
     for rec in app.recognitions:
-        name = label(rec)
-        values = {
-            "recognition_type": rec.recognition_type,
-            "level": rec.level,
-            "recognized_on": rec.recognized_on,
-        }
+        name, values = label(rec), facts(rec)
         if rec.recognition_type != wanted:
             t.check(
                 "RECOGNITION_TYPE_NOT_COVERED", False, f"{name} 不是{RECOGNITION_TYPES[wanted]}认定", **values

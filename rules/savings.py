@@ -20,11 +20,11 @@ from fractions import Fraction
 
 from rules import energy
 from rules.context import Context
-from rules.decision import Award, Decision, Outcome
+from rules.decision import Decision, Outcome
 from rules.model import Application, MeteredSaving, MeterFigures, PeriodMeasure, SavingsClaim
 from rules.money import round_to_fen, yuan_text
 from rules.parameters import declare
-from rules.projects import completed, project_code
+from rules.projects import completed_project, project_award
 from rules.trail import Trail, day
 
 
@@ -34,6 +34,10 @@ class Scheme:
     prefix: str  # parameter key prefix
     unit_zh: str
     saving_zh: str
+
+    def evaluate(self, app: Application, ctx: Context) -> Decision:
+        """The rule of this scheme's program (`rules.engine.RULES`)."""
+        return _evaluate(self, app, ctx)
 
 
 ENERGY_SAVING = Scheme("ENERGY_SAVING", "energy_saving", "吨标准煤", "年节能量")
@@ -134,18 +138,8 @@ def fen_half_up(amount: Fraction) -> Decimal:
     return Decimal(fen).scaleb(-2)
 
 
-def evaluate_energy(app: Application, ctx: Context) -> Decision:
-    return _evaluate(ENERGY_SAVING, app, ctx)
-
-
-def evaluate_water(app: Application, ctx: Context) -> Decision:
-    return _evaluate(WATER_SAVING, app, ctx)
-
-
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
-    t = Trail(app, ctx, scheme.program)
-    project_code(t)
-    completed(t)
+    t = completed_project(app, ctx, scheme.program)
     if not app.savings_claims:
         t.check("SAVINGS_CLAIM_REQUIRED", False, "未填写节能节水明细，无法核定节约量，请补充")
         return t.decide(Outcome.REJECTED)
@@ -230,13 +224,11 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
         )
 
     minimum = t.param(f"{scheme.prefix}.min_annual_saving")
-    enough = basis >= Fraction(minimum)
-    t.check(
+    t.reached(
         "SAVING_BELOW_MINIMUM",
-        enough,
-        f"{scheme.saving_zh} {_short(basis)} {scheme.unit_zh}，"
-        + ("达到" if enough else "未达到")
-        + f" {minimum} {scheme.unit_zh}以上（含本数）",
+        basis >= Fraction(minimum),
+        f"{scheme.saving_zh} {_short(basis)} {scheme.unit_zh}",
+        f" {minimum} {scheme.unit_zh}以上（含本数）",
         saving=_exact(basis),
         minimum=minimum,
     )
@@ -251,21 +243,14 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     if computed > cap:
         steps.append(f"超过单个项目最高奖补 {yuan_text(cap)} 元，按上限奖补")
         t.note("CAP_APPLIED", steps[-1], computed_yuan=computed, cap_yuan=cap)
-    award = Award(
-        award_key=f"{scheme.program}:{app.project_code}",
-        amount=amount,
-        basis={
-            "project_code": app.project_code,
-            "claimed_saving": claim.claimed_saving,
-            "verified": metered is not None,
-            "saving": _exact(basis),
-            "parameters": [
-                t.cite(f"{scheme.prefix}.min_annual_saving"),
-                t.cite(f"{scheme.prefix}.award_per_unit"),
-                t.cite(f"{scheme.prefix}.cap"),
-            ],
-            "steps": steps,
-        },
+    award = project_award(
+        t,
+        amount,
+        steps,
+        [f"{scheme.prefix}.min_annual_saving", f"{scheme.prefix}.award_per_unit", f"{scheme.prefix}.cap"],
+        claimed_saving=claim.claimed_saving,
+        verified=metered is not None,
+        saving=_exact(basis),
     )
     return t.decide(Outcome.AWARDED, [award])
 

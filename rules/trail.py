@@ -55,6 +55,13 @@ class Trail:
         self.conditions.append(Condition(code, self._current, passed, message, values))
         return passed
 
+    def reached(self, code: str, passed: bool, measured: str, threshold: str, **values: Any) -> bool:
+        """A figure against its minimum or benchmark, said the one way the clauses say it:
+        `<measured>，达到<threshold>` or `<measured>，未达到<threshold>`."""
+        return self.check(
+            code, passed, f"{measured}，" + ("达到" if passed else "未达到") + threshold, **values
+        )
+
     def note(self, code: str, message: str, **values: Any) -> None:
         self.conditions.append(Condition(code, self._current, None, message, values))
 

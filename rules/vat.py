@@ -34,6 +34,10 @@ class Scheme:
     prefix: str
     waste_zh: str
 
+    def evaluate(self, app: Application, ctx: Context) -> Decision:
+        """The rule of this scheme's program (`rules.engine.RULES`)."""
+        return _evaluate(self, app, ctx)
+
 
 FLYASH_ALUMINA_VAT = Scheme("FLYASH_ALUMINA_VAT", "flyash_alumina_vat", "粉煤灰、煤矸石")
 RECYCLED_VAT = Scheme("RECYCLED_VAT", "recycled_vat", "目录所列废旧金属")
@@ -45,14 +49,6 @@ PARAMETERS = declare(
     "recycled_vat.refund_ratio",
     "recycled_vat.min_waste_share_pct",
 )
-
-
-def evaluate_flyash(app: Application, ctx: Context) -> Decision:
-    return _evaluate(FLYASH_ALUMINA_VAT, app, ctx)
-
-
-def evaluate_recycled(app: Application, ctx: Context) -> Decision:
-    return _evaluate(RECYCLED_VAT, app, ctx)
 
 
 def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
@@ -84,33 +80,28 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     minimum = t.param(f"{scheme.prefix}.min_waste_share_pct")
     for claim in app.vat_claims:
         period = f"所属期 {day(claim.period_start)} 至 {day(claim.period_end)}"
-        ok = claim.waste_feed_share_pct >= minimum
-        t.check(
+        t.reached(
             "WASTE_SHARE_BELOW_MINIMUM",
-            ok,
-            f"{period}：{scheme.waste_zh}占原料比重 {claim.waste_feed_share_pct}%，"
-            + ("达到" if ok else "未达到")
-            + f" {minimum}% 以上",
+            claim.waste_feed_share_pct >= minimum,
+            f"{period}：{scheme.waste_zh}占原料比重 {claim.waste_feed_share_pct}%",
+            f" {minimum}% 以上",
             period_start=claim.period_start,
             waste_feed_share_pct=claim.waste_feed_share_pct,
             minimum_pct=minimum,
         )
-        t.check(
-            "RESTRICTED_OR_ELIMINATED",
-            not claim.restricted_or_eliminated,
-            f"{period}：产品"
-            + ("属于" if claim.restricted_or_eliminated else "不属于")
-            + "《产业结构调整指导目录》限制类、淘汰类",
-            period_start=claim.period_start,
-        )
-        t.check(
-            "SERIOUS_VIOLATION_6M",
-            not claim.serious_violation_6m,
-            f"{period}：前 6 个月内"
-            + ("有" if claim.serious_violation_6m else "无")
-            + "重大税收、环保违法行为",
-            period_start=claim.period_start,
-        )
+        # The two facts the enterprise declares 是/否: either one 是 fails the claim. (code, 是, message: 是 / 否)
+        declared = (
+            ("RESTRICTED_OR_ELIMINATED", claim.restricted_or_eliminated,
+             "产品{}《产业结构调整指导目录》限制类、淘汰类", ("属于", "不属于")),
+            ("SERIOUS_VIOLATION_6M", claim.serious_violation_6m, "前 6 个月内{}重大税收、环保违法行为", ("有", "无")),
+        )  # fmt: skip
+        for code, yes, message, (said_yes, said_no) in declared:
+            t.check(
+                code,
+                not yes,
+                f"{period}：" + message.format(said_yes if yes else said_no),
+                period_start=claim.period_start,
+            )
     if t.failed:
         return t.decide(Outcome.REJECTED)
     ratio = t.param(f"{scheme.prefix}.refund_ratio")

@@ -358,84 +358,38 @@ def sample_sheets() -> dict[str, list[dict[str, object]]]:
             "catalog_allowed": True,
         },
     ]
+    # every VAT claim covers 2025, without a violation, for a product neither restricted nor eliminated
+    vat_2025 = {
+        "period_start": "2025-01-01",
+        "period_end": "2025-12-31",
+        "serious_violation_6m": False,
+        "restricted_or_eliminated": False,
+    }
     vat = [
-        {
-            "application_id": "FA-VAT-001",
-            "period_start": "2025-01-01",
-            "period_end": "2025-12-31",
-            "sales_wan": D("12000"),
-            "vat_paid_wan": D("800"),
-            "waste_feed_share_pct": D("40"),
-            "serious_violation_6m": False,
-            "restricted_or_eliminated": False,
-        },
-        {
-            "application_id": "RC-VAT-001",
-            "period_start": "2025-01-01",
-            "period_end": "2025-12-31",
-            "sales_wan": D("9000"),
-            "vat_paid_wan": D("520"),
-            "waste_feed_share_pct": D("96"),
-            "serious_violation_6m": False,
-            "restricted_or_eliminated": False,
-        },
-        {
-            "application_id": "FO-VAT-001",
-            "period_start": "2025-01-01",
-            "period_end": "2025-12-31",
-            "sales_wan": D("3000"),
-            "vat_paid_wan": D("150"),
-            "waste_feed_share_pct": D("90"),
-            "serious_violation_6m": False,
-            "restricted_or_eliminated": False,
-        },
-    ]
+        vat_2025 | {"application_id": "FA-VAT-001", "sales_wan": D("12000"), "vat_paid_wan": D("800"),
+                    "waste_feed_share_pct": D("40")},
+        vat_2025 | {"application_id": "RC-VAT-001", "sales_wan": D("9000"), "vat_paid_wan": D("520"),
+                    "waste_feed_share_pct": D("96")},
+        vat_2025 | {"application_id": "FO-VAT-001", "sales_wan": D("3000"), "vat_paid_wan": D("150"),
+                    "waste_feed_share_pct": D("90")},
+    ]  # fmt: skip
+    # every savings claim compares the year 2024 with the year 2025
+    years = {
+        "baseline_start": "2024-01-01",
+        "baseline_end": "2024-12-31",
+        "reporting_start": "2025-01-01",
+        "reporting_end": "2025-12-31",
+    }
     savings = [
-        {
-            "application_id": "ES-001",
-            "claimed_saving": D("2500"),
-            "baseline_start": "2024-01-01",
-            "baseline_end": "2024-12-31",
-            "reporting_start": "2025-01-01",
-            "reporting_end": "2025-12-31",
-            "meter_ids": "EN-E01;EN-E02",
-            "baseline_output_t": D("100000"),
-            "reporting_output_t": D("100000"),
-        },
-        {
-            "application_id": "ES-002",
-            "claimed_saving": D("1800"),
-            "baseline_start": "2024-01-01",
-            "baseline_end": "2024-12-31",
-            "reporting_start": "2025-01-01",
-            "reporting_end": "2025-12-31",
-            "meter_ids": "AX-E01",
-            "baseline_output_t": D("50000"),
-            "reporting_output_t": D("50000"),
-        },
-        {
-            "application_id": "ES-003",
-            "claimed_saving": D("3000"),
-            "baseline_start": "2024-01-01",
-            "baseline_end": "2024-12-31",
-            "reporting_start": "2025-01-01",
-            "reporting_end": "2025-12-31",
-            "meter_ids": "XG-E01",
-            "baseline_output_t": D("80000"),
-            "reporting_output_t": D("80000"),
-        },
-        {
-            "application_id": "WS-001",
-            "claimed_saving": D("60000"),
-            "baseline_start": "2024-01-01",
-            "baseline_end": "2024-12-31",
-            "reporting_start": "2025-01-01",
-            "reporting_end": "2025-12-31",
-            "meter_ids": "EN-W01",
-            "baseline_output_t": D("100000"),
-            "reporting_output_t": D("100000"),
-        },
-    ]
+        years | {"application_id": "ES-001", "claimed_saving": D("2500"), "meter_ids": "EN-E01;EN-E02",
+                 "baseline_output_t": D("100000"), "reporting_output_t": D("100000")},
+        years | {"application_id": "ES-002", "claimed_saving": D("1800"), "meter_ids": "AX-E01",
+                 "baseline_output_t": D("50000"), "reporting_output_t": D("50000")},
+        years | {"application_id": "ES-003", "claimed_saving": D("3000"), "meter_ids": "XG-E01",
+                 "baseline_output_t": D("80000"), "reporting_output_t": D("80000")},
+        years | {"application_id": "WS-001", "claimed_saving": D("60000"), "meter_ids": "EN-W01",
+                 "baseline_output_t": D("100000"), "reporting_output_t": D("100000")},
+    ]  # fmt: skip
     recognitions = [
         {
             "application_id": "DP-FB-001",

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 import assets as asset_package
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder, Rulebook
+from pipelines.defs.resources import LedgerDatabase, resources_for
 from pipelines.settings import SAMPLE_INBOX
 
 AS_OF = date(2026, 11, 24)
@@ -35,13 +35,9 @@ class Nightly:
     as_of: date = AS_OF
 
     def resources(self) -> dict[str, object]:
-        return {
-            "inbox": Inbox(path=str(self.inbox)),
-            "ledger_db": LedgerDatabase(url=self.database_url),
-            "rulebook": Rulebook(),
-            "reports": ReportsFolder(path=str(self.reports)),
-            "evaluation": Evaluation(as_of=self.as_of.isoformat()),
-        }
+        return dict(
+            resources_for(str(self.inbox), self.database_url, str(self.reports), self.as_of.isoformat())
+        )
 
     def run(
         self, raise_on_error: bool = True, instance: dg.DagsterInstance | None = None

@@ -10,8 +10,8 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine, create_engine, make_url
 
-from pipelines.ledger import serialize_sqlite_writers
 from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
+from pipelines.sql import serialize_sqlite_writers
 from rules.parameters import Parameters
 from schemas.migrate import upgrade
 
@@ -88,15 +88,25 @@ class Rulebook(dg.ConfigurableResource):
         return self._parameters
 
 
-def resources_from_env() -> dict[str, dg.ConfigurableResource]:
-    settings = Settings.from_env()
-    return {
-        "ledger_db": LedgerDatabase(url=settings.database_url),
-        "inbox": Inbox(path=settings.inbox_dir),
-        "reports": ReportsFolder(path=settings.reports_dir),
-        "evaluation": Evaluation(as_of=settings.as_of),
+def resources_for(
+    inbox: str, database_url: str, reports: str | None = None, as_of: str = ""
+) -> dict[str, dg.ConfigurableResource]:
+    """The code location's resources for this inbox, database, reports folder and evaluation date (empty: today);
+    without `reports`, those of the intake and metering assets (what a test or benchmark of them runs with)."""
+    resources: dict[str, dg.ConfigurableResource] = {
+        "ledger_db": LedgerDatabase(url=database_url),
+        "inbox": Inbox(path=inbox),
+        "evaluation": Evaluation(as_of=as_of),
         "rulebook": Rulebook(),
     }
+    if reports is not None:
+        resources["reports"] = ReportsFolder(path=reports)
+    return resources
+
+
+def resources_from_env() -> dict[str, dg.ConfigurableResource]:
+    settings = Settings.from_env()
+    return resources_for(settings.inbox_dir, settings.database_url, settings.reports_dir, settings.as_of)
 
 
 @dg.definitions

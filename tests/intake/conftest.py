@@ -1,4 +1,4 @@
-"""A small valid batch to break one way at a time, written as a real workbook."""
+"""A small valid batch to break one way at a time, written as a real workbook; a night over an empty inbox."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from openpyxl import Workbook
 
 from samples.workbook import batch_workbook
 from schemas.credit_code import make
+from tests.conftest import Nightly
 
 CODE = make("150200", 20_000_001)
 OTHER = make("150600", 20_000_002)
@@ -38,6 +39,14 @@ def valid_sheets() -> dict[str, list[dict[str, Any]]]:
              "annual_rate_pct": "3.85", "drawdown_date": "2024-09-15", "interest_paid_wan": "480"},
         ],
     }  # fmt: skip
+
+
+@pytest.fixture
+def night(tmp_path: Path, sqlite_url: str) -> Nightly:
+    """A night over an empty inbox of its own: the test puts its batches there."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    return Nightly(inbox=inbox, database_url=sqlite_url, reports=tmp_path / "reports")
 
 
 @pytest.fixture

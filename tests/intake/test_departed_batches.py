@@ -4,7 +4,6 @@ operator is told which file, and a deleted correction is not silently undone unt
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -17,13 +16,6 @@ from tests.intake.conftest import valid_sheets
 ORIGINAL = "2026-04-01-测试.xlsx"
 CORRECTION = "2026-04-05-测试-更正.xlsx"
 KEY_PREFIX = "STANDARD_SETTING:"
-
-
-@pytest.fixture
-def night(tmp_path: Path, sqlite_url: str) -> Nightly:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    return Nightly(inbox=inbox, database_url=sqlite_url, reports=tmp_path / "reports")
 
 
 def _correction() -> dict[str, list[dict[str, object]]]:

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import dagster as dg
-import pytest
 from openpyxl import load_workbook
 
 from samples.workbook import write_batch
@@ -16,13 +15,6 @@ from tests.intake.conftest import valid_sheets
 from tests.markdown import rendered
 
 BATCH = "2026-04-01-测试.xlsx"
-
-
-@pytest.fixture
-def night(tmp_path: Path, sqlite_url: str) -> Nightly:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    return Nightly(inbox=inbox, database_url=sqlite_url, reports=tmp_path / "reports")
 
 
 def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from assets.submissions import submission_batches
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
+from pipelines.defs.resources import LedgerDatabase, resources_for
 from pipelines.intake import read_batch
 from pipelines.intake_store import dumps, loads
 from pipelines.settings import SAMPLE_INBOX
@@ -29,12 +29,7 @@ class Intake:
         with dg.instance_for_test() as instance:
             result = dg.materialize(
                 [submission_batches],
-                resources={
-                    "inbox": Inbox(path=str(self.inbox)),
-                    "ledger_db": LedgerDatabase(url=self.url),
-                    "rulebook": Rulebook(),
-                    "evaluation": Evaluation(as_of="2026-11-24"),
-                },
+                resources=resources_for(str(self.inbox), self.url, as_of="2026-11-24"),
                 instance=instance,
             )
         events = {e.asset_key.to_user_string(): e.materialization.metadata

@@ -8,10 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, insert, inspect, text
 
-from pipelines.ledger import BookingResult, book, serialize_sqlite_writers
+from pipelines.ledger import BookingResult, book
 from pipelines.ledger_chain import link, verify_ledger
+from pipelines.sql import serialize_sqlite_writers
 from rules.decision import Award, Condition, Decision, Outcome
 from schemas.tables import LedgerEntry
 
@@ -135,3 +136,13 @@ def resubmit(inbox: Path, name: str, **standard_changes: dict[str, object]) -> N
         if s["application_id"] == APPLICATION
     ]
     write_batch(inbox / name, {"applications": application, "standards": standards})
+
+
+def switch_off(conn: Connection, postgresql: str, sqlite: tuple[str, ...]) -> None:
+    """What the owner can do to award_ledger's guards: disable a trigger (PostgreSQL; `USER` for all of them) or
+    drop the triggers that hold it (SQLite, which cannot disable one)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ALTER TABLE award_ledger DISABLE TRIGGER {postgresql}"))
+    else:
+        for trigger in sqlite:
+            conn.execute(text(f"DROP TRIGGER {trigger}"))

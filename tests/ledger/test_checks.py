@@ -12,7 +12,7 @@ from assets.ledger_checks import (
     reversals_cancel_their_award,
 )
 from pipelines.defs.resources import LedgerDatabase
-from tests.ledger.batches import awarded, book_batch, insert_raw
+from tests.ledger.batches import awarded, book_batch, insert_raw, switch_off
 
 KEY = "STANDARD_SETTING:X"
 
@@ -24,11 +24,7 @@ def unguarded(engine: Engine) -> Engine:
         engine, [awarded("STD-1", (KEY, "100.00")), awarded("STD-2", ("STANDARD_SETTING:Y", "50.00"))], "r1"
     )
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE award_ledger DISABLE TRIGGER award_ledger_chain"))
-        else:
-            conn.execute(text("DROP TRIGGER award_ledger_chain"))
-            conn.execute(text("DROP TRIGGER award_ledger_reversal"))
+        switch_off(conn, "award_ledger_chain", ("award_ledger_chain", "award_ledger_reversal"))
     return engine
 
 

@@ -18,7 +18,7 @@ from pipelines.defs.resources import LedgerDatabase
 from pipelines.ledger import LedgerBusy, LedgerTampered
 from schemas.tables import FINANCE_ROLE, RUNTIME_ROLE
 from tests.conftest import Nightly
-from tests.ledger.batches import awarded, balances, book_batch, entries, ledger_engine
+from tests.ledger.batches import awarded, balances, book_batch, entries, ledger_engine, switch_off
 
 only_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -90,11 +90,7 @@ def _tamper(engine: Engine, how: str) -> None:
         " WHERE entry_id = 2",
     }[how]
     with engine.begin() as conn:
-        if postgres:
-            conn.execute(text("ALTER TABLE award_ledger DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER award_ledger_no_update"))
-            conn.execute(text("DROP TRIGGER award_ledger_no_delete"))
+        switch_off(conn, "USER", ("award_ledger_no_update", "award_ledger_no_delete"))
         conn.execute(text(edit))
         if postgres:
             conn.execute(text("ALTER TABLE award_ledger ENABLE TRIGGER USER"))
@@ -126,10 +122,7 @@ def test_a_deleted_newest_entry_leaves_an_intact_chain_but_fails_the_control_tot
 ):
     book_batch(engine, [awarded("STD-1", ("STANDARD_SETTING:A", "100.00"))], "night-1")
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE award_ledger DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER award_ledger_no_delete"))
+        switch_off(conn, "USER", ("award_ledger_no_delete",))
         conn.execute(text("DELETE FROM award_ledger"))
     assert not control_total(ledger_db=LedgerDatabase(url=database_url)).passed
 

@@ -11,7 +11,7 @@ import dagster as dg
 from sqlalchemy import text
 
 from assets.metering import meter_readings
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
+from pipelines.defs.resources import LedgerDatabase, resources_for
 from pipelines.metering import MeteringResult, ingest, to_decimal
 from schemas.credit_code import make
 
@@ -147,12 +147,7 @@ def test_a_night_with_every_kind_of_bad_export_books_the_good_one_and_records_ea
         f.write(HEADER + line(1, "4", meter="E2"))
     (inbox / "e-good.csv").write_text(HEADER + line(1, "10") + line(2, "20"))
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    resources = {
-        "inbox": Inbox(path=str(inbox)),
-        "ledger_db": LedgerDatabase(url=url),
-        "rulebook": Rulebook(),
-        "evaluation": Evaluation(),
-    }
+    resources = resources_for(str(inbox), url)
     with dg.instance_for_test() as instance:
         assert dg.materialize([meter_readings], resources=resources, instance=instance).success
     with LedgerDatabase(url=url).engine().connect() as conn:

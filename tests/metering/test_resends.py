@@ -259,18 +259,13 @@ def test_a_run_that_finds_its_export_booked_by_another_run_meanwhile_skips_it_wi
     import dagster as dg
 
     from assets.metering import meter_readings
-    from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
+    from pipelines.defs.resources import LedgerDatabase, resources_for
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     export(inbox, "2025-03-01.csv", hourly("I", "interval", T0, ["1", "2"]))
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    resources = {
-        "inbox": Inbox(path=str(inbox)),
-        "ledger_db": LedgerDatabase(url=url),
-        "evaluation": Evaluation(),
-        "rulebook": Rulebook(),
-    }
+    resources = resources_for(str(inbox), url)
     with dg.instance_for_test() as instance:
         assert dg.materialize([meter_readings], resources=resources, instance=instance).success
         # The second run listed the inbox before the first run's booking was visible to it.
@@ -313,17 +308,12 @@ def test_a_night_does_not_hash_again_an_export_it_booked_and_that_lies_unchanged
 
     from assets.metering import meter_readings
     from pipelines import metering
-    from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
+    from pipelines.defs.resources import resources_for
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     export(inbox, "2025-03-01.csv", hourly("I", "interval", T0, ["1", "2"]))
-    resources = {
-        "inbox": Inbox(path=str(inbox)),
-        "ledger_db": LedgerDatabase(url=f"sqlite:///{tmp_path / 'l.sqlite'}"),
-        "evaluation": Evaluation(),
-        "rulebook": Rulebook(),
-    }
+    resources = resources_for(str(inbox), f"sqlite:///{tmp_path / 'l.sqlite'}")
     with dg.instance_for_test() as instance:
         assert dg.materialize([meter_readings], resources=resources, instance=instance).success
 

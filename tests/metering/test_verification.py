@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from assets.metering import meter_readings
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
+from pipelines.defs.resources import LedgerDatabase, resources_for
 from pipelines.metering import ingest
 from pipelines.metering_boundary import metered_saving
 from pipelines.metering_store import store
@@ -27,6 +27,7 @@ from samples.metering import SAMPLE_FILE
 from schemas.credit_code import make
 from schemas.migrate import upgrade
 from tests.conftest import Nightly
+from tests.rules.builders import savings_claim
 
 A = make("150200", 10_007_919)
 B = make("150300", 10_015_838)
@@ -55,16 +56,7 @@ def write(path: Path, rows: list[list[str]]) -> Path:
 
 
 def claim(meters: tuple[str, ...], saving: str = "100") -> SavingsClaim:
-    return SavingsClaim(
-        Decimal(saving),
-        date(2024, 1, 1),
-        date(2024, 12, 31),
-        date(2025, 1, 1),
-        date(2025, 12, 31),
-        meters,
-        Decimal(1000),
-        Decimal(1000),
-    )
+    return savings_claim(saving, meters, base_output="1000", report_output="1000")
 
 
 def _database(url: str):
@@ -122,11 +114,15 @@ def test_period_measures_count_whole_days_coverage_and_tce_exactly_on_postgresql
     _measure_on(pg_url, tmp_path)
 
 
-def test_a_coefficient_changed_inside_a_period_converts_each_day_with_the_one_in_force_that_day(tmp_path: Path):
+def test_a_coefficient_changed_inside_a_period_converts_each_day_with_the_one_in_force_that_day(
+    tmp_path: Path,
+):
     """The operator sees the standard coal the days' own coefficients give, never one coefficient for the year."""
     engine = _database(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     key = "energy.kgce_per_unit.electricity"
-    parameters = Parameters.load().with_value(key, "0.3", date(2025, 7, 1), "test: a new coefficient mid-year")
+    parameters = Parameters.load().with_value(
+        key, "0.3", date(2025, 7, 1), "test: a new coefficient mid-year"
+    )
     store(engine, ingest(_two_years(tmp_path)), "run-1", parameters)
     with engine.connect() as conn:
         metered, _ = metered_saving(conn, "ENERGY_SAVING", A, claim(("E1", "E2")), parameters)
@@ -134,7 +130,10 @@ def test_a_coefficient_changed_inside_a_period_converts_each_day_with_the_one_in
     first_half = 181 * 1000 + (181 - 20) * 500  # 2025-01-01..06-30, E2 missing 20 days of March
     second_half = 184 * (1000 + 500)
     assert old != Decimal("0.3")
-    assert metered.reporting.consumption == (Decimal(first_half) * old + Decimal(second_half) * Decimal("0.3")) / 1000
+    assert (
+        metered.reporting.consumption
+        == (Decimal(first_half) * old + Decimal(second_half) * Decimal("0.3")) / 1000
+    )
 
 
 def test_a_savings_application_whose_meter_belongs_to_another_enterprise_is_rejected(tmp_path: Path):
@@ -165,12 +164,7 @@ def test_a_nightly_run_reads_only_new_exports_and_a_file_ingested_twice_changes_
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     rows = daily(A, "E1", "electricity", date(2025, 1, 1), date(2025, 1, 31), "10")
     write(inbox / "2025-01.csv", rows[:20])
-    resources = {
-        "inbox": Inbox(path=str(inbox)),
-        "ledger_db": LedgerDatabase(url=url),
-        "rulebook": Rulebook(),
-        "evaluation": Evaluation(),
-    }
+    resources = resources_for(str(inbox), url)
 
     def run() -> dict[str, object]:
         with dg.instance_for_test() as instance:

@@ -277,16 +277,18 @@ def test_a_rejections_table_that_lost_a_published_column_is_named_with_the_migra
     assert "python -m pipelines.migrate" in (check.description or "")
 
 
+def _rechecked(run: Run, check: dg.AssetChecksDefinition, name: str, sql: str) -> dg.AssetCheckEvaluation:
+    """The check `name` passes on the night; its evaluation again after `sql` changed the tables it reads."""
+    assert run.check(name).passed
+    with run.nightly.engine().begin() as conn:
+        conn.exec_driver_sql(sql)
+    return _evaluation(run.rerun(dg.AssetSelection.checks(check)), name)
+
+
 def test_a_metering_file_whose_counts_do_not_add_up_is_named(sample: Run):
-    assert sample.check("metering_files_balance").passed
-    with sample.nightly.engine().begin() as conn:
-        # still balanced (the table refuses otherwise), but five rejected lines were never recorded
-        conn.exec_driver_sql(
-            "UPDATE metering_files SET rows_accepted = rows_accepted - 5, rows_rejected = rows_rejected + 5"
-        )
-    check = _evaluation(
-        sample.rerun(dg.AssetSelection.checks(metering_files_balance)), "metering_files_balance"
-    )
+    # still balanced (the table refuses otherwise), but five rejected lines were never recorded
+    sql = "UPDATE metering_files SET rows_accepted = rows_accepted - 5, rows_rejected = rows_rejected + 5"
+    check = _rechecked(sample, metering_files_balance, "metering_files_balance", sql)
     assert not check.passed
     assert f"「{METERING_FILE}」收到 24781 行，接受 24776 + 退回 5，记录的退回行 0" in (
         check.description or ""
@@ -294,14 +296,8 @@ def test_a_metering_file_whose_counts_do_not_add_up_is_named(sample: Run):
 
 
 def test_a_month_that_no_longer_adds_up_from_its_days_names_the_meter_and_month(sample: Run):
-    assert sample.check("meter_months_match_days").passed
-    with sample.nightly.engine().begin() as conn:
-        conn.exec_driver_sql(
-            "UPDATE meter_months SET consumption_e6 = consumption_e6 + 1 WHERE meter_id = 'XG-E01' AND month = '2025-03'"
-        )
-    check = _evaluation(
-        sample.rerun(dg.AssetSelection.checks(meter_months_match_days)), "meter_months_match_days"
-    )
+    sql = "UPDATE meter_months SET consumption_e6 = consumption_e6 + 1 WHERE meter_id = 'XG-E01' AND month = '2025-03'"
+    check = _rechecked(sample, meter_months_match_days, "meter_months_match_days", sql)
     assert not check.passed
     assert "计量点 XG-E01（electricity）2025-03" in (check.description or "")
     assert "rebuild_months" in (check.description or "")

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder, Rulebook
+from pipelines.defs.resources import resources_for
 from tests.conftest import AS_OF, Nightly
 
 
@@ -19,13 +19,9 @@ def _night(nightly: Nightly, **changes: str) -> tuple[dg.ExecuteInProcessResult,
         "reports": str(nightly.reports),
         "as_of": AS_OF.isoformat(),
     } | changes
-    resources = {
-        "inbox": Inbox(path=settings["inbox"]),
-        "ledger_db": LedgerDatabase(url=settings["database_url"]),
-        "rulebook": Rulebook(),
-        "reports": ReportsFolder(path=settings["reports"]),
-        "evaluation": Evaluation(as_of=settings["as_of"]),
-    }
+    resources = resources_for(
+        settings["inbox"], settings["database_url"], settings["reports"], settings["as_of"]
+    )
     with dg.instance_for_test() as instance:
         result = nightly._materialize_with(instance, resources)
     return result, settings

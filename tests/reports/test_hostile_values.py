@@ -5,11 +5,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from pipelines.excel import Col, Frame, new_workbook, save, write_table
+from samples.workbook import batch_workbook
 from schemas.credit_code import make
-from schemas.sheets import BY_KEY
 from tests.conftest import Nightly
 
 HOSTILE = [
@@ -24,17 +24,11 @@ HOSTILE = [
 
 def _write_as_text(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> None:
     """A batch workbook whose text cells are string cells, as an operator gets by typing '= or pasting text."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    for key, rows in sheets.items():
-        spec = BY_KEY[key]
-        ws = wb.create_sheet(spec.name)
-        ws.append([c.header for c in spec.columns])
-        for r, row in enumerate(rows, start=2):
-            for i, col in enumerate(spec.columns, start=1):
-                value = row.get(col.key)
-                cell = ws.cell(row=r, column=i, value=value)
-                if isinstance(value, str):
+    wb = batch_workbook(sheets)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str):
                     cell.data_type = "s"
     wb.save(path)
 

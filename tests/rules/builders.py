@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rules.decision import Decision
+from rules.decision import Decision, Outcome
 from rules.engine import decide_all
-from rules.model import Application, Enterprise, Loan, Recognition
+from rules.model import Application, Enterprise, Loan, Recognition, SavingsClaim
 from rules.parameters import Parameters
 
 AS_OF = date(2026, 11, 24)
@@ -42,6 +42,25 @@ def recognition(kind: str, level: str, on: date) -> Recognition:
     return Recognition(kind, level, on, "文号〔2025〕1号")
 
 
+def savings_claim(
+    saving: str,
+    meters: tuple[str, ...] = ("M-1",),
+    base_output: str = "100000",
+    report_output: str = "100000",
+) -> SavingsClaim:
+    """A 节能节水 claim over the baseline year 2024 and the reporting year 2025."""
+    return SavingsClaim(
+        Decimal(saving),
+        date(2024, 1, 1),
+        date(2024, 12, 31),
+        date(2025, 1, 1),
+        date(2025, 12, 31),
+        meters,
+        Decimal(base_output),
+        Decimal(report_output),
+    )
+
+
 def decide(
     *apps: Application,
     as_of: date = AS_OF,
@@ -54,6 +73,12 @@ def decide(
 def one(app: Application, **kw: Any) -> Decision:
     (decision,) = decide(app, **kw)
     return decision
+
+
+def outcome_and_amount(app: Application) -> tuple[Outcome, Decimal | None]:
+    """What an award table compares: the decision's outcome and its amount."""
+    decision = one(app)
+    return decision.outcome, decision.amount
 
 
 def codes(decision: Decision, passed: bool | None = False) -> set[str]:

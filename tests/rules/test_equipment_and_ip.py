@@ -7,7 +7,7 @@ import pytest
 
 from rules.decision import Outcome
 from rules.model import IpAsset
-from tests.rules.builders import application, codes, one, wan
+from tests.rules.builders import application, codes, one, outcome_and_amount, wan
 
 D = Decimal
 
@@ -60,9 +60,7 @@ def equipment_project(total: str, equipment: str, **kw):
     ],
 )
 def test_equipment_upgrade_pays_twenty_percent_of_equipment_investment(total, equipment, outcome, amount):
-    decision = one(equipment_project(total, equipment))
-    assert decision.outcome == outcome
-    assert decision.amount == amount
+    assert outcome_and_amount(equipment_project(total, equipment)) == (outcome, amount)
 
 
 def test_a_rejected_equipment_project_is_told_the_total_in_wan_and_the_threshold():
@@ -147,9 +145,7 @@ def ip_project(completed: str, ips=(PATENT,), **kw):
     ],
 )
 def test_ip_commercialization_pays_twenty_percent_of_completed_investment(completed, ips, outcome, amount):
-    decision = one(ip_project(completed, ips))
-    assert decision.outcome == outcome
-    assert decision.amount == amount
+    assert outcome_and_amount(ip_project(completed, ips)) == (outcome, amount)
 
 
 def test_an_ip_project_not_yet_completed_is_rejected():

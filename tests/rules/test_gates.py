@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from rules.decision import Outcome
+from rules.decision import Decision, Outcome
 from rules.model import GateMetrics
 from tests.rules.builders import application, codes, decide, one
 
@@ -109,11 +109,18 @@ def test_the_alumina_project_gate(metrics, outcome, code):
     ],
 )
 def test_the_smelter_project_gate(metrics, outcome, code):
+    decision = _smelter(metrics)
+    assert decision.outcome == outcome
+    assert codes(decision) == ({code} if code else set())
+
+
+def _smelter(
+    metrics: GateMetrics, paired_program: str = "DEEP_PROCESSING_INTEREST", paired_code: str = "XM-DP"
+) -> Decision:
+    """The smelter project XM-SM's decision, decided together with an application for project `paired_code`."""
     smelter = application("SMELTER_PROJECT_GATE", "SM-1", project_code="XM-SM", gate_metrics=(metrics,))
-    paired = application("DEEP_PROCESSING_INTEREST", "DP-1", project_code="XM-DP")
-    by_id = {d.application_id: d for d in decide(smelter, paired)}
-    assert by_id["SM-1"].outcome == outcome
-    assert codes(by_id["SM-1"]) == ({code} if code else set())
+    paired = application(paired_program, "P-1", project_code=paired_code)
+    return next(d for d in decide(smelter, paired) if d.application_id == "SM-1")
 
 
 TRANSFERRED = replace(SMELTER, capacity_source="transferred", paired_project_code="XM-PAIR")
@@ -137,11 +144,9 @@ TRANSFERRED = replace(SMELTER, capacity_source="transferred", paired_project_cod
     ],
 )
 def test_a_transferred_smelters_paired_project_must_be_a_deep_processing_application(paired_program, code):
-    smelter = application("SMELTER_PROJECT_GATE", "SM-1", project_code="XM-SM", gate_metrics=(TRANSFERRED,))
-    paired = application(paired_program, "P-1", project_code="XM-PAIR")
-    by_id = {d.application_id: d for d in decide(smelter, paired)}
-    assert by_id["SM-1"].outcome == (Outcome.NON_COMPLIANT if code else Outcome.COMPLIANT)
-    assert codes(by_id["SM-1"]) == ({code} if code else set())
+    decision = _smelter(TRANSFERRED, paired_program, "XM-PAIR")
+    assert decision.outcome == (Outcome.NON_COMPLIANT if code else Outcome.COMPLIANT)
+    assert codes(decision) == ({code} if code else set())
 
 
 def test_a_transferred_smelter_cannot_name_itself_as_its_paired_deep_processing_project():
@@ -154,10 +159,7 @@ def test_a_transferred_smelter_cannot_name_itself_as_its_paired_deep_processing_
 
 def test_a_paired_project_typed_in_another_case_and_with_full_width_dashes_is_still_found():
     typed = replace(TRANSFERRED, paired_project_code="xm－pair")
-    smelter = application("SMELTER_PROJECT_GATE", "SM-1", project_code="XM-SM", gate_metrics=(typed,))
-    paired = application("DEEP_PROCESSING_INTEREST", "DP-1", project_code="XM-PAIR")
-    by_id = {d.application_id: d for d in decide(smelter, paired)}
-    assert by_id["SM-1"].outcome == Outcome.COMPLIANT
+    assert _smelter(typed, paired_code="XM-PAIR").outcome == Outcome.COMPLIANT
 
 
 def test_each_smelter_condition_cites_its_own_paragraph_of_clause_two():

@@ -8,6 +8,7 @@ a quoted clause in a docstring or a department named inside a longer message is 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,11 @@ RULE_MODULES = sorted(p for p in (ROOT / "rules").glob("*.py") if p.name not in 
 PACKAGE_MODULES = sorted(
     p for d in ("rules", "schemas", "pipelines", "assets") for p in (ROOT / d).rglob("*.py")
 )
+
+
+def _found_outside(home: str, finds: Callable[[Path], list[str]]) -> dict[str, list[str]]:
+    """What `finds` finds in each package module but the one named `home`, by module."""
+    return {p.relative_to(ROOT).as_posix(): d for p in PACKAGE_MODULES if p.name != home and (d := finds(p))}
 
 
 # rules/savings.py is rewritten on the metering branch (issue 11) and keeps its CLAUSE/LEAD until then: strict, so
@@ -88,12 +94,7 @@ def _money_definitions(path: Path) -> list[str]:
 
 
 def test_yuan_fen_and_wan_are_defined_once_in_rules_money():
-    found = {
-        p.relative_to(ROOT).as_posix(): d
-        for p in PACKAGE_MODULES
-        if p.name != "money.py" and (d := _money_definitions(p))
-    }
-    assert found == {}
+    assert _found_outside("money.py", _money_definitions) == {}
     assert _money_definitions(ROOT / "rules" / "money.py")  # the check sees definitions where they are
 
 
@@ -114,10 +115,5 @@ def _label_dicts(path: Path) -> list[str]:
 
 
 def test_the_policys_label_dictionaries_are_written_once_in_rules_labels():
-    found = {
-        p.relative_to(ROOT).as_posix(): d
-        for p in PACKAGE_MODULES
-        if p.name != "labels.py" and (d := _label_dicts(p))
-    }
-    assert found == {}
+    assert _found_outside("labels.py", _label_dicts) == {}
     assert _label_dicts(ROOT / "rules" / "labels.py")

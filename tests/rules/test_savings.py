@@ -8,22 +8,9 @@ import pytest
 from rules.decision import Outcome
 from rules.model import MeteredSaving, PeriodMeasure, SavingsClaim
 from rules.savings import verified_saving
-from tests.rules.builders import application, codes, one
+from tests.rules.builders import application, codes, one, savings_claim
 
 D = Decimal
-
-
-def claim(saving: str, base_output: str = "100000", report_output: str = "100000") -> SavingsClaim:
-    return SavingsClaim(
-        D(saving),
-        date(2024, 1, 1),
-        date(2024, 12, 31),
-        date(2025, 1, 1),
-        date(2025, 12, 31),
-        ("M-1",),
-        D(base_output),
-        D(report_output),
-    )
 
 
 def period(consumption: str, coverage: str = "0.99") -> PeriodMeasure:
@@ -40,7 +27,7 @@ def retrofit(program: str, saving: str, meters: MeteredSaving | None = None, **k
     fields = dict(
         project_code="XM-S",
         completion_date=date(2024, 12, 31),
-        savings_claims=(claim(saving),),
+        savings_claims=(savings_claim(saving),),
         metered=meters,
     )
     return application(program, **(fields | kw))
@@ -88,8 +75,7 @@ def retrofit(program: str, saving: str, meters: MeteredSaving | None = None, **k
 )
 def test_savings_are_paid_per_tonne_above_the_threshold(program, saving, outcome, amount):
     decision = one(retrofit(program, saving))
-    assert decision.outcome == outcome
-    assert decision.amount == amount
+    assert (decision.outcome, decision.amount) == (outcome, amount)
     # Until the meters verify it, the decision says the saving is only claimed.
     assert "SAVING_UNVERIFIED" in codes(decision, None)
 
@@ -101,9 +87,11 @@ def test_a_half_fen_saving_award_rounds_half_up():
 
 def test_the_verified_saving_follows_the_product_method_of_gb_t_13234():
     # (30,000 / 100,000 − 27,000 / 100,000) × 100,000 = 3,000 tce
-    assert verified_saving(claim("5000"), metered("30000", "27000")) == D("3000")
+    assert verified_saving(savings_claim("5000"), metered("30000", "27000")) == D("3000")
     # Output grew: (30,000 / 100,000 − 30,000 / 120,000) × 120,000 = 6,000 tce
-    assert verified_saving(claim("5000", report_output="120000"), metered("30000", "30000")) == D("6000")
+    assert verified_saving(savings_claim("5000", report_output="120000"), metered("30000", "30000")) == D(
+        "6000"
+    )
 
 
 @pytest.mark.parametrize(
@@ -178,10 +166,6 @@ def test_the_saving_award_object_is_the_project():
 # --- exact arithmetic and per-meter boundaries (issue 11) ---------------------------------------------------
 
 
-def _exact_claim(saving: str, base_output: str, report_output: str) -> SavingsClaim:
-    return claim(saving, base_output, report_output)
-
-
 @pytest.mark.parametrize(
     ("program", "base", "report", "base_output", "report_output", "amount"),
     [
@@ -200,7 +184,7 @@ def test_a_saving_exactly_at_the_threshold_through_non_terminating_quotients_is_
         program,
         "999999",
         metered(base, report),
-        savings_claims=(claim("999999", base_output, report_output),),
+        savings_claims=(savings_claim("999999", base_output=base_output, report_output=report_output),),
     )
     decision = one(app)
     assert decision.outcome == Outcome.AWARDED, codes(decision)
