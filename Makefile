@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # A persistent Dagster home inside the git-ignored data folder, so run history survives `make dev` restarts.
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# Bytecode caching on even where the shell turns it off: the job and many tests start fresh Python processes, and
+# without cached bytecode each one compiles Dagster, pandas and ours again (13 s instead of 3 s per start).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: env run test dev lint format bench clean
 
