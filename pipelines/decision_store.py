@@ -63,8 +63,13 @@ def write_decisions(
             )
         ):
             current[r[0]] = tuple(r[1:])
-    same = [r["application_id"] for r in rows if current.get(r["application_id"]) == _content(r)]
-    changed = [r for r in rows if current.get(r["application_id"]) != _content(r)]
+    same: list[str] = []
+    changed: list[dict[str, Any]] = []
+    for row in rows:
+        if current.get(row["application_id"]) == _content(row):
+            same.append(row["application_id"])
+        else:
+            changed.append(row)
     stamp = {"rulebook_version": version, "run_id": run_id, "evaluated_at": now}
     for start in range(0, len(same), _CHUNK):
         conn.execute(
