@@ -104,16 +104,18 @@ class ClaimContext:
 def _claims(submissions: Submissions) -> dict[str, ClaimContext]:
     f = submissions.frames
     names = dict(zip(f["enterprises"]["credit_code"], f["enterprises"]["name"], strict=True))
-    apps = {r["application_id"]: r for r in f["applications"].to_dict("records")}
+    a = f["applications"]
+    apps = dict(zip(a["application_id"], zip(a["credit_code"], a["submitted_on"], strict=True), strict=True))
     out = {}
     for r in f["savings_claims"].to_dict("records"):
         app = apps.get(r["application_id"])
         if app is None or r["application_id"] in out:
             continue
+        credit_code, submitted_on = app
         out[r["application_id"]] = ClaimContext(
-            app["credit_code"],
-            names.get(app["credit_code"]) or "企业名称未知",
-            app["submitted_on"],
+            credit_code,
+            names.get(credit_code) or "企业名称未知",
+            submitted_on,
             f"{r['baseline_start']:%Y-%m-%d}至{r['baseline_end']:%Y-%m-%d}",
             f"{r['reporting_start']:%Y-%m-%d}至{r['reporting_end']:%Y-%m-%d}",
         )

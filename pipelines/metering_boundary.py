@@ -118,13 +118,19 @@ def metered_saving(
     claim: SavingsClaim,
     parameters: Parameters,
     days: SeriesDays | None = None,
+    steps: dict[SeriesKey, int | None] | None = None,
 ) -> tuple[MeteredSaving, dict[str, Any]]:
     """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
     applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
-    only another enterprise reports is foreign, one nobody reports unknown."""
+    only another enterprise reports is foreign, one nobody reports unknown. `days` and `steps`, when given, hold
+    at least the claimed meters' series (read once for every claim of a night)."""
     own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     elsewhere: set[str] = set()
-    for (cc, meter_id, medium), step in steps_of(conn, claim.meter_ids).items():
+    claimed = set(claim.meter_ids)
+    steps = steps if steps is not None else steps_of(conn, claim.meter_ids)
+    for (cc, meter_id, medium), step in steps.items():
+        if meter_id not in claimed:
+            continue
         if cc == credit_code:
             own[meter_id].append((medium, step))
         else:
@@ -226,8 +232,10 @@ def verify(engine: Engine, submissions: Submissions, parameters: Parameters) -> 
             claims[r["application_id"]] = (program, savings_claim(r))
     out: dict[str, Verification] = {}
     with engine.connect() as conn:
-        days = SeriesDays.read(conn, (m for _, claim in claims.values() for m in claim.meter_ids))
+        meters = sorted({m for _, claim in claims.values() for m in claim.meter_ids})
+        days = SeriesDays.read(conn, meters)
+        steps = steps_of(conn, meters)
         for app_id, (program, claim) in claims.items():
-            metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters, days)
+            metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters, days, steps)
             out[app_id] = Verification(metered, detail)
     return out

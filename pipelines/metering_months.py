@@ -4,7 +4,7 @@ meter's usual step expects; and the standard-coal conversion of one day's quanti
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -20,7 +20,7 @@ from schemas.tables import meter_days, meter_months, meter_series
 _CHUNK = 2000
 
 
-def steps_of(conn: Connection, meter_ids: Sequence[str] | None = None) -> dict[SeriesKey, int | None]:
+def steps_of(conn: Connection, meter_ids: Iterable[str] | None = None) -> dict[SeriesKey, int | None]:
     """Each series' usual step (seconds; None: not known yet), of every meter or of the meters named."""
     query = select(
         meter_series.c.credit_code,
@@ -28,9 +28,14 @@ def steps_of(conn: Connection, meter_ids: Sequence[str] | None = None) -> dict[S
         meter_series.c.medium,
         meter_series.c.step_seconds,
     )
-    if meter_ids is not None:
-        query = query.where(meter_series.c.meter_id.in_(meter_ids))
-    return {(r[0], r[1], r[2]): r[3] for r in conn.execute(query)}
+    if meter_ids is None:
+        return {(r[0], r[1], r[2]): r[3] for r in conn.execute(query)}
+    wanted = sorted(set(meter_ids))
+    return {
+        (r[0], r[1], r[2]): r[3]
+        for i in range(0, len(wanted), _CHUNK)  # within every backend's limit on bound parameters
+        for r in conn.execute(query.where(meter_series.c.meter_id.in_(wanted[i : i + _CHUNK])))
+    }
 
 
 @lru_cache(maxsize=4096)
