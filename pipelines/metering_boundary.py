@@ -111,6 +111,19 @@ def meter_figures(
     )
 
 
+MeterSteps = dict[
+    str, list[tuple[str, str, int | None]]
+]  # meter id -> (credit code, medium, usual step) each
+
+
+def steps_by_meter(conn: Connection, meter_ids: Iterable[str]) -> MeterSteps:
+    """Every series of these meters, whoever reports them, by meter."""
+    out: MeterSteps = defaultdict(list)
+    for (cc, meter_id, medium), step in steps_of(conn, meter_ids).items():
+        out[meter_id].append((cc, medium, step))
+    return out
+
+
 def metered_saving(
     conn: Connection,
     program: str,
@@ -118,7 +131,7 @@ def metered_saving(
     claim: SavingsClaim,
     parameters: Parameters,
     days: SeriesDays | None = None,
-    steps: dict[SeriesKey, int | None] | None = None,
+    steps: MeterSteps | None = None,
 ) -> tuple[MeteredSaving, dict[str, Any]]:
     """The per-meter, per-period figures of one claim's boundary, every medium of every claimed meter the
     applicant reports; which of them count and how coverage is judged is `rules.savings`. A claimed meter that
@@ -126,15 +139,13 @@ def metered_saving(
     at least the claimed meters' series (read once for every claim of a night)."""
     own: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     elsewhere: set[str] = set()
-    claimed = set(claim.meter_ids)
-    steps = steps if steps is not None else steps_of(conn, claim.meter_ids)
-    for (cc, meter_id, medium), step in steps.items():
-        if meter_id not in claimed:
-            continue
-        if cc == credit_code:
-            own[meter_id].append((medium, step))
-        else:
-            elsewhere.add(meter_id)
+    steps = steps if steps is not None else steps_by_meter(conn, claim.meter_ids)
+    for meter_id in dict.fromkeys(claim.meter_ids):  # a meter listed twice is one meter
+        for cc, medium, step in steps.get(meter_id, ()):
+            if cc == credit_code:
+                own[meter_id].append((medium, step))
+            else:
+                elsewhere.add(meter_id)
     foreign = tuple(m for m in claim.meter_ids if m not in own and m in elsewhere)
     unknown = tuple(m for m in claim.meter_ids if m not in own and m not in elsewhere)
     periods = {"baseline": (claim.baseline_start, claim.baseline_end),
@@ -234,7 +245,7 @@ def verify(engine: Engine, submissions: Submissions, parameters: Parameters) -> 
     with engine.connect() as conn:
         meters = sorted({m for _, claim in claims.values() for m in claim.meter_ids})
         days = SeriesDays.read(conn, meters)
-        steps = steps_of(conn, meters)
+        steps = steps_by_meter(conn, meters)
         for app_id, (program, claim) in claims.items():
             metered, detail = metered_saving(conn, program, codes[app_id], claim, parameters, days, steps)
             out[app_id] = Verification(metered, detail)

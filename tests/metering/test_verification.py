@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from assets.metering import meter_readings
 from pipelines.defs.resources import LedgerDatabase, resources_for
 from pipelines.metering import ingest
-from pipelines.metering_boundary import metered_saving
+from pipelines.metering_boundary import SeriesDays, metered_saving, steps_by_meter
 from pipelines.metering_store import store
 from rules.decision import Outcome
 from rules.engine import decide_all
@@ -85,6 +85,12 @@ def _measure_on(url: str, tmp_path: Path) -> None:
     with engine.connect() as conn:
         metered, detail = metered_saving(conn, "ENERGY_SAVING", A, claim(("E1", "E2")), parameters)
         foreign, _ = metered_saving(conn, "ENERGY_SAVING", A, claim(("E1", "B1", "NOPE")), parameters)
+        # A night reads every claim's meters at once, more than one query's worth of them: the same figures
+        night = [f"X{i}" for i in range(5000)] + ["E1", "E2", "B1", "NOPE"]
+        read_once, _ = metered_saving(
+            conn, "ENERGY_SAVING", A, claim(("E1", "B1", "NOPE")), parameters,
+            SeriesDays.read(conn, night), steps_by_meter(conn, night),
+        )  # fmt: skip
         shares = conn.execute(
             text("SELECT electricity_kwh, renewable_kwh, share FROM renewable_shares WHERE credit_code = :c AND month = '2024-06'"),
             {"c": A},
@@ -101,6 +107,7 @@ def _measure_on(url: str, tmp_path: Path) -> None:
     assert {m["meter_id"] for m in detail["meters"]} == {"E1", "E2"}
     # Renewable electricity is a part of electricity: it is not energy consumption a second time.
     assert foreign.foreign_meters == ("B1",) and foreign.unknown_meters == ("NOPE",)
+    assert read_once == foreign
     assert Decimal(str(shares.electricity_kwh)) == Decimal(30 * 1500)
     assert Decimal(str(shares.share)).quantize(Decimal("0.0001")) == Decimal("0.2000")
 
