@@ -166,7 +166,7 @@ def submission_batches(
         + "。请运行 `python -m pipelines.migrate` 升级数据库（make run 会自动执行）；若已是最新，说明表结构被手工改动，"
         "请联系系统管理员",
     )
-    yield accepted_rows_match_schemas(subs.frames)
+    yield accepted_rows_match_schemas(subs.frames, set(night.trusted))
     yield inbox_files_present(
         [*(g for g in gone if g not in confirmed), *gone_exports],
         confirmed,

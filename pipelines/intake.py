@@ -41,13 +41,19 @@ class Batch:
     file: str
     sha256: str
     kind: str  # "xlsx" or "csv_folder"
-    frames: dict[str, pd.DataFrame]  # rows that passed their own sheet's checks
+    # sheet key -> the typed rows that passed their own sheet's checks, in Excel row order, each a record of the
+    # sheet's columns and FILE, SHEET, ROW (records, not frames: the merge reads rows, and building a frame per
+    # batch and sheet only to take it apart again is most of a night that reads its batches from the cache)
+    rows: dict[str, list[dict[str, Any]]]
     rejections: list[Rejection]
     received_rows: dict[str, list[int]]  # sheet key -> the Excel row numbers received (blank rows excluded)
     # (sheet key, excel row) -> application id as typed, so a rejected detail row still finds its application
     typed_app_ids: dict[tuple[str, int], str] = field(default_factory=dict)
     # excel row of the 企业 sheet -> credit code as typed, to tell "rejected enterprise" from "unknown"
     typed_credit_codes: dict[int, str] = field(default_factory=dict)
+    # read from the cache exactly as stored when it was parsed and validated under the schemas in force now
+    # (`pipelines.intake_store`): `accepted_rows_match_schemas` need not validate its rows again
+    trusted: bool = False
 
 
 @dataclass
@@ -112,7 +118,7 @@ def read_csv_folder(path: Path, name: str) -> RawBatch:
 
 
 def type_batch(raw: RawBatch, sha256: str, kind: str) -> Batch:
-    frames: dict[str, pd.DataFrame] = {}
+    rows: dict[str, list[dict[str, Any]]] = {}
     rejections = list(raw.rejections)
     received: dict[str, list[int]] = {}
     typed_app_ids: dict[tuple[str, int], str] = {}
@@ -129,16 +135,16 @@ def type_batch(raw: RawBatch, sha256: str, kind: str) -> Batch:
                 code = clean_text(cells.get("credit_code"))
                 if code:
                     typed_credit_codes[row_number] = code.upper().replace(" ", "").replace("-", "")
-        frame, skip, cell_rejections = _typed_frame(raw.file, sheet_raw)
-        _, schema_rejections = validate(sheet, frame, frozenset(skip))
+        records, skip, cell_rejections = _typed_records(raw.file, sheet_raw)
+        _, schema_rejections = validate(sheet, frame_of(sheet.key, records), frozenset(skip))
         as_given = {(n, k): v for n, cells in sheet_raw.rows for k, v in cells.items()}
         schema_rejections = [_value_as_given(r, sheet.key, as_given) for r in schema_rejections]
         rejections.extend(cell_rejections)
         rejections.extend(schema_rejections)
         bad_rows = {r.row_number for r in rejections if r.sheet == sheet.key}
-        frames[sheet.key] = frame[~frame[ROW].isin(bad_rows)].reset_index(drop=True)
+        rows[sheet.key] = [r for r in records if r[ROW] not in bad_rows]
         received[sheet.key] = [n for n, _ in sheet_raw.rows]
-    return Batch(raw.file, sha256, kind, frames, rejections, received, typed_app_ids, typed_credit_codes)
+    return Batch(raw.file, sha256, kind, rows, rejections, received, typed_app_ids, typed_credit_codes)
 
 
 def _value_as_given(rejection: Rejection, sheet_key: str, as_given: dict[tuple[int, str], Any]) -> Rejection:
@@ -163,6 +169,13 @@ def _text(value: Any) -> str | None:
 
 
 def _typed_frame(file: str, raw: RawSheet) -> tuple[pd.DataFrame, set[tuple[int, str]], list[Rejection]]:
+    records, skip, rejections = _typed_records(file, raw)
+    return frame_of(raw.sheet.key, records), skip, rejections
+
+
+def _typed_records(
+    file: str, raw: RawSheet
+) -> tuple[list[dict[str, Any]], set[tuple[int, str]], list[Rejection]]:
     """Every received row typed; a cell that cannot be read is None and listed in `skip`, its row kept so that
     the schema still reports the row's other failures in the same pass."""
     sheet = raw.sheet
@@ -191,7 +204,7 @@ def _typed_frame(file: str, raw: RawSheet) -> tuple[pd.DataFrame, set[tuple[int,
                     )
                 )
         records.append(record)
-    return frame_of(sheet.key, records), skip, rejections
+    return records, skip, rejections
 
 
 def columns(row: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -228,14 +241,14 @@ def merge(batches: Iterable[Batch], earlier_enterprises: Iterable[dict[str, Any]
     for batch in ordered:
         found: list[Rejection] = []
         accepted_rows: dict[str, set[int]] = {key: set() for key in batch.received_rows}
-        for row in _records(batch, "enterprises"):
+        for row in batch.rows.get("enterprises", ()):
             enterprises[row["credit_code"]] = row
             accepted_rows["enterprises"].add(row[ROW])
         rejected_codes = {
             code: n for n, code in batch.typed_credit_codes.items() if code not in enterprises
         }  # typed in this batch's 企业 sheet but rejected there
         batch_apps: dict[str, dict[str, Any]] = {}
-        for row in _records(batch, "applications"):
+        for row in batch.rows.get("applications", ()):
             code = row["credit_code"]
             if code not in enterprises:
                 found.append(_enterprise_problem(batch.file, row, rejected_codes.get(code)))
@@ -255,7 +268,7 @@ def merge(batches: Iterable[Batch], earlier_enterprises: Iterable[dict[str, Any]
             for per_sheet in details.values():
                 per_sheet.pop(app_id, None)  # a correction replaces the detail rows too
         for sheet_key, per_sheet in details.items():
-            for row in _records(batch, sheet_key):
+            for row in batch.rows.get(sheet_key, ()):
                 if row["application_id"] in batch_apps:
                     per_sheet.setdefault(row["application_id"], []).append(row)
                     accepted_rows[sheet_key].add(row[ROW])
@@ -279,16 +292,6 @@ def merge(batches: Iterable[Batch], earlier_enterprises: Iterable[dict[str, Any]
     for sheet_key, per_sheet in details.items():
         frames[sheet_key] = frame_of(sheet_key, [row for rows in per_sheet.values() for row in rows])
     return Submissions(frames, rejections, counts, problems, [(b.file, b.sha256) for b in ordered])
-
-
-def _records(batch: Batch, sheet_key: str) -> list[dict[str, Any]]:
-    frame = batch.frames.get(sheet_key)
-    if frame is None or frame.empty:
-        return []
-    records = frame.to_dict("records")
-    for record in records:  # numpy ints are not JSON and compare oddly with Python ints in sets
-        record[ROW] = int(record[ROW])
-    return records
 
 
 def _enterprise_problem(file: str, row: dict[str, Any], rejected_at: int | None) -> Rejection:

@@ -3,8 +3,14 @@
 Rejections and per-sheet counts are recorded here too, in the transaction that caches the parse (`record`).
 
 A night parses only files whose (name, sha256) is new and loads every other batch from here, so its cost grows
-with the new files, not with the history. The payload is JSON with exact values as text (decimals, ISO dates),
-typed back through the sheet specs; a file whose content changed is parsed again and its new content is used.
+with the new files, not with the history. The payload is JSON, one list per column, with exact values as text
+(decimals, ISO dates), typed back through the sheet specs; a file whose content changed is parsed again and its
+new content is used.
+
+The payload ends with a digest of itself and of the schemas' source (`schemas/validation.py` and what it is built
+from). A batch whose digest still matches was validated when it was parsed, under the schemas in force tonight,
+and has not changed since: it comes back `trusted`, and `accepted_rows_match_schemas` validates only the other
+rows (newly parsed batches, and any cache row edited or written under other schemas).
 """
 
 from __future__ import annotations
@@ -14,11 +20,17 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from pipelines.intake import Batch, SheetCount, Submissions, frame_of
+import rules.labels
+import schemas.credit_code
+import schemas.sheets
+import schemas.validation
+from pipelines.intake import Batch, SheetCount, Submissions
 from pipelines.sql import insert_new
 from schemas.rejection import Rejection
 from schemas.sheets import BY_KEY, FILE, ROW, SHEET
@@ -26,7 +38,9 @@ from schemas.tables import IntakeCount, IntakeFile, SubmissionRejection
 
 # Bump when the payload's shape or the rules that made it change: older rows are then parsed again.
 # 2: streaming reader with size limits; length and amount limits of schemas.sheets.
-PAYLOAD_VERSION = 2
+# 3: columns instead of row records; the digest that makes a batch `trusted`.
+PAYLOAD_VERSION = 3
+_DIGEST = ', "digest": "'  # how the payload's last member starts (json.dumps' own separators)
 
 
 def _encode(value: Any) -> Any:
@@ -64,10 +78,47 @@ def _rows_in(file: str, sheet_key: str, rows: list[dict[str, Any]]) -> list[dict
     ]
 
 
+def _columns_out(sheet_key: str, records: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    out = {ROW: [int(r[ROW]) for r in records]}
+    for c in BY_KEY[sheet_key].columns:
+        out[c.key] = [_encode(r[c.key]) for r in records]
+    return out
+
+
+def _column_in(kind: str, values: list[Any]) -> list[Any]:
+    """One column typed back, a comprehension per kind (this runs for every cached cell every night)."""
+    if kind == "decimal":
+        return [None if v is None else Decimal(v) for v in values]
+    if kind == "date":
+        return [None if v is None else date.fromisoformat(v) for v in values]
+    if kind == "meter_ids":
+        return [None if v is None else tuple(v) for v in values]
+    return values
+
+
+def _columns_in(file: str, sheet_key: str, columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    specs = BY_KEY[sheet_key].columns
+    keys = [*(c.key for c in specs), ROW, FILE, SHEET]
+    n = len(columns[ROW])
+    values = [*(_column_in(c.kind, columns[c.key]) for c in specs), columns[ROW], [file] * n, [sheet_key] * n]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+@cache
+def _schemas_source() -> bytes:
+    """What decides whether an accepted row is valid: a batch validated under other schemas is not trusted."""
+    modules = (schemas.validation, schemas.sheets, schemas.credit_code, rules.labels)
+    return b"".join(Path(str(m.__file__)).read_bytes() for m in modules)
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(_schemas_source() + f"{PAYLOAD_VERSION}\0".encode() + body.encode()).hexdigest()
+
+
 def dumps(batch: Batch) -> str:
-    return json.dumps(
+    body = json.dumps(
         {
-            "frames": {k: _rows_out(k, f.to_dict("records")) for k, f in batch.frames.items()},
+            "frames": {k: _columns_out(k, rows) for k, rows in batch.rows.items()},
             "rejections": [r.as_dict() for r in batch.rejections],
             "received_rows": batch.received_rows,
             "typed_app_ids": [[s, n, a] for (s, n), a in batch.typed_app_ids.items()],
@@ -75,19 +126,24 @@ def dumps(batch: Batch) -> str:
         },
         ensure_ascii=False,
     )
+    return f'{body[:-1]}{_DIGEST}{_digest(body)}"}}'
 
 
 def loads(file: str, sha256: str, kind: str, text: str) -> Batch:
     data = json.loads(text)
+    # The digest covers the text before it; an edited payload, even one dumped again whole, no longer matches.
+    body, _, _ = text.rpartition(_DIGEST)
+    trusted = data.pop("digest", None) == _digest(body + "}")
     return Batch(
         file=file,
         sha256=sha256,
         kind=kind,
-        frames={k: frame_of(k, _rows_in(file, k, rows)) for k, rows in data["frames"].items()},
+        rows={k: _columns_in(file, k, columns) for k, columns in data["frames"].items()},
         rejections=[Rejection(**r) for r in data["rejections"]],
         received_rows={k: list(v) for k, v in data["received_rows"].items()},
         typed_app_ids={(s, n): a for s, n, a in data["typed_app_ids"]},
         typed_credit_codes={n: c for n, c in data["typed_credit_codes"]},
+        trusted=trusted,
     )
 
 
@@ -113,9 +169,7 @@ class IntakeStore:
         Written on the caller's connection, in the transaction that records the batch's rejections and counts:
         a run killed in between leaves neither, and the next run parses the file again (never a cache whose
         rejections were lost)."""
-        enterprises = _rows_out("enterprises", batch.frames["enterprises"].to_dict("records")) if (
-            "enterprises" in batch.frames
-        ) else []  # fmt: skip
+        enterprises = _rows_out("enterprises", batch.rows.get("enterprises", []))
         row = {
             "file": batch.file,
             "sha256": batch.sha256,

@@ -30,6 +30,7 @@ class Night:
     parsed: list[Batch]  # the newly parsed ones, to cache
     reused: list[str]
     failed: list[str]
+    trusted: list[str]  # batches read from the cache as validated (`pipelines.intake_store`)
     gone: list[str]  # batches taken in before and no longer in the inbox
     gone_exports: list[str]
     confirmed: list[str]  # departed batches the operator confirmed removed (ALU_REMOVED_BATCHES)
@@ -53,7 +54,8 @@ def read_night(listing: InboxListing, engine: Engine, store: IntakeStore, log: A
     shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
     subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
     withheld = withhold(subs, absent)
-    return Night(subs, batches, parsed, reused, failed, gone, gone_exports, confirmed, withheld)
+    trusted = [b.file for b in batches if b.trusted]
+    return Night(subs, batches, parsed, reused, failed, trusted, gone, gone_exports, confirmed, withheld)
 
 
 def _read(
@@ -88,8 +90,7 @@ def _read(
 
 
 def _app_ids(batch: Batch) -> set[str]:
-    frame = batch.frames.get("applications")
-    return set() if frame is None else {str(a) for a in frame["application_id"]}
+    return {str(r["application_id"]) for r in batch.rows.get("applications", ())}
 
 
 def _listing_batch(rejection: Rejection) -> Batch:

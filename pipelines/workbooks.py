@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.worksheet.cell_range import CellRange
 
+from pipelines.xlsx_parts import SheetParser, WorkbookReader
 from schemas.rejection import Rejection
 from schemas.sheets import (
     MAX_SHEET_COLUMNS,
@@ -180,7 +179,9 @@ def read_xlsx(
         batch.rejections.append(_too_large(file, declared))
         return batch
     try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
+        reader = WorkbookReader(path, read_only=True, data_only=False)
+        reader.read()
+        workbook = reader.wb
     except Exception as exc:  # whatever makes a file unreadable is the operator's to fix, never a crash
         batch.refuse(None, "FILE_UNREADABLE",
                      f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}），可能已损坏或不是 .xlsx 格式；"
@@ -244,7 +245,7 @@ def _stream(workbook: Any, worksheet: Any) -> _Streamed:
     it is refused because it lies beyond the limits, not after a billion empty cells were made."""
     rows: list[list[_Cell]] = []
     with worksheet._get_source() as source:
-        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=False, epoch=workbook.epoch,
+        parser = SheetParser(source, worksheet._shared_strings, data_only=False, epoch=workbook.epoch,
                                  date_formats=workbook._date_formats,
                                  timedelta_formats=workbook._timedelta_formats)  # fmt: skip
         for index, cells in parser.parse():
@@ -294,6 +295,8 @@ def _read_sheet(file: str, sheet: Sheet, streamed: _Streamed, rejections: list[R
     merged = _merged_index(streamed.merged, header_row, last_row)
     merged_rows = {r for rngs in merged.values() for rng in rngs
                    for r in range(max(rng.min_row, header_row + 1), min(rng.max_row, last_row) + 1)}  # fmt: skip
+    headers = {c.key: c.header for c in sheet.columns}
+    keys = {c.header: c.key for c in reversed(sheet.columns)}  # the first column of a header, as before
     for row_number in sorted(set(data) | merged_rows):
         cells = {c.column: c for c in data.get(row_number, [])}
         values: dict[str, Any] = {}
@@ -302,19 +305,17 @@ def _read_sheet(file: str, sheet: Sheet, streamed: _Streamed, rejections: list[R
             cell = cells.get(position)
             value = None if cell is None else cell.value
             values[key] = value
-            column = sheet.column(key)
             inside = next((r for r in merged.get(position, ()) if r.min_row <= row_number <= r.max_row), None)
-            unreadable = _unreadable(column.header, cell, value, inside)
+            unreadable = _unreadable(headers[key], cell, value, inside)
             if unreadable is not None:
                 problems.append(
-                    Rejection(file, sheet.key, row_number, column.header, _str(value), *unreadable)
+                    Rejection(file, sheet.key, row_number, headers[key], _str(value), *unreadable)
                 )
         if is_blank_row(values) and not problems:
             continue
         raw.rows.append((row_number, values))
         for problem in problems:
-            column_key = next(c.key for c in sheet.columns if c.header == problem.column)
-            raw.bad_cells.setdefault(row_number, set()).add(column_key)
+            raw.bad_cells.setdefault(row_number, set()).add(keys[problem.column or ""])
         rejections.extend(problems)
     if header.duplicated:
         reject_duplicated_header_rows(file, raw, rejections)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from assets.submissions import submission_batches
+from pipelines import intake_store
 from pipelines.defs.resources import LedgerDatabase, resources_for
-from pipelines.intake import read_batch
+from pipelines.intake import frame_of, read_batch
 from pipelines.intake_store import dumps, loads
 from pipelines.settings import SAMPLE_INBOX
 from samples.build import SAMPLE_FILE
@@ -67,12 +69,23 @@ def test_the_intake_shows_counts_and_rejections_and_a_second_night_reads_no_file
     assert intake.scalar("SELECT COUNT(*) FROM submission_rejections") == rejections["dagster/row_count"]
     assert intake.scalar("SELECT SUM(rejected) FROM intake_counts") == 27
 
-    again, _, _ = intake.run()
+    again, _, again_result = intake.run()
     assert (subs["files_parsed"], subs["files_reused"]) == (2, 0)
+    # the rows parsed tonight are validated again; the ones read back from the cache as validated are not
+    assert sum(_rows_checked(result).values()) == subs["rows_accepted"]
+    assert set(_rows_checked(again_result).values()) == {0}
     assert (again["files_parsed"], again["files_reused"]) == (0, 2)
     assert again["rows_accepted"] == subs["rows_accepted"]
     assert intake.scalar("SELECT COUNT(*) FROM submission_rejections") == rejections["dagster/row_count"]
     assert intake.scalar("SELECT COUNT(*) FROM intake_files") == 2
+
+
+def _rows_checked(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    (check,) = (
+        e for e in result.get_asset_check_evaluations() if e.check_name == "accepted_rows_match_schemas"
+    )
+    assert check.passed
+    return check.metadata["rows_checked"].value  # type: ignore[return-value]
 
 
 def test_a_file_whose_content_changed_is_read_again_and_its_new_content_replaces_the_old(
@@ -122,13 +135,36 @@ def test_a_broken_file_in_the_inbox_is_recorded_and_the_night_goes_on(
     )
 
 
+def _exact(rows: list[dict[str, object]]) -> list[dict[str, tuple[type, str]]]:
+    """Each value with its type and text: Decimal("1.50") is not Decimal("1.5"), a date is not its text."""
+    return [{k: (type(v), str(v)) for k, v in r.items()} for r in rows]
+
+
 def test_a_cached_batch_comes_back_with_exact_decimals_dates_and_meter_lists():
     batch = read_batch(SAMPLE_INBOX / SAMPLE_FILE)
     again = loads(batch.file, batch.sha256, batch.kind, dumps(batch))
-    for key, frame in batch.frames.items():
-        pd.testing.assert_frame_equal(frame, again.frames[key], check_dtype=True)
+    assert again.rows.keys() == batch.rows.keys()
+    for key, rows in batch.rows.items():
+        pd.testing.assert_frame_equal(frame_of(key, rows), frame_of(key, again.rows[key]), check_dtype=True)
+        assert _exact(again.rows[key]) == _exact(rows)
     assert again.rejections == batch.rejections and again.received_rows == batch.received_rows
     assert again.typed_app_ids == batch.typed_app_ids
+    assert again.typed_credit_codes == batch.typed_credit_codes
+
+
+def test_a_cached_batch_is_trusted_only_as_stored_and_under_the_schemas_that_validated_it(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    batch = read_batch(SAMPLE_INBOX / SAMPLE_FILE)
+    text = dumps(batch)
+    assert not batch.trusted  # newly parsed: accepted_rows_match_schemas validates it
+    assert loads(batch.file, batch.sha256, batch.kind, text).trusted
+    payload = json.loads(text)
+    assert loads(batch.file, batch.sha256, batch.kind, json.dumps(payload, ensure_ascii=False)).trusted
+    payload["frames"]["applications"]["total_investment_wan"][0] = "1"
+    assert not loads(batch.file, batch.sha256, batch.kind, json.dumps(payload, ensure_ascii=False)).trusted
+    monkeypatch.setattr(intake_store, "_schemas_source", lambda: b"the schemas of another release")
+    assert not loads(batch.file, batch.sha256, batch.kind, text).trusted
 
 
 @pytest.mark.postgres

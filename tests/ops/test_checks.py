@@ -230,8 +230,9 @@ def test_unbalanced_counts_and_accepted_rows_breaking_their_schema_are_named_and
             ).scalar_one()
         )
         # a cached batch from an older rulebook: one application breaks a row rule, one row is counted twice
-        app = payload["frames"]["applications"][0]
-        app["total_investment_wan"], app["equipment_investment_wan"] = "100", "200"
+        apps = payload["frames"]["applications"]  # one list per column
+        apps["total_investment_wan"][0], apps["equipment_investment_wan"][0] = "100", "200"
+        app = {"_row": apps["_row"][0]}
         payload["received_rows"]["applications"].append(999)
         conn.exec_driver_sql(
             "UPDATE intake_files SET payload = ? WHERE file = ?",
