@@ -33,6 +33,9 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 def canonical(code: str) -> str:
     """The one spelling of a code that award keys are built from."""
+    if code.isascii():
+        # As nearly every code is: NFKC leaves ASCII as it is and no dash variant or invisible is ASCII.
+        return _SPACE.sub("", code).upper()
     text = unicodedata.normalize("NFKC", code)
     text = _INVISIBLE.sub("", text)
     text = _DASHES.sub("-", text)

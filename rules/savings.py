@@ -353,7 +353,8 @@ def _exact(value: Fraction) -> Decimal | str:
 
 
 def _pct(ratio: Decimal | Fraction) -> str:
-    n, d = ratio.as_integer_ratio()  # exactly, in integers (Fraction arithmetic is slow and this runs per meter)
+    # Exactly, in integers: Fraction arithmetic is slow, and this runs for every meter of every claim.
+    n, d = ratio.as_integer_ratio()
     hundredths = n * 10000 // d  # never rounded up: 94.999% shows as 94.99%
     return f"{Decimal(hundredths).scaleb(-2)}%"
 
