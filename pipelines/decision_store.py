@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from rules.decision import Decision
+from rules.decision import Decision, jsonable
 from rules.money import as_fen
 from schemas.tables import ApplicationDecision
 
@@ -30,6 +30,7 @@ def write_decisions(
     rows: list[dict[str, Any]] = []
     for d in decisions:
         amount = d.amount
+        reasons, explanation = stored_json(d)
         rows.append(
             {
                 "application_id": d.application_id,
@@ -42,8 +43,8 @@ def write_decisions(
                 "decision": str(d.outcome),
                 "amount_yuan": amount,
                 "amount_fen": None if amount is None else as_fen(amount),
-                "reasons": json.dumps(d.reasons(), ensure_ascii=False),
-                "explanation": json.dumps(d.explanation(), ensure_ascii=False),
+                "reasons": reasons,
+                "explanation": explanation,
                 "source_file": files.get(d.application_id),
                 "submitted_on": submitted.get(d.application_id),
                 "rulebook_version": version,
@@ -98,3 +99,33 @@ _CHUNK = 500  # ids per IN list
 
 def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in _DECISION_CONTENT)
+
+
+def stored_json(decision: Decision) -> tuple[str, str]:
+    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, text for text, with each condition
+    encoded once: the explanation lists every condition the reasons list, and encoding them is most of a night's
+    writing. The encoder joins list items with ", " and keys with ": ", so the two texts are assembled from the
+    conditions' texts as it would write them (tests/ledger/test_decision_store.py holds them to `json.dumps`)."""
+    encoded = [(c.passed, _json(c.as_json())) for c in decision.conditions]
+    # reasons(): failed conditions, then notes, then passed ones
+    reasons = [text for wanted in (False, None, True) for passed, text in encoded if passed is wanted]
+    review = "" if decision.review is None else f', "review": {_json(jsonable(decision.review))}'
+    head = _json({"program": decision.program, "clause": decision.clause, "outcome": str(decision.outcome)})
+    explanation = (
+        f'{head[:-1]}, "conditions": {_joined(text for _, text in encoded)}, '
+        f'"parameters": {_json([p.cite() for p in decision.parameters])}{review}}}'
+    )
+    return _joined(reasons), explanation
+
+
+def _json(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False
+)  # json.dumps(value, ensure_ascii=False), without a new encoder each call
+
+
+def _joined(texts: Iterable[str]) -> str:
+    return "[" + ", ".join(texts) + "]"
