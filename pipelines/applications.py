@@ -30,7 +30,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     the str/int bookkeeping columns, which `tolist` gives as Python values too), so the cells are the same
     objects, without pandas boxing each of them on its way."""
     keys = list(frame.columns)
-    return [dict(zip(keys, values, strict=True)) for values in zip(*(frame[k].tolist() for k in keys))]
+    columns = [frame[k].tolist() for k in keys]
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _rows(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:

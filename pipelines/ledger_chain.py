@@ -79,13 +79,13 @@ class ChainBreak:
 _COLUMNS = [getattr(LedgerEntry, f) for f in HASHED] + [LedgerEntry.amount_yuan, LedgerEntry.entry_hash]
 
 
-def read_chain(conn: Connection) -> Iterable[Mapping[str, Any]]:
+def read_chain(conn: Connection) -> Iterable[Mapping[Any, Any]]:
     for row in conn.execute(select(*_COLUMNS).order_by(LedgerEntry.entry_id)):
         yield row._mapping
 
 
 def verify(
-    rows: Iterable[Mapping[str, Any]], recorded: ChainHead | None = None
+    rows: Iterable[Mapping[Any, Any]], recorded: ChainHead | None = None
 ) -> tuple[ChainHead, list[ChainBreak]]:
     """Walk the chain from the first entry: the head it ends at, and every place it is broken.
 
