@@ -5,7 +5,6 @@ Dagster instance and so outside the ledger database; the next booking and `ledge
 ledger still holds it (pipelines/ledger_chain.py).
 """
 
-import functools
 import json
 import re
 from collections import Counter
@@ -267,9 +266,8 @@ def every_application_decided(ledger_db: LedgerDatabase, submissions: Submission
                     "怎么办": "重新运行 nightly_awards，以最新申报重新评审",
                 }
             )
-    with collector_paused():  # parsing every decision's reasons makes ~10^5 objects, none in a cycle
-        wrongs = [(row, _reason_problem(row.reasons)) for row in rows]
-    for row, wrong in wrongs:
+    for row in rows:
+        wrong = _reason_problem(row.reasons)
         if wrong:
             problems.append(
                 {
@@ -305,14 +303,8 @@ def _reason_problem(reasons_json: str) -> str | None:
         return "没有任何理由"
     for r in reasons:
         code, message = str(r.get("code") or ""), str(r.get("message") or "")
-        if not _stable(code):
+        if not STABLE_CODE.match(code):
             return f"理由代码「{code}」不是稳定的大写代码"
         if not CHINESE.search(message):
             return f"理由 {code} 的说明不是中文"
     return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _stable(code: str) -> bool:
-    """A few dozen codes recur in every night's ~10^5 reasons: each is matched once."""
-    return STABLE_CODE.match(code) is not None

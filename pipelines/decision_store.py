@@ -102,30 +102,20 @@ def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def stored_json(decision: Decision) -> tuple[str, str]:
-    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, text for text, with each condition
-    encoded once: the explanation lists every condition the reasons list, and encoding them is most of a night's
-    writing. The encoder joins list items with ", " and keys with ": ", so the two texts are assembled from the
-    conditions' texts as it would write them (tests/ledger/test_decision_store.py holds them to `json.dumps`)."""
-    encoded = [(c.passed, _json(c.as_json())) for c in decision.conditions]
+    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, with each condition made JSON-able
+    once: the explanation lists every condition the reasons list (tests/ledger/test_decision_store.py)."""
+    conditions = [c.as_json() for c in decision.conditions]
     # reasons(): failed conditions, then notes, then passed ones
-    reasons = [text for wanted in (False, None, True) for passed, text in encoded if passed is wanted]
-    review = "" if decision.review is None else f', "review": {_json(jsonable(decision.review))}'
-    head = _json({"program": decision.program, "clause": decision.clause, "outcome": str(decision.outcome)})
-    explanation = (
-        f'{head[:-1]}, "conditions": {_joined(text for _, text in encoded)}, '
-        f'"parameters": {_json([p.cite() for p in decision.parameters])}{review}}}'
-    )
-    return _joined(reasons), explanation
+    reasons = [c for wanted in (False, None, True) for c in conditions if c["passed"] is wanted]
+    explanation = {
+        "program": decision.program,
+        "clause": decision.clause,
+        "outcome": str(decision.outcome),
+        "conditions": conditions,
+        "parameters": [p.cite() for p in decision.parameters],
+        **({"review": jsonable(decision.review)} if decision.review is not None else {}),
+    }
+    return _ENCODER.encode(reasons), _ENCODER.encode(explanation)
 
 
-def _json(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False
-)  # json.dumps(value, ensure_ascii=False), without a new encoder each call
-
-
-def _joined(texts: Iterable[str]) -> str:
-    return "[" + ", ".join(texts) + "]"
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), one encoder for all
