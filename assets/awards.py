@@ -8,6 +8,7 @@ ledger still holds it (pipelines/ledger_chain.py).
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from assets._metadata import escape_markdown, markdown_table, table_schema
 from pipelines import tonight
+from pipelines.collector import collector_paused
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.ledger import LedgerBusy, LedgerTampered, book, from_fen, held_keys
@@ -90,6 +92,21 @@ def awards(
     ledger_db: LedgerDatabase,
     rulebook: Rulebook,
 ):
+    with collector_paused():  # pipelines/collector.py: a third of the deciding time otherwise
+        yield from _decide_and_book(
+            context, submissions, metered_savings, review_determinations, evaluation, ledger_db, rulebook
+        )
+
+
+def _decide_and_book(
+    context: dg.AssetExecutionContext,
+    submissions: Submissions,
+    metered_savings: dict[str, MeteredSaving],
+    review_determinations: dict[str, Determination],
+    evaluation: Evaluation,
+    ledger_db: LedgerDatabase,
+    rulebook: Rulebook,
+) -> Iterator[dg.Output[None]]:
     engine = ledger_db.engine()
     parameters = rulebook.parameters
     # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.

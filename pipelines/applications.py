@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,16 +25,29 @@ def _wan(value: Any) -> Decimal | None:
     return None if value is None else from_wan(value)
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """`frame.to_dict("records")`, read column by column: the sheet frames are object columns of typed cells (and
+    the str/int bookkeeping columns, which `tolist` gives as Python values too), so the cells are the same
+    objects, without pandas boxing each of them on its way."""
+    keys = list(frame.columns)
+    columns = [frame[k].tolist() for k in keys]
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
 def _rows(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for record in frame.to_dict("records"):
+    for record in _records(frame):
         out.setdefault(record["application_id"], []).append(record)
     return out
 
 
-def build(subs: Submissions) -> list[model.Application]:
+def build(
+    subs: Submissions, metered: Mapping[str, model.MeteredSaving] | None = None
+) -> list[model.Application]:
+    """Every accepted application, each with what its meters say when `metered` has it (issue 5)."""
     f = subs.frames
-    enterprises = {r["credit_code"]: r for r in f["enterprises"].to_dict("records")}
+    metered = metered or {}
+    enterprises = {r["credit_code"]: r for r in _records(f["enterprises"])}
     loans, recs, stds, ips, savings, gates, vats = (
         _rows(f[k])
         for k in (
@@ -56,7 +70,7 @@ def build(subs: Submissions) -> list[model.Application]:
         "vat_claims": vats,
     }
     out = []
-    for a in f["applications"].to_dict("records"):
+    for a in _records(f["applications"]):
         app_id = a["application_id"]
         problems = list(subs.problems.get(app_id, []))
         needed = REQUIRED_DETAIL.get(a["program"])
@@ -134,6 +148,7 @@ def build(subs: Submissions) -> list[model.Application]:
                     for r in vats.get(app_id, [])
                 ),
                 intake_problems=tuple(problems),
+                metered=metered.get(app_id),
             )
         )
     return out

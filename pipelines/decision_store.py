@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from rules.decision import Decision
+from rules.decision import Decision, jsonable
 from rules.money import as_fen
 from schemas.tables import ApplicationDecision
 
@@ -30,6 +30,7 @@ def write_decisions(
     rows: list[dict[str, Any]] = []
     for d in decisions:
         amount = d.amount
+        reasons, explanation = stored_json(d)
         rows.append(
             {
                 "application_id": d.application_id,
@@ -42,8 +43,8 @@ def write_decisions(
                 "decision": str(d.outcome),
                 "amount_yuan": amount,
                 "amount_fen": None if amount is None else as_fen(amount),
-                "reasons": json.dumps(d.reasons(), ensure_ascii=False),
-                "explanation": json.dumps(d.explanation(), ensure_ascii=False),
+                "reasons": reasons,
+                "explanation": explanation,
                 "source_file": files.get(d.application_id),
                 "submitted_on": submitted.get(d.application_id),
                 "rulebook_version": version,
@@ -98,3 +99,23 @@ _CHUNK = 500  # ids per IN list
 
 def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in _DECISION_CONTENT)
+
+
+def stored_json(decision: Decision) -> tuple[str, str]:
+    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, with each condition made JSON-able
+    once: the explanation lists every condition the reasons list (tests/ledger/test_decision_store.py)."""
+    conditions = [c.as_json() for c in decision.conditions]
+    # reasons(): failed conditions, then notes, then passed ones
+    reasons = [c for wanted in (False, None, True) for c in conditions if c["passed"] is wanted]
+    explanation = {
+        "program": decision.program,
+        "clause": decision.clause,
+        "outcome": str(decision.outcome),
+        "conditions": conditions,
+        "parameters": [p.cite() for p in decision.parameters],
+        **({"review": jsonable(decision.review)} if decision.review is not None else {}),
+    }
+    return _ENCODER.encode(reasons), _ENCODER.encode(explanation)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), one encoder for all

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,8 +49,17 @@ def _text(value: Any) -> Any:
 
 
 def entry_hash(previous: str, row: Mapping[str, Any]) -> str:
-    payload = json.dumps([_text(row[f]) for f in HASHED], ensure_ascii=False, separators=(",", ":"))
+    return _chained(previous, [row[f] for f in HASHED])
+
+
+def _chained(previous: str, values: Sequence[Any]) -> str:
+    """The hash of an entry whose `HASHED` fields are `values`, after the entry whose hash is `previous`."""
+    payload = _PAYLOAD.encode([_text(v) if isinstance(v, datetime) else v for v in values])
     return hashlib.sha256(f"{previous}\n{payload}".encode()).hexdigest()
+
+
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")), one encoder for every entry of a chain
+_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -67,14 +76,16 @@ class ChainBreak:
     problem: str  # Chinese, for the check and the booking's refusal
 
 
-def read_chain(conn: Connection) -> Iterable[Mapping[str, Any]]:
-    columns = [getattr(LedgerEntry, f) for f in HASHED] + [LedgerEntry.amount_yuan, LedgerEntry.entry_hash]
-    for row in conn.execute(select(*columns).order_by(LedgerEntry.entry_id)):
-        yield dict(row._mapping)
+_COLUMNS = [getattr(LedgerEntry, f) for f in HASHED] + [LedgerEntry.amount_yuan, LedgerEntry.entry_hash]
+
+
+def read_chain(conn: Connection) -> Iterable[Mapping[Any, Any]]:
+    for row in conn.execute(select(*_COLUMNS).order_by(LedgerEntry.entry_id)):
+        yield row._mapping
 
 
 def verify(
-    rows: Iterable[Mapping[str, Any]], recorded: ChainHead | None = None
+    rows: Iterable[Mapping[Any, Any]], recorded: ChainHead | None = None
 ) -> tuple[ChainHead, list[ChainBreak]]:
     """Walk the chain from the first entry: the head it ends at, and every place it is broken.
 

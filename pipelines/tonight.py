@@ -11,7 +11,7 @@ batches no longer in the inbox still count.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from rules.review import Determination, in_force
 
 def applications(submissions: Submissions, metered: Mapping[str, MeteredSaving]) -> list[Application]:
     """The typed applications, each savings application with what its meters say (issue 5)."""
-    return [replace(a, metered=metered.get(a.application_id)) for a in building.build(submissions)]
+    return building.build(submissions, metered)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 def canonical(code: str) -> str:
     """The one spelling of a code that award keys are built from."""
+    if code.isascii():
+        # As nearly every code is: NFKC leaves ASCII as it is and no dash variant or invisible is ASCII.
+        return _SPACE.sub("", code).upper()
     text = unicodedata.normalize("NFKC", code)
     text = _INVISIBLE.sub("", text)
     text = _DASHES.sub("-", text)
@@ -68,15 +71,23 @@ def canonical_application(app: Application) -> tuple[Application, tuple[Retyped,
             retyped.append(Retyped(header, typed, form))
         return form
 
+    project_code = code("项目编号", app.project_code)
+    standard_codes = [code("标准编号", s.standard_code) or "" for s in app.standards]
+    paired_codes = [code("配套深加工项目编号", g.paired_project_code) for g in app.gate_metrics]
+    if (
+        project_code == app.project_code
+        and all(c == s.standard_code for s, c in zip(app.standards, standard_codes, strict=True))
+        and all(c == g.paired_project_code for g, c in zip(app.gate_metrics, paired_codes, strict=True))
+    ):
+        return app, ()  # every code already canonical, as nearly all are: nothing to copy
     changed = replace(
         app,
-        project_code=code("项目编号", app.project_code),
+        project_code=project_code,
         standards=tuple(
-            replace(s, standard_code=code("标准编号", s.standard_code) or "") for s in app.standards
+            replace(s, standard_code=c) for s, c in zip(app.standards, standard_codes, strict=True)
         ),
         gate_metrics=tuple(
-            replace(g, paired_project_code=code("配套深加工项目编号", g.paired_project_code))
-            for g in app.gate_metrics
+            replace(g, paired_project_code=c) for g, c in zip(app.gate_metrics, paired_codes, strict=True)
         ),
     )
     return changed, tuple(retyped)

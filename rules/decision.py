@@ -94,7 +94,13 @@ class Decision:
         }
 
 
+# Values of these exact types are JSON as they are: the common case, answered before the isinstance tests below.
+_AS_THEY_ARE = frozenset({str, int, bool, float, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _AS_THEY_ARE:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Fraction):

@@ -96,17 +96,23 @@ class Parameter:
 
 
 class ParameterSet:
-    """The parameters in force on one date, recording which ones a rule used."""
+    """The parameters in force on one date."""
 
     def __init__(self, parameters: Mapping[str, Parameter], on: date) -> None:
         self._parameters = parameters
         self.on = on
+        # Every rule reads its parameters for every application: each key is looked up once per date. The
+        # parameters never change once loaded (a what-if value makes a new `Parameters`), so this never goes stale.
+        self._found: dict[str, ParameterValue] = {}
 
     def __getitem__(self, key: str) -> ParameterValue:
-        try:
-            return self._parameters[key].at(self.on)
-        except KeyError:
-            raise ParameterError(f"unknown parameter {key}") from None
+        found = self._found.get(key)
+        if found is None:
+            try:
+                found = self._found[key] = self._parameters[key].at(self.on)
+            except KeyError:
+                raise ParameterError(f"unknown parameter {key}") from None
+        return found
 
     def value(self, key: str) -> Any:
         return self[key].value
@@ -116,6 +122,7 @@ class Parameters:
     def __init__(self, parameters: Mapping[str, Parameter], version: str) -> None:
         self._parameters = dict(parameters)
         self.version = version
+        self._on: dict[date, ParameterSet] = {}  # one set per date, so its lookups are made once (see there)
 
     @classmethod
     def load(cls, directory: Path = PARAMETER_DIR, check_declared: bool = True) -> Parameters:
@@ -139,7 +146,10 @@ class Parameters:
         return cls(parameters, rulebook_version(files))
 
     def at(self, on: date) -> ParameterSet:
-        return ParameterSet(self._parameters, on)
+        found = self._on.get(on)
+        if found is None:
+            found = self._on[on] = ParameterSet(self._parameters, on)
+        return found
 
     def keys(self) -> Iterable[str]:
         return self._parameters.keys()

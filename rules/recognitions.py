@@ -131,7 +131,13 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
     effective = t.param("general.effective_date")
     difference_only = bool(t.param("recognitions.pay_difference_only"))
     awards: list[Award] = []
-    holders = dict(ctx.taken)  # plus this application's own earlier recognitions, for 就高补差
+    # Who holds an award object: the objects taken so far, plus this application's own earlier recognitions, for
+    # 就高补差 (kept apart rather than copying everything taken so far for each application).
+    own: dict[str, str] = {}
+
+    def holder(key: str) -> str | None:
+        return own.get(key, ctx.taken.get(key))
+
     if not app.recognitions:
         t.check("RECOGNITION_REQUIRED", False, "未填写认定明细（认定表），无法核定奖励，请补充")
     for rec in app.recognitions:
@@ -167,13 +173,13 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
         full = Decimal(t.param(rung.parameter))
         amount, steps = full, [f"{name}：{rung.parameter} = {yuan_text(full)} 元"]
         if difference_only:
-            higher = [k for k in rung.higher if k in holders]
-            paid_lower = [(k, Decimal(t.param(p))) for k, p in rung.lower if k in holders]
+            higher = [k for k in rung.higher if holder(k) is not None]
+            paid_lower = [(k, Decimal(t.param(p))) for k, p in rung.lower if holder(k) is not None]
             if higher:
                 t.check(
                     "HIGHER_RECOGNITION_ALREADY_AWARDED",
                     False,
-                    f"{name}：已获更高等级认定奖励（{higher[0]}，申报 {holders[higher[0]]}），按就高补差不再奖励",
+                    f"{name}：已获更高等级认定奖励（{higher[0]}，申报 {holder(higher[0])}），按就高补差不再奖励",
                     **values,
                     higher_award_key=higher[0],
                 )
@@ -182,10 +188,11 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
                 lower_key, lower_amount = max(paid_lower, key=lambda pair: pair[1])
                 amount = full - lower_amount
                 steps.append(
-                    f"就高补差：减去已奖励的 {lower_key}（申报 {holders[lower_key]}）{yuan_text(lower_amount)} 元"
+                    f"就高补差：减去已奖励的 {lower_key}（申报 {holder(lower_key)}）{yuan_text(lower_amount)} 元"
                 )
         amount = round_to_fen(amount)
-        holders.setdefault(rung.key, app.application_id)
+        if holder(rung.key) is None:
+            own[rung.key] = app.application_id
         steps.append(f"奖励 {yuan_text(amount)} 元")
         t.check("RECOGNITION_AWARD", True, "；".join(steps), **values, amount_yuan=amount)
         awards.append(

@@ -353,11 +353,14 @@ def _exact(value: Fraction) -> Decimal | str:
 
 
 def _pct(ratio: Decimal | Fraction) -> str:
-    hundredths = (Fraction(ratio) * 10000).__floor__()  # never rounded up: 94.999% shows as 94.99%
+    # Exactly, in integers: Fraction arithmetic is slow, and this runs for every meter of every claim.
+    n, d = ratio.as_integer_ratio()
+    hundredths = n * 10000 // d  # never rounded up: 94.999% shows as 94.99%
     return f"{Decimal(hundredths).scaleb(-2)}%"
 
 
 def _short(value: Decimal | Fraction) -> str:
     """For messages only: three places, half-up."""
-    thousandths = (Fraction(value) * 1000 + Fraction(1, 2)).__floor__()
+    n, d = value.as_integer_ratio()
+    thousandths = (2000 * n + d) // (2 * d)  # floor(n / d * 1000 + 1/2), exactly, in integers
     return f"{Decimal(thousandths).scaleb(-3).normalize():f}"

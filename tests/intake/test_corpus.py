@@ -33,6 +33,18 @@ def _found(subs: Submissions) -> set[tuple[object, ...]]:
     return {(r.sheet, r.row_number, r.column, r.code) for r in subs.rejections}
 
 
+def test_the_applications_are_built_from_the_rows_pandas_holds_value_for_value(write: Write):
+    # `build` reads the sheet frames column by column (pipelines/applications.py), not through `to_dict`.
+    subs = _intake(write())
+    for key, frame in subs.frames.items():
+        ours, pandas = building._records(frame), frame.to_dict("records")
+        assert ours == pandas, key
+        assert [{k: type(v) for k, v in r.items()} for r in ours] == [
+            {k: type(v) for k, v in r.items()} for r in pandas
+        ], key
+    assert len(building.build(subs)) == len(subs.frames["applications"]) > 0
+
+
 def test_a_clean_batch_is_accepted_whole_with_exact_amounts(write: Write):
     subs = _intake(write())
     assert subs.rejections == []

@@ -7,13 +7,14 @@ a chain that verifies; the head the previous night recorded outside the database
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
 from sqlalchemy import Engine, text, update
 
 from assets.ledger_checks import ledger_chain_intact
-from pipelines.ledger_chain import GENESIS, ChainHead, link, read_chain, verify, verify_ledger
+from pipelines.ledger_chain import GENESIS, ChainHead, entry_hash, link, read_chain, verify, verify_ledger
 from samples.build import sample_sheets
 from schemas.tables import LedgerEntry
 from tests.conftest import Nightly
@@ -35,6 +36,21 @@ def _rehashed(rows: list[dict[str, object]]) -> list[dict[str, object]]:
         head, linked = link(head, row)
         out.append(linked)
     return out
+
+
+def test_an_entry_hashes_to_what_the_ledgers_already_booked_carry():
+    # The hashes of every ledger booked so far were computed this way: the payload's form must never change.
+    row = {
+        "entry_id": 7, "award_key": "STANDARD_SETTING:91150200MA0000000X:ISO6361-6:2025", "award_version": 2,
+        "application_id": "STD-002", "credit_code": "91150200MA0000000X", "enterprise_name": "包头“铝业”\\有限公司",
+        "program": "STANDARD_SETTING", "clause": "七", "entry_type": "reversal", "reverses_entry_id": 3,
+        "amount_fen": -500_000_00, "lead_department": "工信厅", "rulebook_version": "rb-0123456789ab",
+        "run_id": "run-1", "recorded_at": datetime(2026, 11, 24, 23, 5, 1, 42, tzinfo=timezone(timedelta(hours=8))),
+        "basis": '{"reverses": 3, "reason": "corrected\\n说明"}',
+    }  # fmt: skip
+    assert entry_hash(GENESIS, row) == "40c79fe23d47df2ca7514715a6262c44ccbfeff5f1cc08df61dc50412f7994b6"
+    naive = row | {"recorded_at": datetime(2026, 1, 2, 3, 4, 5), "enterprise_name": None}  # SQLite's UTC
+    assert entry_hash("ab" * 32, naive) == "0aa4bde2ac5c5de634d86d02efa2a3f546d858ad8f0c52ea52e4f75397179d0f"
 
 
 def test_a_recorded_head_still_in_the_chain_passes_also_when_an_older_one_is_the_latest_recorded():

@@ -104,3 +104,20 @@ def test_the_rulebook_version_changes_when_a_parameter_file_changes(tmp_path: Pa
     path.write_text(path.read_text(encoding="utf-8").replace("200000000", "250000000"), encoding="utf-8")
     after = Parameters.load(folder).version
     assert before.startswith("rb-") and after.startswith("rb-") and before != after
+
+
+def test_a_parameter_is_read_as_in_force_on_each_date_also_after_earlier_reads_and_in_a_what_if_copy():
+    # Lookups are kept per date (rules/parameters.py): a later date, or a copy with one more dated value, must
+    # never be answered from what an earlier read found.
+    key, since = "equipment_upgrade.rate", date(2026, 6, 1)
+    loaded = Parameters.load()
+    before, after = loaded.at(date(2026, 5, 31)), loaded.at(since)
+    assert before[key] is loaded.at(date(2026, 5, 31))[key]  # read once per date
+    raised = loaded.with_value(key, Decimal("0.25"), since, "test: 新费率")
+    assert raised.at(date(2026, 5, 31))[key] == before[key]
+    assert raised.at(since)[key].value == Decimal("0.25")
+    assert after[key].value == loaded.at(since)[key].value == before[key].value != Decimal("0.25")
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        loaded.at(since)["no.such.key"]
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        loaded.at(since)["no.such.key"]  # an unknown key is never remembered as found

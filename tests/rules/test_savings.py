@@ -2,12 +2,15 @@
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rules.decision import Outcome
 from rules.model import MeteredSaving, PeriodMeasure, SavingsClaim
-from rules.savings import verified_saving
+from rules.savings import _pct, _short, verified_saving
 from tests.rules.builders import application, codes, one, savings_claim
 
 D = Decimal
@@ -265,3 +268,26 @@ def test_a_claimed_meter_with_no_readings_at_all_needs_review_and_is_named():
     decision = one(retrofit("ENERGY_SAVING", "2500", boundary))
     assert decision.outcome == Outcome.NEEDS_REVIEW
     assert "GHOST" in next(c.message for c in decision.conditions if c.code == "METERS_WITHOUT_READINGS")
+
+
+exact = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12, places=6),
+    st.fractions(min_value=-(10**9), max_value=10**9, max_denominator=10**7),
+)
+
+
+@given(exact)
+def test_figures_in_messages_are_rounded_exactly_three_places_half_up_and_percentages_never_rounded_up(value):
+    # What the messages say, spelled with Fractions: floor(value × 1000 + ½) thousandths, floor(ratio × 10000)
+    # hundredths of a per cent (the rules compute both in integers).
+    thousandths = (Fraction(value) * 1000 + Fraction(1, 2)).__floor__()
+    assert _short(value) == f"{Decimal(thousandths).scaleb(-3).normalize():f}"
+    assert _pct(value) == f"{Decimal((Fraction(value) * 10000).__floor__()).scaleb(-2)}%"
+
+
+@pytest.mark.parametrize(
+    "value, short",
+    [("1.2345", "1.235"), ("-1.2345", "-1.234"), ("0.0005", "0.001"), ("-0.0005", "0"), ("1E+5", "100000")],
+)
+def test_a_half_thousandth_in_a_message_rounds_up(value, short):
+    assert _short(Decimal(value)) == short
