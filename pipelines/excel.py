@@ -34,7 +34,17 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipelines.sheet_rows import ColumnStyle, Encoder, Row, encoder, install, is_missing, plain_text, register
+from pipelines.sheet_rows import (
+    ColumnStyle,
+    Encoder,
+    Row,
+    encoder,
+    install,
+    is_missing,
+    plain_text,
+    register,
+    splice,
+)
 
 YUAN_FORMAT = "#,##0.00"
 QTY_FORMAT = "#,##0.00"
@@ -357,6 +367,8 @@ def write_table(
 def save(wb: Workbook, path: Path) -> Path:
     """Write atomically: a reader never sees half a workbook."""
     tmp = path.with_name(f".{path.stem}.tmp.xlsx")
+    for ws in wb.worksheets:
+        splice(ws)
     wb.save(tmp)
     tmp.replace(path)
     return path

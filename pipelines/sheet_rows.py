@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
-from lxml.etree import fromstring
+from lxml.etree import ProcessingInstruction, tostring
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils.datetime import to_excel
@@ -137,28 +138,68 @@ class Row(NamedTuple):
     height: float | None = None
 
 
-def _write(xf: Any, row: Row, row_idx: int) -> None:
-    """One <row>, written in one call as the text of its XML parsed by lxml: cheaper than an element per cell
-    built in Python. Its cells are in column order without a reference: the `r` of a cell is optional in
+# Where a run of `Row`s goes in the sheet's XML until `splice` puts their text there. A processing instruction
+# cannot occur anywhere else in a sheet openpyxl writes: the `<` of any text is written escaped.
+_MARK = tostring(ProcessingInstruction("alu-rows"))
+
+
+class _Rows:
+    """The text of a sheet's `Row`s, in runs of consecutive rows, each run marked in the sheet's stream."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[str]] = []
+        self.open = False  # the last row written was a Row: the next one joins its run
+
+
+def _row_xml(row: Row, row_idx: int) -> str:
+    """One <row>. Its cells are in column order without a reference: the `r` of a cell is optional in
     SpreadsheetML and every row writes all its cells, so each cell's column is its place in the row."""
     height = "" if row.height is None else f' ht="{row.height}" customHeight="1"'
-    xf.write(fromstring(f'<row r="{row_idx}"{height}>{row.cells}</row>'))
+    return f'<row r="{row_idx}"{height}>{row.cells}</row>'
 
 
 def install(ws: Any) -> None:
-    """Let `ws.append` take a `Row` and write it with `_write`; any other row goes through openpyxl as usual.
-    Call after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
+    """Let `ws.append` take a `Row`; any other row goes through openpyxl as usual. A Row is kept as text and
+    `splice` writes it into the sheet's file when the sheet is closed: handing each row to lxml cost more than
+    all the rest of writing a report (it parsed the row's text only to serialise the same text again). Call
+    after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
     writer = ws._writer
     write_row, values_to_row = writer.write_row, ws._values_to_row
+    rows = ws._alu_rows = _Rows()
 
     def to_row(values: Any, row_idx: int) -> Any:
         return values if isinstance(values, Row) else values_to_row(values, row_idx)
 
     def write(xf: Any, row: Any, row_idx: int) -> None:
         if isinstance(row, Row):
-            _write(xf, row, row_idx)
+            if not rows.open:
+                xf.write(ProcessingInstruction("alu-rows"))
+                rows.runs.append([])
+                rows.open = True
+            rows.runs[-1].append(_row_xml(row, row_idx))
         else:
+            rows.open = False
             write_row(xf, row, row_idx)
 
     ws._values_to_row = to_row
     writer.write_row = write
+
+
+def splice(ws: Any) -> None:
+    """Close a write-only sheet (as saving would) and put its Rows' text where `install` marked them, in the
+    sheet's temporary file that saving copies into the workbook."""
+    if not ws.closed:
+        ws.close()
+    rows = getattr(ws, "_alu_rows", None)
+    if rows is None or not rows.runs:
+        return
+    path = Path(ws._writer.out)
+    pieces = path.read_bytes().split(_MARK)
+    if len(pieces) != len(rows.runs) + 1:
+        raise RuntimeError(f"{ws.title}: {len(pieces) - 1} row marks for {len(rows.runs)} runs of rows")
+    with path.open("wb") as out:
+        out.write(pieces[0])
+        for run, piece in zip(rows.runs, pieces[1:], strict=True):
+            out.write("".join(run).encode())
+            out.write(piece)
+    rows.runs.clear()
