@@ -17,6 +17,7 @@ registered once per sheet and shared by its cells, which keeps a ruled table as 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -153,9 +154,13 @@ def _style(ws: Any, kind: str, *, wrap: bool, fill: PatternFill | None = None, b
     return probe._style
 
 
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
+@lru_cache(maxsize=1 << 16)  # names repeat on every row
 def display_width(text: str) -> int:
-    # CJK characters take two columns in Excel's default fonts
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    # CJK characters (from U+2E81 on) take two columns in Excel's default fonts
+    return len(text) + len(_WIDE.findall(text))
 
 
 def _shown(value: Any, kind: str) -> str:
@@ -298,22 +303,34 @@ def write_table(
 
     install(ws)
     wraps = [c.width is not None or c.kind == "text" for c in columns]
-    plain = [register(wb, _style(ws, c.kind, wrap=w)) for c, w in zip(columns, wraps, strict=True)]
-    bold = [register(wb, _style(ws, c.kind, wrap=w, bold=True)) for c, w in zip(columns, wraps, strict=True)]
-    filled = {
-        k: [register(wb, _style(ws, c.kind, wrap=w, fill=f)) for c, w in zip(columns, wraps, strict=True)]
-        for k, f in FILLS.items()
-    }
+    registered: dict[tuple[str, bool, str, bool], ColumnStyle] = {}  # a sheet's columns share a few styles
+
+    def column_styles(fill: str = "", bold: bool = False) -> list[ColumnStyle]:
+        out = []
+        for c, w in zip(columns, wraps, strict=True):
+            key = (c.kind, w, fill, bold)
+            if key not in registered:
+                registered[key] = register(wb, _style(ws, c.kind, wrap=w, fill=FILLS.get(fill), bold=bold))
+            out.append(registered[key])
+        return out
+
     keys = [c.key for c in columns]
+    lead = 1 if numbered else 0  # the 序号 cell comes from the row's number, not from the row
 
-    def encoders(styles: Sequence[ColumnStyle]) -> list[Encoder]:
-        return [encoder(c.kind, style, wb.epoch) for c, style in zip(columns, styles, strict=True)]
+    def encoders(styles: Sequence[ColumnStyle]) -> tuple[Encoder | None, list[tuple[Encoder, str]]]:
+        encoders = [encoder(c.kind, style, wb.epoch) for c, style in zip(columns, styles, strict=True)]
+        return (encoders[0] if numbered else None), list(zip(encoders, keys, strict=True))[lead:]
 
-    def cells(row: dict[str, Any], encoders: Sequence[Encoder]) -> str:
-        return "".join([encode(row.get(k)) for encode, k in zip(encoders, keys, strict=True)])
+    def cells(
+        row: dict[str, Any], encoders: tuple[Encoder | None, list[tuple[Encoder, str]]], seq: Any = None
+    ) -> str:
+        number, rest = encoders
+        get = row.get
+        body = "".join([encode(get(k)) for encode, k in rest])
+        return body if number is None else number(seq) + body
 
-    plain_cells, bold_cells = encoders(plain), encoders(bold)
-    filled_cells = {k: encoders(styles) for k, styles in filled.items()}
+    plain_cells, bold_cells = encoders(column_styles()), encoders(column_styles(bold=True))
+    filled_cells = {k: encoders(column_styles(fill=k)) for k in FILLS}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     wrapped = [
         (c.key, w) for c, w in zip(columns, widths, strict=True) if c.width is not None and c.kind == "text"
@@ -321,14 +338,13 @@ def write_table(
     seq = 0
     for row in rows:
         if row.get("_subtotal"):
-            styles = bold_cells
+            styles, number = bold_cells, None
         else:
             seq += 1
-            row = row | {"_seq": seq} if numbered else row
-            styles = filled_cells.get(row.get("_fill") or "", plain_cells)
+            styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
         lines = max([_lines_needed(str(row[k]), w) for k, w in wrapped if row.get(k)] or [1])
         height = _LINE_PT * lines + 3 if lines > 1 else None
-        put(Row(cells(row, styles), height), height=height)
+        put(Row(cells(row, styles, number), height), height=height)
     last_row = row_no
     if totals is not None:
         put(Row(cells(totals, bold_cells)))
