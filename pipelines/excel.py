@@ -20,11 +20,12 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -34,6 +35,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from pipelines.sheet_rows import (
     ColumnStyle,
@@ -381,10 +383,14 @@ def write_table(
 
 
 def save(wb: Workbook, path: Path) -> Path:
-    """Write atomically: a reader never sees half a workbook."""
+    """Write atomically: a reader never sees half a workbook. Deflated at level 1, not zlib's default 6: the
+    sheets' XML is most of a report's writing time at 6 and compresses three times faster at 1, for files
+    about half as large again (a few hundred kB)."""
     tmp = path.with_name(f".{path.stem}.tmp.xlsx")
     for ws in wb.worksheets:
         splice(ws)
-    wb.save(tmp)
+    # what Workbook.save does, with the archive opened here
+    wb.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
+    ExcelWriter(wb, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=1)).save()
     tmp.replace(path)
     return path
