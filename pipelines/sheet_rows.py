@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
+from zipfile import ZipFile
 
 from lxml.etree import ProcessingInstruction, tostring
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -201,21 +202,15 @@ def install(ws: Any) -> None:
     writer.write_row = write
 
 
-def splice(ws: Any) -> None:
-    """Close a write-only sheet (as saving would) and put its Rows' text where `install` marked them, in the
-    sheet's temporary file that saving copies into the workbook."""
-    if not ws.closed:
-        ws.close()
-    rows = getattr(ws, "_alu_rows", None)
-    if rows is None or not rows.runs:
-        return
-    path = Path(ws._writer.out)
-    pieces = path.read_bytes().split(_MARK)
-    if len(pieces) != len(rows.runs) + 1:
-        raise RuntimeError(f"{ws.title}: {len(pieces) - 1} row marks for {len(rows.runs)} runs of rows")
-    with path.open("wb") as out:
+def archive_sheet(ws: Any, archive: ZipFile, name: str) -> None:
+    """Put a closed write-only sheet into the workbook's archive as `name`: the file openpyxl wrote for it, with
+    the text of its Rows where `install` marked them."""
+    runs = ws._alu_rows.runs if hasattr(ws, "_alu_rows") else []
+    pieces = Path(ws._writer.out).read_bytes().split(_MARK)
+    if len(pieces) != len(runs) + 1:
+        raise RuntimeError(f"{ws.title}: {len(pieces) - 1} row marks for {len(runs)} runs of rows")
+    with archive.open(name, "w") as out:
         out.write(pieces[0])
-        for run, piece in zip(rows.runs, pieces[1:], strict=True):
+        for run, piece in zip(runs, pieces[1:], strict=True):
             out.write("".join(run).encode())
             out.write(piece)
-    rows.runs.clear()
