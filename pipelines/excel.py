@@ -39,8 +39,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from pipelines.sheet_rows import (
+    Cells,
     ColumnStyle,
-    Encoder,
+    Memo,
     Row,
     archive_sheet,
     encoder,
@@ -320,24 +321,36 @@ def write_table(
     keys = [c.key for c in columns]
     lead = 1 if numbered else 0  # the 序号 cell comes from the row's number, not from the row
 
-    def encoders(styles: Sequence[ColumnStyle]) -> tuple[Encoder | None, list[tuple[Encoder, str]]]:
+    def encoders(styles: Sequence[ColumnStyle]) -> tuple[Cells | None, list[tuple[Cells, str]]]:
         encoders = [encoder(c.kind, style, wb.epoch) for c, style in zip(columns, styles, strict=True)]
         return (encoders[0] if numbered else None), list(zip(encoders, keys, strict=True))[lead:]
 
     def cells(
-        row: dict[str, Any], encoders: tuple[Encoder | None, list[tuple[Encoder, str]]], seq: Any = None
+        row: dict[str, Any], encoders: tuple[Cells | None, list[tuple[Cells, str]]], seq: Any = None
     ) -> str:
         number, rest = encoders
         get = row.get
-        body = "".join([encode(get(k)) for encode, k in rest])
-        return body if number is None else number(seq) + body
+        try:
+            body = "".join([cells[get(k)] for cells, k in rest])
+        except TypeError:  # a value that cannot be a key (a list): its row the long way
+            body = "".join([cells.make(get(k)) for cells, k in rest])
+        return body if number is None else number[seq] + body
 
     plain_cells, bold_cells = encoders(column_styles()), encoders(column_styles(bold=True))
     filled_cells = {k: encoders(column_styles(fill=k)) for k in FILLS}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     wrapped = [
-        (c.key, w) for c, w in zip(columns, widths, strict=True) if c.width is not None and c.kind == "text"
+        (Memo(lambda v, w=w: _lines_needed(str(v), w), (str,)), c.key)
+        for c, w in zip(columns, widths, strict=True)
+        if c.width is not None and c.kind == "text"
     ]
+
+    def lines_of(row: dict[str, Any]) -> int:
+        try:
+            return max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
+        except TypeError:  # a value that cannot be a key
+            return max([memo.make(v) for memo, k in wrapped if (v := row.get(k))] or [1])
+
     seq = 0
     for row in rows:
         if row.get("_subtotal"):
@@ -345,7 +358,7 @@ def write_table(
         else:
             seq += 1
             styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
-        lines = max([_lines_needed(str(row[k]), w) for k, w in wrapped if row.get(k)] or [1])
+        lines = lines_of(row)
         height = _LINE_PT * lines + 3 if lines > 1 else None
         put(Row(cells(row, styles, number), height), height=height)
     last_row = row_no

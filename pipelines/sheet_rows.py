@@ -89,9 +89,6 @@ def register(wb: Any, style: StyleArray) -> ColumnStyle:
     )
 
 
-Encoder = Callable[[Any], str]
-
-
 def _number(value: Decimal | int | float) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
@@ -101,50 +98,46 @@ def _text_xml(style: ColumnStyle, text: str) -> str:
     return f"{opening}{_PRESERVE if text != text.strip() else '>'}{escape(text)}</t></is></c>"
 
 
-def encoder(kind: str, style: ColumnStyle, epoch: Any) -> Encoder:
-    """The cell of one column, as its XML, from a row's raw value: `typed`, then the cell openpyxl would write
-    (an inline string, a number, an Excel serial date), in one call per cell. The values nearly every cell
-    holds (None, str, Decimal, int, date) take a short way to the same XML."""
+class Memo(dict[Any, Any]):
+    """`memo[value]` is `make(value)`, kept for a value of a `keep` class and looked up at C speed after: names,
+    cities, labels, dates and counts repeat down a column. Only those classes: an int and a bool, or
+    Decimal("1.0") and Decimal("1.00"), are equal keys of a dict but are not written alike."""
+
+    def __init__(self, make: Callable[[Any], Any], keep: tuple[type, ...], blank: Any = None) -> None:
+        super().__init__({None: blank})
+        self.make, self.keep = make, keep
+
+    def __missing__(self, value: Any) -> Any:
+        xml = self.make(value)
+        if value.__class__ in self.keep:
+            self[value] = xml
+        return xml
+
+
+Cells = Memo  # one column's cells: `cells[value]` is the XML of the cell holding a row's raw value
+
+
+def encoder(kind: str, style: ColumnStyle, epoch: Any) -> Cells:
+    """The cells of one column, as XML, from a row's raw values: `typed`, then the cell openpyxl would write
+    (an inline string, a number, an Excel serial date)."""
     if kind == "text":
-        seen: dict[str, str] = {}  # names, cities, labels and dates repeat on every row
 
         def text(value: Any) -> str:
-            if value.__class__ is str:
-                xml = seen.get(value)
-                if xml is None:
-                    xml = _text_xml(style, plain_text(value))
-                    if len(value) <= 64:
-                        seen[value] = xml
-                return xml
-            if value is None:
-                return style.blank
             shown = typed(value, "text")
             return style.blank if shown is None else _text_xml(style, shown)
 
-        return text
-
-    opening, blank = style.number, style.blank
-    # the classes `typed` hands back unchanged for this kind (a bool is an int, but not of class int)
-    fast = (Decimal, int) if kind in NUMBER_KINDS else (int,) if kind == "int" else ()
-    dates: dict[date, str] = {}  # a date column holds few distinct days
+        return Cells(text, (str,), style.blank)
 
     def number(value: Any) -> str:
-        if value is None:
-            return blank
-        cls = value.__class__
-        if cls in fast:
-            return f"{opening}{_number(value)}</v></c>"
-        if cls is date and kind == "date":
-            xml = dates.get(value)
-            if xml is None:
-                xml = dates[value] = f"{opening}{_number(to_excel(value, epoch))}</v></c>"
-            return xml
         shown = typed(value, kind)
         if shown is None:
-            return blank
-        return f"{opening}{_number(to_excel(shown, epoch) if isinstance(shown, date) else shown)}</v></c>"
+            return style.blank
+        xml = _number(to_excel(shown, epoch) if isinstance(shown, date) else shown)
+        return f"{style.number}{xml}</v></c>"
 
-    return number
+    # an int column's values are all written as int(value): 1, True and 1.0 alike
+    keep = (str, date) if kind == "date" else (int,) if kind == "int" else ()
+    return Cells(number, keep, style.blank)
 
 
 class Row(NamedTuple):
