@@ -229,6 +229,11 @@ def _lines_needed(text: str, width: float) -> int:
     return max(1, math.ceil((1.15 * (chars - cjk) + 1.8 * cjk) / max(width - 1, 1)))
 
 
+def _line_counts(width: float) -> Memo:
+    """The lines each value of a wrapped column takes, looked up by value down the column."""
+    return Memo(lambda value: _lines_needed(str(value), width), (str,))
+
+
 _PAGE_PT = 510  # the printable height of an A4 landscape page within our margins, in points
 
 
@@ -330,26 +335,17 @@ def write_table(
     ) -> str:
         number, rest = encoders
         get = row.get
-        try:
-            body = "".join([cells[get(k)] for cells, k in rest])
-        except TypeError:  # a value that cannot be a key (a list): its row the long way
-            body = "".join([cells.make(get(k)) for cells, k in rest])
+        body = "".join([cells[get(k)] for cells, k in rest])
         return body if number is None else number[seq] + body
 
     plain_cells, bold_cells = encoders(column_styles()), encoders(column_styles(bold=True))
     filled_cells = {k: encoders(column_styles(fill=k)) for k in FILLS}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     wrapped = [
-        (Memo(lambda v, w=w: _lines_needed(str(v), w), (str,)), c.key)
+        (_line_counts(w), c.key)
         for c, w in zip(columns, widths, strict=True)
         if c.width is not None and c.kind == "text"
     ]
-
-    def lines_of(row: dict[str, Any]) -> int:
-        try:
-            return max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
-        except TypeError:  # a value that cannot be a key
-            return max([memo.make(v) for memo, k in wrapped if (v := row.get(k))] or [1])
 
     seq = 0
     for row in rows:
@@ -358,7 +354,7 @@ def write_table(
         else:
             seq += 1
             styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
-        lines = lines_of(row)
+        lines = max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
         height = _LINE_PT * lines + 3 if lines > 1 else None
         put(Row(cells(row, styles, number), height), height=height)
     last_row = row_no

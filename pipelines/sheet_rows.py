@@ -1,9 +1,10 @@
-"""The rows of a report table, written straight into a write-only sheet's XML stream.
+"""The rows of a report table, written as the text of their XML into a write-only sheet.
 
 openpyxl's write-only sheets build a `Cell` per value and look its style up per cell; over a ruled table of a
 quarter of a million cells (every cell bordered, blanks included) that costs several times the rest of the
-report. Here each column's styles are registered in the workbook once, and a row goes to the same lxml stream
-openpyxl writes to, as the elements openpyxl would write: inline strings, numbers, Excel serial dates.
+report. Here each column's styles are registered in the workbook once, each column's cells are looked up by
+value (`Cells`), and a row is the text of the elements openpyxl would write (inline strings, numbers, Excel
+serial dates), put into the sheet's XML where openpyxl's stream left a mark for it (`install`, `archive_sheet`).
 
 Text is always a string cell, never a formula: text that a spreadsheet could read as the start of a formula gets
 the column's quotePrefix style, so that it stays text even when an official edits it in Excel. Amounts are
@@ -148,7 +149,7 @@ class Row(NamedTuple):
     height: float | None = None
 
 
-# Where a run of `Row`s goes in the sheet's XML until `splice` puts their text there. A processing instruction
+# Where a run of `Row`s goes in the sheet's XML until `archive_sheet` puts their text there. A processing instruction
 # cannot occur anywhere else in a sheet openpyxl writes: the `<` of any text is written escaped.
 _MARK = tostring(ProcessingInstruction("alu-rows"))
 
@@ -169,10 +170,10 @@ def _row_xml(row: Row, row_idx: int) -> str:
 
 
 def install(ws: Any) -> None:
-    """Let `ws.append` take a `Row`; any other row goes through openpyxl as usual. A Row is kept as text and
-    `splice` writes it into the sheet's file when the sheet is closed: handing each row to lxml cost more than
-    all the rest of writing a report (it parsed the row's text only to serialise the same text again). Call
-    after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
+    """Let `ws.append` take a `Row`; any other row goes through openpyxl as usual. A Row is kept as text, a
+    mark in openpyxl's stream where each run of them goes, and `archive_sheet` writes them there: handing each
+    row to lxml cost more than all the rest of writing a report (it parsed the row's text only to serialise the
+    same text again). Call after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
     writer = ws._writer
     write_row, values_to_row = writer.write_row, ws._values_to_row
     rows = ws._alu_rows = _Rows()
