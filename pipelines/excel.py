@@ -20,35 +20,32 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from pipelines.sheet_rows import (
     Cells,
     ColumnStyle,
     Memo,
     Row,
-    archive_sheet,
     encoder,
     install,
     is_missing,
     plain_text,
     register,
+    write_workbook,
 )
 
 YUAN_FORMAT = "#,##0.00"
@@ -392,30 +389,11 @@ def write_table(
     return Table(name, header_row, header_row + 1, last_row, tuple(columns), next_row, chart_rows)
 
 
-class _Writer(ExcelWriter):
-    """openpyxl's workbook writer; a write-only sheet goes into the archive with its rows (`archive_sheet`)."""
-
-    def write_worksheet(self, ws: Any) -> None:
-        # openpyxl 3.1.5's ExcelWriter.write_worksheet for write-only sheets, but for the copy into the archive
-        ws._drawing = SpreadsheetDrawing()
-        ws._drawing.charts = ws._charts
-        ws._drawing.images = ws._images
-        if not ws.closed:
-            ws.close()
-        ws._rels = ws._writer._rels
-        archive_sheet(ws, self._archive, ws.path[1:])
-        self.manifest.append(ws)
-        ws._writer.cleanup()
-
-
 def save(wb: Workbook, path: Path) -> Path:
-    """Write atomically: a reader never sees half a workbook. Deflated at level 1, not zlib's default 6, which
-    took three times as long for files a third smaller."""
+    """Write atomically: a reader never sees half a workbook."""
     if not wb.write_only:
         raise ValueError("report workbooks are written in write-only mode (new_workbook)")
     tmp = path.with_name(f".{path.stem}.tmp.xlsx")
-    # what Workbook.save does, with the archive opened here
-    wb.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
-    _Writer(wb, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=1)).save()
+    write_workbook(wb, tmp)
     tmp.replace(path)
     return path
