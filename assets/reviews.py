@@ -117,44 +117,52 @@ def review_workbooks(
     evaluation: Evaluation,
 ) -> dg.MaterializeResult:
     engine = ledger_db.engine()
-    decided = set(submissions.frames["applications"]["application_id"])
+    apps = submissions.frames["applications"]
+    decided = set(apps["application_id"])
     with engine.connect() as conn:
-        rows = [
-            dict(r._mapping)
-            for r in conn.execute(
-                text(
-                    "SELECT application_id, program, decision, enterprise_name, reasons, rulebook_version "
-                    "FROM application_decisions "
-                    "ORDER BY application_id"
-                )
+        rows = conn.execute(
+            text("SELECT application_id, decision, rulebook_version FROM application_decisions")
+        ).all()
+        # only the pending ones are listed: their reasons are the only ones read
+        waiting = conn.execute(
+            text(
+                "SELECT application_id, program, enterprise_name, reasons FROM application_decisions "
+                "WHERE decision = 'needs_review' ORDER BY application_id"
             )
-        ]
-    tonight = [r for r in rows if r["application_id"] in decided]
-    version = max((r["rulebook_version"] for r in tonight), default="—")
+        ).all()
+    tonight = [r for r in rows if r.application_id in decided]
+    version = max((r.rulebook_version for r in tonight), default="—")
     review_store.track_pending(
-        engine, [(r["application_id"], r["decision"]) for r in tonight], evaluation.date, context.run.run_id
+        engine, [(r.application_id, r.decision) for r in tonight], evaluation.date, context.run.run_id
     )
     since = review_store.pending_since(engine)
-    declared = {r["application_id"]: r for r in submissions.frames["applications"].to_dict("records")}
+    # column by column: a row-by-row to_dict of every application cost more than the rest of this asset
+    declared = dict(
+        zip(
+            apps["application_id"],
+            zip(apps["project_code"].tolist(), apps["project_name"].tolist(), strict=True),
+            strict=True,
+        )
+    )
     claimed = _claimed(submissions)
     by_department: dict[str, list[PendingRow]] = {d: [] for d in LEADS}
-    for r in rows:
-        program = BY_CODE.get(r["program"])
-        if r["decision"] != "needs_review" or program is None:
+    for r in waiting:
+        program = BY_CODE.get(r.program)
+        if program is None:
             continue
-        reasons = json.loads(r["reasons"] or "[]")
-        app = declared.get(r["application_id"], {})
+        reasons = json.loads(r.reasons or "[]")
+        project_code, project_name = declared.get(r.application_id, (None, None))
         by_department[program.lead_department].append(
             PendingRow(
-                application_id=r["application_id"],
+                application_id=r.application_id,
                 program=program.code,
-                enterprise_name=r["enterprise_name"],
-                project_code=app.get("project_code"),
-                project_name=app.get("project_name"),
+                enterprise_name=r.enterprise_name,
+                project_code=project_code,
+                project_name=project_name,
                 program_name=f"{program.name}（{program.code}）",
                 pending_reason="；".join(x["message"] for x in reasons if x.get("passed") is not True),
-                rule_figures=figures_text(program.code, claimed.get(r["application_id"]), reasons),
-                pending_since=since.get(r["application_id"]),
+                rule_figures=figures_text(program.code, claimed.get(r.application_id), reasons),
+                pending_since=since.get(r.application_id),
             )
         )
     folder = reports.for_date(evaluation.date) / REVIEW_FOLDER  # beside the reports, as in the inbox
@@ -173,11 +181,19 @@ def review_workbooks(
 def _claimed(submissions: Submissions) -> dict[str, Any]:
     """The figure each application claimed, in the unit a determination is typed in (tce/t, 万元)."""
     out: dict[str, Any] = {}
-    for r in submissions.frames["savings_claims"].to_dict("records"):
-        out.setdefault(r["application_id"], r["claimed_saving"])
-    for r in submissions.frames["applications"].to_dict("records"):
-        if r["program"] == "EQUIPMENT_UPGRADE":
-            out[r["application_id"]] = r["equipment_investment_wan"]
-        elif r["program"] == "IP_COMMERCIALIZATION":
-            out[r["application_id"]] = r["completed_investment_wan"]
+    claims = submissions.frames["savings_claims"]
+    for app_id, saving in zip(claims["application_id"], claims["claimed_saving"].tolist(), strict=True):
+        out.setdefault(app_id, saving)
+    apps = submissions.frames["applications"]
+    for app_id, program, equipment, completed in zip(
+        apps["application_id"],
+        apps["program"],
+        apps["equipment_investment_wan"].tolist(),
+        apps["completed_investment_wan"].tolist(),
+        strict=True,
+    ):
+        if program == "EQUIPMENT_UPGRADE":
+            out[app_id] = equipment
+        elif program == "IP_COMMERCIALIZATION":
+            out[app_id] = completed
     return out

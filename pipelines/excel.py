@@ -17,6 +17,7 @@ registered once per sheet and shared by its cells, which keeps a ruled table as 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,7 +35,18 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipelines.sheet_rows import ColumnStyle, Encoder, Row, encoder, install, is_missing, plain_text, register
+from pipelines.sheet_rows import (
+    Cells,
+    ColumnStyle,
+    Memo,
+    Row,
+    encoder,
+    install,
+    is_missing,
+    plain_text,
+    register,
+    write_workbook,
+)
 
 YUAN_FORMAT = "#,##0.00"
 QTY_FORMAT = "#,##0.00"
@@ -143,9 +155,13 @@ def _style(ws: Any, kind: str, *, wrap: bool, fill: PatternFill | None = None, b
     return probe._style
 
 
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
+@lru_cache(maxsize=1 << 16)  # names repeat on every row
 def display_width(text: str) -> int:
-    # CJK characters take two columns in Excel's default fonts
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    # CJK characters (from U+2E81 on) take two columns in Excel's default fonts
+    return len(text) + len(_WIDE.findall(text))
 
 
 def _shown(value: Any, kind: str) -> str:
@@ -208,6 +224,11 @@ def _lines_needed(text: str, width: float) -> int:
     chars = len(text)
     cjk = (len(text.encode()) - chars) / 2
     return max(1, math.ceil((1.15 * (chars - cjk) + 1.8 * cjk) / max(width - 1, 1)))
+
+
+def _line_counts(width: float) -> Memo:
+    """The lines each value of a wrapped column takes, looked up by value down the column."""
+    return Memo(lambda value: _lines_needed(str(value), width), (str,))
 
 
 _PAGE_PT = 510  # the printable height of an A4 landscape page within our margins, in points
@@ -288,37 +309,51 @@ def write_table(
 
     install(ws)
     wraps = [c.width is not None or c.kind == "text" for c in columns]
-    plain = [register(wb, _style(ws, c.kind, wrap=w)) for c, w in zip(columns, wraps, strict=True)]
-    bold = [register(wb, _style(ws, c.kind, wrap=w, bold=True)) for c, w in zip(columns, wraps, strict=True)]
-    filled = {
-        k: [register(wb, _style(ws, c.kind, wrap=w, fill=f)) for c, w in zip(columns, wraps, strict=True)]
-        for k, f in FILLS.items()
-    }
+    registered: dict[tuple[str, bool, str, bool], ColumnStyle] = {}  # a sheet's columns share a few styles
+
+    def column_styles(fill: str = "", bold: bool = False) -> list[ColumnStyle]:
+        out = []
+        for c, w in zip(columns, wraps, strict=True):
+            key = (c.kind, w, fill, bold)
+            if key not in registered:
+                registered[key] = register(wb, _style(ws, c.kind, wrap=w, fill=FILLS.get(fill), bold=bold))
+            out.append(registered[key])
+        return out
+
     keys = [c.key for c in columns]
+    lead = 1 if numbered else 0  # the 序号 cell comes from the row's number, not from the row
 
-    def encoders(styles: Sequence[ColumnStyle]) -> list[Encoder]:
-        return [encoder(c.kind, style, wb.epoch) for c, style in zip(columns, styles, strict=True)]
+    def encoders(styles: Sequence[ColumnStyle]) -> tuple[Cells | None, list[tuple[Cells, str]]]:
+        encoders = [encoder(c.kind, style, wb.epoch) for c, style in zip(columns, styles, strict=True)]
+        return (encoders[0] if numbered else None), list(zip(encoders, keys, strict=True))[lead:]
 
-    def cells(row: dict[str, Any], encoders: Sequence[Encoder]) -> str:
-        return "".join([encode(row.get(k)) for encode, k in zip(encoders, keys, strict=True)])
+    def cells(
+        row: dict[str, Any], encoders: tuple[Cells | None, list[tuple[Cells, str]]], seq: Any = None
+    ) -> str:
+        number, rest = encoders
+        get = row.get
+        body = "".join([cells[get(k)] for cells, k in rest])
+        return body if number is None else number[seq] + body
 
-    plain_cells, bold_cells = encoders(plain), encoders(bold)
-    filled_cells = {k: encoders(styles) for k, styles in filled.items()}
+    plain_cells, bold_cells = encoders(column_styles()), encoders(column_styles(bold=True))
+    filled_cells = {k: encoders(column_styles(fill=k)) for k in FILLS}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     wrapped = [
-        (c.key, w) for c, w in zip(columns, widths, strict=True) if c.width is not None and c.kind == "text"
+        (_line_counts(w), c.key)
+        for c, w in zip(columns, widths, strict=True)
+        if c.width is not None and c.kind == "text"
     ]
+
     seq = 0
     for row in rows:
         if row.get("_subtotal"):
-            styles = bold_cells
+            styles, number = bold_cells, None
         else:
             seq += 1
-            row = row | {"_seq": seq} if numbered else row
-            styles = filled_cells.get(row.get("_fill") or "", plain_cells)
-        lines = max([_lines_needed(str(row[k]), w) for k, w in wrapped if row.get(k)] or [1])
+            styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
+        lines = max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
         height = _LINE_PT * lines + 3 if lines > 1 else None
-        put(Row(cells(row, styles), height), height=height)
+        put(Row(cells(row, styles, number), height), height=height)
     last_row = row_no
     if totals is not None:
         put(Row(cells(totals, bold_cells)))
@@ -356,7 +391,9 @@ def write_table(
 
 def save(wb: Workbook, path: Path) -> Path:
     """Write atomically: a reader never sees half a workbook."""
+    if not wb.write_only:
+        raise ValueError("report workbooks are written in write-only mode (new_workbook)")
     tmp = path.with_name(f".{path.stem}.tmp.xlsx")
-    wb.save(tmp)
+    write_workbook(wb, tmp)
     tmp.replace(path)
     return path

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from rules.catalog import BY_CODE, PROGRAMS
@@ -110,6 +110,7 @@ def _award_object(match: re.Match[str]) -> str:
     return f"{program_name(code)}（{what}）" if what else program_name(code)
 
 
+@lru_cache(maxsize=1 << 16)  # the rules word most reasons alike
 def plain_reason(message: str) -> str:
     """One reason with every award key, parameter key and program code said in Chinese."""
     text = _AWARD_KEY.sub(_award_object, message)
