@@ -8,7 +8,6 @@ ledger still holds it (pipelines/ledger_chain.py).
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -93,91 +92,79 @@ def awards(
     rulebook: Rulebook,
 ):
     with collector_paused():  # pipelines/collector.py: a third of the deciding time otherwise
-        yield from _decide_and_book(
-            context, submissions, metered_savings, review_determinations, evaluation, ledger_db, rulebook
+        engine = ledger_db.engine()
+        parameters = rulebook.parameters
+        # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
+        applications = tonight.applications(
+            submissions, metered_savings
+        )  # the what-if builds them the same way
+        held = held_keys(engine)
+        # The lead departments' determinations in force settle or reject what the data left open (issue 15).
+        decisions = decide_all(
+            applications, evaluation.date, parameters, held=held, reviews=review_determinations
         )
+        ents = submissions.frames["enterprises"]
+        names = dict(zip(ents["credit_code"], ents["name"], strict=True))
+        cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))
+        apps = submissions.frames["applications"]
+        files = dict(zip(apps["application_id"], apps["_file"], strict=True))
+        submitted: dict[str, str] = {
+            a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
+        }
+        try:
+            result = book(
+                engine,
+                decisions,
+                run_id=context.run.run_id,
+                rulebook_version=parameters.version,
+                enterprise_names=names,
+                league_cities=cities,
+                source_files=files,
+                submitted_on=submitted,
+                decided_with=held,
+                recorded_head=recorded_head(context.instance),
+            )
+        except (LedgerTampered, LedgerBusy) as refused:
+            # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
+            raise dg.Failure(description=str(refused), allow_retries=False) from refused
 
-
-def _decide_and_book(
-    context: dg.AssetExecutionContext,
-    submissions: Submissions,
-    metered_savings: dict[str, MeteredSaving],
-    review_determinations: dict[str, Determination],
-    evaluation: Evaluation,
-    ledger_db: LedgerDatabase,
-    rulebook: Rulebook,
-) -> Iterator[dg.Output[None]]:
-    engine = ledger_db.engine()
-    parameters = rulebook.parameters
-    # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
-    applications = tonight.applications(submissions, metered_savings)  # the what-if builds them the same way
-    held = held_keys(engine)
-    # The lead departments' determinations in force settle or reject what the data left open (issue 15).
-    decisions = decide_all(
-        applications, evaluation.date, parameters, held=held, reviews=review_determinations
-    )
-    ents = submissions.frames["enterprises"]
-    names = dict(zip(ents["credit_code"], ents["name"], strict=True))
-    cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))
-    apps = submissions.frames["applications"]
-    files = dict(zip(apps["application_id"], apps["_file"], strict=True))
-    submitted: dict[str, str] = {
-        a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
-    }
-    try:
-        result = book(
-            engine,
-            decisions,
-            run_id=context.run.run_id,
-            rulebook_version=parameters.version,
-            enterprise_names=names,
-            league_cities=cities,
-            source_files=files,
-            submitted_on=submitted,
-            decided_with=held,
-            recorded_head=recorded_head(context.instance),
+        by_outcome = Counter(str(d.outcome) for d in decisions)
+        yield dg.Output(
+            None,
+            output_name="application_decisions",
+            metadata={
+                "dagster/row_count": len(decisions),
+                "by_decision": dg.MetadataValue.json(dict(by_outcome)),
+                "as_of": evaluation.date.isoformat(),
+                "rulebook_version": parameters.version,
+                "preview": markdown_table(
+                    [
+                        {
+                            "申报编号": d.application_id,
+                            "类别": d.program,
+                            "决定": str(d.outcome),
+                            "金额": d.amount,
+                        }
+                        for d in decisions
+                    ]
+                ),
+            },
         )
-    except (LedgerTampered, LedgerBusy) as refused:
-        # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
-        raise dg.Failure(description=str(refused), allow_retries=False) from refused
-
-    by_outcome = Counter(str(d.outcome) for d in decisions)
-    yield dg.Output(
-        None,
-        output_name="application_decisions",
-        metadata={
-            "dagster/row_count": len(decisions),
-            "by_decision": dg.MetadataValue.json(dict(by_outcome)),
-            "as_of": evaluation.date.isoformat(),
-            "rulebook_version": parameters.version,
-            "preview": markdown_table(
-                [
-                    {
-                        "申报编号": d.application_id,
-                        "类别": d.program,
-                        "决定": str(d.outcome),
-                        "金额": d.amount,
-                    }
-                    for d in decisions
-                ]
-            ),
-        },
-    )
-    total_entries, booked = _ledger_entries(engine, context.run.run_id)
-    yield dg.Output(
-        None,
-        output_name="award_ledger",
-        metadata={
-            "dagster/row_count": total_entries,
-            "awards_booked": result.awards,
-            "reversals_booked": result.reversals,
-            "net_booked_yuan": str(from_fen(result.net_fen)),
-            "attempts": result.attempts,
-            HEAD_ENTRY_ID: result.head.entry_id,
-            HEAD_HASH: result.head.entry_hash,
-            "booked_this_run": markdown_table(booked, limit=50),
-        },
-    )
+        total_entries, booked = _ledger_entries(engine, context.run.run_id)
+        yield dg.Output(
+            None,
+            output_name="award_ledger",
+            metadata={
+                "dagster/row_count": total_entries,
+                "awards_booked": result.awards,
+                "reversals_booked": result.reversals,
+                "net_booked_yuan": str(from_fen(result.net_fen)),
+                "attempts": result.attempts,
+                HEAD_ENTRY_ID: result.head.entry_id,
+                HEAD_HASH: result.head.entry_hash,
+                "booked_this_run": markdown_table(booked, limit=50),
+            },
+        )
 
 
 def recorded_head(instance: dg.DagsterInstance) -> ChainHead | None:
