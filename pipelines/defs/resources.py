@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine, create_engine, make_url
 
+from pipelines.io_manager import PickleIOManager
 from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
 from pipelines.sql import serialize_sqlite_writers
 from rules.parameters import Parameters
@@ -90,21 +91,22 @@ class Rulebook(dg.ConfigurableResource):
 
 def resources_for(
     inbox: str, database_url: str, reports: str | None = None, as_of: str = ""
-) -> dict[str, dg.ConfigurableResource]:
+) -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
     """The code location's resources for this inbox, database, reports folder and evaluation date (empty: today);
     without `reports`, those of the intake and metering assets (what a test or benchmark of them runs with)."""
-    resources: dict[str, dg.ConfigurableResource] = {
+    resources: dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory] = {
         "ledger_db": LedgerDatabase(url=database_url),
         "inbox": Inbox(path=inbox),
         "evaluation": Evaluation(as_of=as_of),
         "rulebook": Rulebook(),
+        "io_manager": PickleIOManager(),
     }
     if reports is not None:
         resources["reports"] = ReportsFolder(path=reports)
     return resources
 
 
-def resources_from_env() -> dict[str, dg.ConfigurableResource]:
+def resources_from_env() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
     settings = Settings.from_env()
     return resources_for(settings.inbox_dir, settings.database_url, settings.reports_dir, settings.as_of)
 
