@@ -28,9 +28,10 @@ def write_decisions(
 ) -> None:
     """Every decision of the night as the current one of its application, in the booking's transaction."""
     rows: list[dict[str, Any]] = []
+    cited: dict[int, str] = {}  # the decisions share a few dozen parameter values
     for d in decisions:
         amount = d.amount
-        reasons, explanation = stored_json(d)
+        reasons, explanation = stored_json(d, cited)
         rows.append(
             {
                 "application_id": d.application_id,
@@ -101,21 +102,29 @@ def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in _DECISION_CONTENT)
 
 
-def stored_json(decision: Decision) -> tuple[str, str]:
-    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, with each condition made JSON-able
-    once: the explanation lists every condition the reasons list (tests/ledger/test_decision_store.py)."""
-    conditions = [c.as_json() for c in decision.conditions]
+def stored_json(decision: Decision, cited: dict[int, str] | None = None) -> tuple[str, str]:
+    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, text for text
+    (tests/ledger/test_decision_store.py), put together from pieces encoded once: each condition's text serves the
+    reasons and the explanation alike, and `cited` keeps each parameter's text for the decisions citing it again
+    (keyed by `id()`: pass it only for one set of decisions that stays alive while it is used)."""
+    encode = _ENCODER.encode
+    conditions = [(c.passed, encode(c.as_json())) for c in decision.conditions]
     # reasons(): failed conditions, then notes, then passed ones
-    reasons = [c for wanted in (False, None, True) for c in conditions if c["passed"] is wanted]
-    explanation = {
-        "program": decision.program,
-        "clause": decision.clause,
-        "outcome": str(decision.outcome),
-        "conditions": conditions,
-        "parameters": [p.cite() for p in decision.parameters],
-        **({"review": jsonable(decision.review)} if decision.review is not None else {}),
-    }
-    return _ENCODER.encode(reasons), _ENCODER.encode(explanation)
+    reasons = "[" + ", ".join(t for wanted in (False, None, True) for p, t in conditions if p is wanted) + "]"
+    cited = {} if cited is None else cited
+    parameters = []
+    for p in decision.parameters:
+        text = cited.get(id(p))
+        if text is None:
+            text = cited[id(p)] = encode(p.cite())
+        parameters.append(text)
+    head = encode({"program": decision.program, "clause": decision.clause, "outcome": str(decision.outcome)})
+    review = "" if decision.review is None else ', "review": ' + encode(jsonable(decision.review))
+    explanation = (
+        f'{head[:-1]}, "conditions": [{", ".join(t for _, t in conditions)}], '
+        f'"parameters": [{", ".join(parameters)}]{review}}}'
+    )
+    return reasons, explanation
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), one encoder for all

@@ -39,6 +39,13 @@ def test_the_stored_texts_are_json_dumps_of_the_reasons_and_the_explanation():
         assert stored_json(d) == (_json(d.reasons()), _json(d.explanation()))
 
 
+def test_parameter_texts_kept_for_one_set_of_decisions_are_the_same_texts():
+    decisions = _decisions()
+    cited: dict[int, str] = {}
+    assert [stored_json(d, cited) for d in decisions] == [stored_json(d) for d in decisions]
+    assert cited  # the decisions cite parameters, and each was encoded once
+
+
 @pytest.mark.parametrize(
     "review", [None, {"reviewer": "工信厅", "on": date(2026, 3, 1), "amount": Decimal("1.50")}]
 )
