@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from rules.decision import Decision, jsonable
 from rules.money import as_fen
+from rules.parameters import ParameterValue
 from schemas.tables import ApplicationDecision
 
 
@@ -28,7 +29,7 @@ def write_decisions(
 ) -> None:
     """Every decision of the night as the current one of its application, in the booking's transaction."""
     rows: list[dict[str, Any]] = []
-    cited: dict[int, str] = {}  # the decisions share a few dozen parameter values
+    cited: dict[int, tuple[ParameterValue, str]] = {}  # the decisions share a few dozen parameter values
     for d in decisions:
         amount = d.amount
         reasons, explanation = stored_json(d, cited)
@@ -102,11 +103,12 @@ def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in _DECISION_CONTENT)
 
 
-def stored_json(decision: Decision, cited: dict[int, str] | None = None) -> tuple[str, str]:
+def stored_json(
+    decision: Decision, cited: dict[int, tuple[ParameterValue, str]] | None = None
+) -> tuple[str, str]:
     """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, text for text
     (tests/ledger/test_decision_store.py), put together from pieces encoded once: each condition's text serves the
-    reasons and the explanation alike, and `cited` keeps each parameter's text for the decisions citing it again
-    (keyed by `id()`: pass it only for one set of decisions that stays alive while it is used)."""
+    reasons and the explanation alike, and `cited` keeps each parameter's text for the decisions citing it again."""
     encode = _ENCODER.encode
     conditions = [(c.passed, encode(c.as_json())) for c in decision.conditions]
     # reasons(): failed conditions, then notes, then passed ones
@@ -114,10 +116,11 @@ def stored_json(decision: Decision, cited: dict[int, str] | None = None) -> tupl
     cited = {} if cited is None else cited
     parameters = []
     for p in decision.parameters:
-        text = cited.get(id(p))
-        if text is None:
-            text = cited[id(p)] = encode(p.cite())
-        parameters.append(text)
+        found = cited.get(id(p))
+        if found is None:
+            # Keyed by identity (a lookup without hashing every field); holding the value keeps its id its own.
+            found = cited[id(p)] = (p, encode(p.cite()))
+        parameters.append(found[1])
     head = encode({"program": decision.program, "clause": decision.clause, "outcome": str(decision.outcome)})
     review = "" if decision.review is None else ', "review": ' + encode(jsonable(decision.review))
     explanation = (
