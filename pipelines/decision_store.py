@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from rules.decision import Decision, jsonable
 from rules.money import as_fen
+from rules.parameters import ParameterValue
 from schemas.tables import ApplicationDecision
 
 
@@ -28,9 +29,10 @@ def write_decisions(
 ) -> None:
     """Every decision of the night as the current one of its application, in the booking's transaction."""
     rows: list[dict[str, Any]] = []
+    cited: dict[int, tuple[ParameterValue, str]] = {}  # the decisions share a few dozen parameter values
     for d in decisions:
         amount = d.amount
-        reasons, explanation = stored_json(d)
+        reasons, explanation = stored_json(d, cited)
         rows.append(
             {
                 "application_id": d.application_id,
@@ -101,21 +103,31 @@ def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in _DECISION_CONTENT)
 
 
-def stored_json(decision: Decision) -> tuple[str, str]:
-    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, with each condition made JSON-able
-    once: the explanation lists every condition the reasons list (tests/ledger/test_decision_store.py)."""
-    conditions = [c.as_json() for c in decision.conditions]
+def stored_json(
+    decision: Decision, cited: dict[int, tuple[ParameterValue, str]] | None = None
+) -> tuple[str, str]:
+    """`json.dumps` of `decision.reasons()` and of `decision.explanation()`, text for text
+    (tests/ledger/test_decision_store.py), put together from pieces encoded once: each condition's text serves the
+    reasons and the explanation alike, and `cited` keeps each parameter's text for the decisions citing it again."""
+    encode = _ENCODER.encode
+    conditions = [(c.passed, encode(c.as_json())) for c in decision.conditions]
     # reasons(): failed conditions, then notes, then passed ones
-    reasons = [c for wanted in (False, None, True) for c in conditions if c["passed"] is wanted]
-    explanation = {
-        "program": decision.program,
-        "clause": decision.clause,
-        "outcome": str(decision.outcome),
-        "conditions": conditions,
-        "parameters": [p.cite() for p in decision.parameters],
-        **({"review": jsonable(decision.review)} if decision.review is not None else {}),
-    }
-    return _ENCODER.encode(reasons), _ENCODER.encode(explanation)
+    reasons = "[" + ", ".join(t for wanted in (False, None, True) for p, t in conditions if p is wanted) + "]"
+    cited = {} if cited is None else cited
+    parameters = []
+    for p in decision.parameters:
+        found = cited.get(id(p))
+        if found is None:
+            # Keyed by identity (a lookup without hashing every field); holding the value keeps its id its own.
+            found = cited[id(p)] = (p, encode(p.cite()))
+        parameters.append(found[1])
+    head = encode({"program": decision.program, "clause": decision.clause, "outcome": str(decision.outcome)})
+    review = "" if decision.review is None else ', "review": ' + encode(jsonable(decision.review))
+    explanation = (
+        f'{head[:-1]}, "conditions": [{", ".join(t for _, t in conditions)}], '
+        f'"parameters": [{", ".join(parameters)}]{review}}}'
+    )
+    return reasons, explanation
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), one encoder for all

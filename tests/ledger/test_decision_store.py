@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.decision_store import stored_json
 from rules.decision import Condition, Decision, Outcome
+from rules.parameters import ParameterValue
 from tests.rules.builders import AS_OF, PARAMETERS, application, decide, recognition, savings_claim, wan
 
 
@@ -37,6 +38,13 @@ def test_the_stored_texts_are_json_dumps_of_the_reasons_and_the_explanation():
     assert {d.outcome for d in decisions} >= {Outcome.AWARDED, Outcome.REJECTED}
     for d in decisions:
         assert stored_json(d) == (_json(d.reasons()), _json(d.explanation()))
+
+
+def test_parameter_texts_kept_for_one_set_of_decisions_are_the_same_texts():
+    decisions = _decisions()
+    cited: dict[int, tuple[ParameterValue, str]] = {}
+    assert [stored_json(d, cited) for d in decisions] == [stored_json(d) for d in decisions]
+    assert cited  # the decisions cite parameters, and each was encoded once
 
 
 @pytest.mark.parametrize(
