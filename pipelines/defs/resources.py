@@ -89,12 +89,14 @@ class Rulebook(dg.ConfigurableResource):
         return self._parameters
 
 
-def resources_for(
-    inbox: str, database_url: str, reports: str | None = None, as_of: str = ""
-) -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
+# What the code location binds: its resources and its IO manager, by key.
+Resources = dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]
+
+
+def resources_for(inbox: str, database_url: str, reports: str | None = None, as_of: str = "") -> Resources:
     """The code location's resources for this inbox, database, reports folder and evaluation date (empty: today);
     without `reports`, those of the intake and metering assets (what a test or benchmark of them runs with)."""
-    resources: dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory] = {
+    resources: Resources = {
         "ledger_db": LedgerDatabase(url=database_url),
         "inbox": Inbox(path=inbox),
         "evaluation": Evaluation(as_of=as_of),
@@ -106,7 +108,7 @@ def resources_for(
     return resources
 
 
-def resources_from_env() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManagerFactory]:
+def resources_from_env() -> Resources:
     settings = Settings.from_env()
     return resources_for(settings.inbox_dir, settings.database_url, settings.reports_dir, settings.as_of)
 
