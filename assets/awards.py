@@ -253,8 +253,10 @@ def every_application_decided(ledger_db: LedgerDatabase, submissions: Submission
                     "怎么办": "重新运行 nightly_awards，以最新申报重新评审",
                 }
             )
+    judged: dict[str, str | None] = {}  # the rules word many decisions alike: each text is judged once
     for row in rows:
-        wrong = _reason_problem(row.reasons)
+        if (wrong := judged.get(row.reasons, "")) == "":
+            wrong = judged[row.reasons] = _reason_problem(row.reasons)
         if wrong:
             problems.append(
                 {

@@ -101,7 +101,8 @@ def _columns_in(file: str, sheet_key: str, columns: dict[str, list[Any]]) -> lis
     keys = [*(c.key for c in specs), ROW, FILE, SHEET]
     n = len(columns[ROW])
     values = [*(_column_in(c.kind, columns[c.key]) for c in specs), columns[ROW], [file] * n, [sheet_key] * n]
-    return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+    # Each row is as long as `keys` by construction; the outer zip checks that the columns are equally long.
+    return [dict(zip(keys, row)) for row in zip(*values, strict=True)]  # noqa: B905
 
 
 @cache
