@@ -190,6 +190,7 @@ def load(
         waiting = q.pending_since(conn, names)
         # the rulebook the decisions shown were made with; the one in force when nothing is decided yet
         rulebook_version = q.rulebook_version(conn) or rulebook_version
+    spoken: dict[str | None, tuple[str, str]] = {}  # many decisions share their reasons text word for word
     for d in decisions:
         program = BY_CODE.get(d["program"])
         kind = program.kind if program else ""
@@ -206,7 +207,9 @@ def load(
         d["_fill"] = DECISION_FILL.get(d["decision"])
         d["award_yuan"] = amount if kind == "fund" and d["decision"] == "awarded" else None
         d["estimate_yuan"] = amount if kind == "vat" and d["decision"] == "eligible" else None
-        d["reasons_zh"], d["missing_zh"] = reasons(d["reasons"])
+        if (said := spoken.get(d["reasons"])) is None:
+            said = spoken[d["reasons"]] = reasons(d["reasons"])
+        d["reasons_zh"], d["missing_zh"] = said
         d["submitted_on"] = d["submitted_on"] or declared_app.get("submitted_on")
         started = waiting.get(d["application_id"]) if d["decision"] == "needs_review" else None
         d["pending_since"] = started
