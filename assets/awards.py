@@ -8,6 +8,7 @@ ledger still holds it (pipelines/ledger_chain.py).
 import json
 import re
 from collections import Counter
+from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -253,10 +254,9 @@ def every_application_decided(ledger_db: LedgerDatabase, submissions: Submission
                     "怎么办": "重新运行 nightly_awards，以最新申报重新评审",
                 }
             )
-    judged: dict[str, str | None] = {}  # the rules word many decisions alike: each text is judged once
+    judge = cache(_reason_problem)  # the rules word many decisions alike: each text is judged once tonight
     for row in rows:
-        if (wrong := judged.get(row.reasons, "")) == "":
-            wrong = judged[row.reasons] = _reason_problem(row.reasons)
+        wrong = judge(row.reasons)
         if wrong:
             problems.append(
                 {

@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,7 @@ def load(
         waiting = q.pending_since(conn, names)
         # the rulebook the decisions shown were made with; the one in force when nothing is decided yet
         rulebook_version = q.rulebook_version(conn) or rulebook_version
-    spoken: dict[str | None, tuple[str, str]] = {}  # many decisions share their reasons text word for word
+    said = cache(reasons)  # many decisions share their reasons text word for word: each is said once tonight
     for d in decisions:
         program = BY_CODE.get(d["program"])
         kind = program.kind if program else ""
@@ -207,9 +208,7 @@ def load(
         d["_fill"] = DECISION_FILL.get(d["decision"])
         d["award_yuan"] = amount if kind == "fund" and d["decision"] == "awarded" else None
         d["estimate_yuan"] = amount if kind == "vat" and d["decision"] == "eligible" else None
-        if (said := spoken.get(d["reasons"])) is None:
-            said = spoken[d["reasons"]] = reasons(d["reasons"])
-        d["reasons_zh"], d["missing_zh"] = said
+        d["reasons_zh"], d["missing_zh"] = said(d["reasons"])
         d["submitted_on"] = d["submitted_on"] or declared_app.get("submitted_on")
         started = waiting.get(d["application_id"]) if d["decision"] == "needs_review" else None
         d["pending_since"] = started
