@@ -39,10 +39,10 @@ def completed(t: Trail) -> bool:
     if done is None:
         message = "未填写竣工日期，无法认定项目已完工，请补填"
     elif passed:
-        message = f"竣工日期 {day(done)} 不晚于评审日期 {day(t.ctx.as_of)}，项目已完工"
+        message = f"竣工日期 {day(done)} 不晚于评审日期，项目已完工"
     else:
-        message = f"竣工日期 {day(done)} 晚于评审日期 {day(t.ctx.as_of)}，项目尚未完工，请竣工后再申报"
-    return t.check("PROJECT_COMPLETED", passed, message, completion_date=done, as_of=t.ctx.as_of)
+        message = f"竣工日期 {day(done)} 晚于评审日期，项目尚未完工，请竣工后再申报"
+    return t.check("PROJECT_COMPLETED", passed, message, completion_date=done)
 
 
 def completed_project(app: Application, ctx: Context, program: str) -> Trail:
@@ -71,11 +71,10 @@ def newly_in_production(t: Trail) -> bool:
     in_production = t.check(
         "PRODUCTION_STARTED",
         started <= t.ctx.as_of,
-        f"投产日期 {day(started)} 不晚于评审日期 {day(t.ctx.as_of)}，已投产"
+        f"投产日期 {day(started)} 不晚于评审日期，已投产"
         if started <= t.ctx.as_of
-        else f"投产日期 {day(started)} 晚于评审日期 {day(t.ctx.as_of)}，尚未投产，请投产后再申报",
+        else f"投产日期 {day(started)} 晚于评审日期，尚未投产，请投产后再申报",
         production_start=started,
-        as_of=t.ctx.as_of,
     )
     newly = t.check(
         "PRODUCTION_BEFORE_EFFECTIVE_DATE",

@@ -164,9 +164,8 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
             t.check(
                 "RECOGNIZED_AFTER_EVALUATION_DATE",
                 False,
-                f"{name} 认定日期晚于评审日期 {day(ctx.as_of)}，请认定后再申报",
+                f"{name} 认定日期晚于评审日期，请认定后再申报",
                 **values,
-                as_of=ctx.as_of,
             )
             continue
         rung = scheme.rung(app.credit_code, rec)

@@ -148,7 +148,7 @@ def settle(
         return _noted(
             decision,
             "REVIEW_DATED_AFTER_EVALUATION",
-            f"{review.said()}晚于评审日期 {ctx.as_of.isoformat()}，本次评审不采用",
+            f"{review.said()}晚于评审日期，本次评审不采用",
             cite,
         )
     if program is None or review.department != program.lead_department:

@@ -149,9 +149,8 @@ def _evaluate(scheme: Scheme, app: Application, ctx: Context) -> Decision:
         "REPORTING_PERIOD_NOT_ENDED",
         ended,
         f"报告期 {day(claim.reporting_start)} 至 {day(claim.reporting_end)} "
-        + ("已结束" if ended else f"在评审日期 {day(ctx.as_of)} 尚未结束，请报告期满后再申报"),
+        + ("已结束" if ended else "截至评审日期尚未结束，请报告期满后再申报"),
         reporting_end=claim.reporting_end,
-        as_of=ctx.as_of,
     )
     after = app.completion_date is None or claim.reporting_start > app.completion_date
     t.check(

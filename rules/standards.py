@@ -67,8 +67,8 @@ def evaluate(app: Application, ctx: Context) -> Decision:
                     "STD_NOT_YET_PUBLISHED",
                     CLAUSE,
                     False,
-                    f"标准 {label} 发布日期 {std.published_on.isoformat()} 晚于评审日期 {ctx.as_of.isoformat()}",
-                    {**values, "as_of": ctx.as_of},
+                    f"标准 {label} 发布日期 {std.published_on.isoformat()} 晚于评审日期",
+                    values,
                 )
             )
             continue

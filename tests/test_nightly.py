@@ -1,6 +1,7 @@
 """The nightly job end to end on the bundled sample: inbox -> decisions -> ledger -> reports."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -128,6 +129,26 @@ def test_a_second_run_over_the_same_inbox_books_nothing_new(nightly: Nightly):
     assert nightly.scalar("SELECT COUNT(*) FROM award_ledger") == entries
     assert nightly.scalar("SELECT COUNT(*) FROM submission_rejections") == rejections
     assert _balances(nightly) == balances
+
+
+def test_the_next_night_over_the_same_inbox_leaves_every_decision_word_for_word(nightly: Nightly):
+    """Finance diffs application_decisions night by night: a night with nothing new changes only the stamps
+    (run, time), not the reasons; the evaluation date stands in each run and each report's frame, not in the
+    reasons (a reason citing it would rewrite thousands of unchanged decisions every night)."""
+    content = (
+        "SELECT application_id, decision, amount_fen, reasons, explanation, run_id FROM application_decisions"
+        " ORDER BY application_id"
+    )
+    nightly.run()
+    first = nightly.rows(content)
+    nightly.as_of += timedelta(days=1)
+    nightly.run()
+    second = nightly.rows(content)
+    assert [r["run_id"] for r in first] != [r["run_id"] for r in second]  # the next night did re-decide them
+    stamps = ("run_id",)
+    assert [{k: v for k, v in r.items() if k not in stamps} for r in second] == [
+        {k: v for k, v in r.items() if k not in stamps} for r in first
+    ]
 
 
 def test_a_row_with_a_bad_credit_code_lands_in_submission_rejections(nightly: Nightly):
