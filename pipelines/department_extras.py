@@ -243,6 +243,15 @@ def _month_figures(months: Sequence[dict[str, Any]]) -> dict[tuple[str, str], di
     return out
 
 
+LISTED = 10  # applications named in one cell; the rest are counted (明细 lists every application)
+
+
+def _listed(decisions: Sequence[dict[str, Any]]) -> str:
+    named = "、".join(f"{d['application_id']}（{d['program_name']}）" for d in decisions[:LISTED])
+    rest = len(decisions) - LISTED
+    return named if rest <= 0 else f"{named} 等 {len(decisions)} 项（其余 {rest} 项见「明细」表）"
+
+
 def _recycled_sheets(wb: Workbook, data: ReportData, department: str, rows: Rows) -> None:
     recycled = [d for d in data.decisions if d["program"].startswith("RECYCLED_")]
     enterprises = sorted({d["credit_code"] for d in recycled})
@@ -262,8 +271,11 @@ def _recycled_sheets(wb: Workbook, data: ReportData, department: str, rows: Rows
         claims: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
             (d, c) for d in vat for c in data.declared["vat_claims"].get(d["application_id"], [])
         ]
-        applications = "、".join(f"{d['application_id']}（{d['program_name']}）" for d in mine)
         for d, claim in claims or [(None, {})]:
+            # A VAT period's row names its own VAT application first, then the enterprise's other recycled ones
+            # (not the VAT applications of its other periods: those have their own rows).
+            others = [x for x in mine if x is not d and (d is None or x["program"] != "RECYCLED_VAT")]
+            applications = _listed(([d] if d is not None else []) + others)
             start, end = claim.get("period_start"), claim.get("period_end")
             inside = [
                 f

@@ -169,6 +169,8 @@ def _shown(value: Any, kind: str) -> str:
         return ""
     if kind in ("yuan", "wan", "qty") and isinstance(value, Decimal | int):
         return f"{value:,.2f}"
+    if kind == "int" and isinstance(value, Decimal | int):
+        return f"{value:,}"
     if kind == "pct":
         return "100.00%"
     if kind == "date":
@@ -176,18 +178,30 @@ def _shown(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _widths(columns: Sequence[Col], rows: Sequence[dict[str, Any]]) -> list[int]:
+_FIGURES = ("yuan", "wan", "qty", "int")  # a figure never wraps: one too wide for its column prints as ###
+
+
+def _widths(
+    columns: Sequence[Col], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None = None
+) -> list[int]:
     widths = []
     for col in columns:
+        if col.kind in _FIGURES:
+            # the widest figure of every row and of the 合计, not of a sample: the longest is the largest in size
+            figures = [v for r in (*rows, totals or {}) if isinstance(v := r.get(col.key), Decimal | int)]
+            ends = (min(figures), max(figures)) if figures else ()
+            fit = max((display_width(_shown(v, col.kind)) + 2 for v in ends), default=0)
+        else:
+            fit = 0
         if col.width is not None:
-            widths.append(col.width)
+            widths.append(max(col.width, fit))
             continue
         # headers wrap, so a column need only be as wide as the header's longest half
         header = max(8, math.ceil(display_width(col.header) / 2) + 2)
         widest = max(
             [header] + [display_width(_shown(r.get(col.key), col.kind)) + 2 for r in rows[:_WIDTH_SAMPLE]]
         )
-        widths.append(min(widest, _MAX_WIDTH))
+        widths.append(max(min(widest, _MAX_WIDTH), fit))
     return widths
 
 
@@ -235,6 +249,13 @@ _PAGE_PT = 510  # the printable height of an A4 landscape page within our margin
 
 
 _LINE_PT = 13.5  # the height of one line of 11 pt text, CJK fonts included
+# The tallest row Excel keeps (its limit is 409 points; a taller `ht` is beyond what it can show), some 30 lines:
+# a longer text is whole in its cell, and the printed row shows what fits.
+MAX_ROW_PT = 409.0
+
+
+def _wrapped_height(lines: int, line_pt: float = _LINE_PT, padding: float = 3) -> float:
+    return min(line_pt * lines + padding, MAX_ROW_PT)
 
 
 def write_table(
@@ -260,7 +281,7 @@ def write_table(
     if columns[: len(printed)] != printed:
         raise ValueError(f"{name}: screen-only columns must come after the printed ones")
     ws = wb.create_sheet(name)
-    widths = _widths(columns, rows)
+    widths = _widths(columns, rows, totals)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     span = len(printed)
@@ -305,7 +326,7 @@ def write_table(
         cell._style = header_style._style
         header.append(cell)
     header_lines = max(_lines_needed(c.header, w) for c, w in zip(columns, widths, strict=True))
-    put(header, height=_LINE_PT * header_lines + 4 if header_lines > 1 else None)
+    put(header, height=_wrapped_height(header_lines, padding=4) if header_lines > 1 else None)
 
     install(ws)
     wraps = [c.width is not None or c.kind == "text" for c in columns]
@@ -352,7 +373,7 @@ def write_table(
             seq += 1
             styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
         lines = max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
-        height = _LINE_PT * lines + 3 if lines > 1 else None
+        height = _wrapped_height(lines) if lines > 1 else None
         put(Row(cells(row, styles, number), height), height=height)
     last_row = row_no
     if totals is not None:
@@ -367,7 +388,10 @@ def write_table(
     if notes:
         put([])
         for note in notes:
-            put(*_text_row(ws, note, note_style._style, span), height=16 * _lines_needed(note, printed_width))
+            put(
+                *_text_row(ws, note, note_style._style, span),
+                height=_wrapped_height(_lines_needed(note, printed_width), 16, 0),
+            )
     if sign_off:
         put([])
         put(*_text_row(ws, "    ".join(sign_off), line_style._style, span), height=24)

@@ -117,6 +117,19 @@ def test_no_report_prints_a_blank_page(pdfs):
     assert blank == []
 
 
+def test_every_printed_number_fits_its_column(pdfs):
+    """A number too wide for its column prints as ### (LibreOffice and Excel alike): 工信厅's 再生铝基础数据库
+    printed the sample recycler's 182,539.00 吨 of water so. Amount and quantity columns are as wide as their
+    widest figure, their 合计 included, however narrow the column was drawn."""
+    import pymupdf
+
+    hashed = []
+    for name, pdf in pdfs.items():
+        with pymupdf.open(pdf) as doc:
+            hashed += [f"{name} p.{i}" for i, page in enumerate(doc, start=1) if "###" in page.get_text()]
+    assert hashed == []
+
+
 def test_a_chart_on_a_page_of_its_own_is_not_headed_by_a_lone_table_header_row(run, pdfs):
     """The header row repeats on the pages of a long table, never above a chart that starts a page of its own."""
     import pymupdf

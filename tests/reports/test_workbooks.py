@@ -1,6 +1,8 @@
 """The department reports and the fund summary of a real nightly run on the sample inbox, opened with openpyxl:
 sheets, print and filter setup, yuan formats, and every total tied to `award_balances`."""
 
+import re
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,12 +14,14 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipelines.excel import YUAN_FORMAT
+from pipelines.excel import MAX_ROW_PT, YUAN_FORMAT
 from pipelines.fund_report import FILE_NAME
 from pipelines.report_readback import department_mismatches, fund_mismatches
 from pipelines.settings import SAMPLE_INBOX
 from rules.catalog import DEPARTMENTS, PROGRAMS
 from rules.parameters import Parameters
+from samples.build import sample_sheets
+from samples.workbook import write_batch
 from tests.conftest import AS_OF, Nightly
 
 EXTRA_SHEETS = {
@@ -320,6 +324,59 @@ def test_the_energy_bureau_gets_every_metered_renewable_share_and_miit_the_recyc
     assert {(r[at[0]], r[at[1]]) for r in monthly} == months
     e_header, extract = _table(load_workbook(_books(n)["工信厅"])["再生铝基础数据库"])
     assert {r[e_header.index("统一社会信用代码")] for r in extract} == recycled
+
+
+def test_no_row_of_any_report_is_taller_than_excel_can_show(run):
+    """Excel keeps rows up to 409 points; the energy-saving reasons of the sample wrap to some 30 lines, which
+    sized their 明细 rows at 435 points. A longer text stays whole in its cell."""
+    n, _ = run
+    books = sorted(_folder(n).rglob("*.xlsx"))
+    assert len(books) == 11 + 5  # ten departments, the fund summary and the review workbooks (审核/)
+    tallest = {}
+    for book in books:
+        with zipfile.ZipFile(book) as z:
+            for part in z.namelist():
+                if part.startswith("xl/worksheets/sheet"):
+                    heights = re.findall(r'<row [^>]*?ht="([0-9.]+)"', z.read(part).decode())
+                    tallest[f"{book.name} {part}"] = max(map(float, heights), default=0.0)
+    assert max(tallest.values()) <= MAX_ROW_PT, {k: v for k, v in tallest.items() if v > MAX_ROW_PT}
+    header, rows = _table(load_workbook(_books(n)["工信厅"])["明细"])
+    reasons = [r[header.index("理由")] for r in rows if r[header.index("申报编号")] == "ES-001"]
+    assert len(reasons) == 1 and "EN-E02" in reasons[0] and reasons[0].endswith("（含本数）")
+
+
+def test_the_recycled_database_names_each_vat_periods_own_application_and_counts_a_long_list(tmp_path: Path):
+    """One row per VAT period: it names that period's VAT application and the enterprise's other recycled
+    applications, never the VAT applications of the other periods; beyond ten, the rest are counted."""
+    sheets = sample_sheets()
+    recycler = "911509001003167664"  # 乌兰察布再生铝科技有限公司: RC-DB-001, RC-INT-001, RC-VAT-001
+    claim = next(c for c in sheets["vat_claims"] if c["application_id"] == "RC-VAT-001")
+    vat = next(a for a in sheets["applications"] if a["application_id"] == "RC-VAT-001")
+    for year in (2022, 2023, 2024):
+        app_id = f"RC-VAT-{year}"
+        sheets["applications"].append(vat | {"application_id": app_id})
+        sheets["vat_claims"].append(
+            claim | {"application_id": app_id, "period_start": f"{year}-01-01", "period_end": f"{year}-12-31"}
+        )
+    register = next(a for a in sheets["applications"] if a["application_id"] == "RC-DB-001")
+    sheets["applications"] += [register | {"application_id": f"RC-DB-{i:03d}"} for i in range(2, 12)]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_batch(inbox / "2026-03-01-再生铝.xlsx", sheets)
+    n = Nightly(inbox=inbox, database_url=f"sqlite:///{tmp_path / 'l.sqlite'}", reports=tmp_path / "out")
+    assert n.run().success
+    header, rows = _table(load_workbook(_books(n)["工信厅"])["再生铝基础数据库"])
+    mine = {
+        r[header.index("增值税所属期起")].year: r[header.index("再生铝申报")]
+        for r in rows
+        if r[header.index("统一社会信用代码")] == recycler
+    }
+    assert sorted(mine) == [2022, 2023, 2024, 2025]
+    for year, listed in mine.items():
+        own = "RC-VAT-001" if year == 2025 else f"RC-VAT-{year}"
+        named = re.findall(r"(RC-[A-Z]+-\d+)（", listed)
+        assert own in named and not {x for x in named if x.startswith("RC-VAT")} - {own}, listed
+        assert len(named) == 10 and listed.endswith("等 13 项（其余 3 项见「明细」表）"), listed
 
 
 def test_workbooks_written_by_two_processes_are_cell_for_cell_those_written_by_one(run, tmp_path: Path):
