@@ -243,7 +243,7 @@ def _month_figures(months: Sequence[dict[str, Any]]) -> dict[tuple[str, str], di
     return out
 
 
-LISTED = 10  # applications named in one cell; the rest are counted (明细 lists every application)
+LISTED = 5  # applications named in one cell, some 20 lines of its column; the rest are counted (明细 lists them all)
 
 
 def _listed(decisions: Sequence[dict[str, Any]]) -> str:
