@@ -172,13 +172,13 @@ def _shown(value: Any, kind: str) -> str:
     if kind == "int" and isinstance(value, Decimal | int):
         return f"{value:,}"
     if kind == "pct":
-        return "100.00%"
+        return f"{value * 100:.2f}%" if isinstance(value, Decimal | int) else "100.00%"
     if kind == "date":
         return "2026-01-01"
     return str(value)
 
 
-_FIGURES = ("yuan", "wan", "qty", "int")  # a figure never wraps: one too wide for its column prints as ###
+_FIGURES = ("yuan", "wan", "qty", "int", "pct")  # a figure never wraps: one too wide for its column prints ###
 
 
 def _widths(

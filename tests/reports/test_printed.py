@@ -16,6 +16,7 @@ import shutil
 import statistics
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy import inspect
 from pipelines import report_queries
 from pipelines.allocation import ALLOCATION_SHEET, NOTICE_SHEET
 from pipelines.charts import chart_rows
+from pipelines.excel import Col, Frame, new_workbook, save, write_table
 from pipelines.fund_report import FILE_NAME, MONTH_SHEET, month_rows
 from pipelines.report_readback import department_mismatches, read_table
 from pipelines.report_text import official_order, plain_reason
@@ -59,19 +61,9 @@ def _books(n: Nightly) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def pdfs(run: Nightly, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    if SOFFICE is None:
-        message = "LibreOffice (soffice) is missing: apt-get install libreoffice-calc (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     out = tmp_path_factory.mktemp("pdf")
-    profile = tmp_path_factory.mktemp("lo-profile")
     books = _books(run)
-    subprocess.run(
-        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(out), *map(str, books)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+    _render(books, out, tmp_path_factory.mktemp("lo-profile"))
     rendered = {p.stem: p for p in out.glob("*.pdf")}
     assert set(rendered) == {b.stem for b in books}
     return rendered
@@ -115,6 +107,67 @@ def test_no_report_prints_a_blank_page(pdfs):
         with pymupdf.open(pdf) as doc:
             blank += [f"{name} p.{i}" for i, page in enumerate(doc, start=1) if not page.get_text().strip()]
     assert blank == []
+
+
+def _render(books: list[Path], out: Path, profile: Path) -> None:
+    if SOFFICE is None:
+        message = "LibreOffice (soffice) is missing: apt-get install libreoffice-calc (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(out), *map(str, books)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_figures_far_wider_than_their_columns_were_drawn_still_print_whole(tmp_path: Path):
+    """The 12,000-application benchmark's fund summary printed its 合计 of 占年度预算, 1498.10 %, as ###; a
+    register's narrow column would do the same with a large amount. Each figure column takes its widest
+    figure's width, the bold 合计 row included."""
+    import pymupdf
+
+    columns = [
+        Col("项目", "name", width=8),
+        Col("金额(元)", "yuan", "yuan", width=6),
+        Col("数量(吨)", "qty", "qty", width=6),
+        Col("个数", "count", "int", width=4),
+        Col("占年度预算", "share", "pct"),
+    ]
+    rows = [
+        {
+            "name": "甲",
+            "yuan": Decimal("123456789012.34"),
+            "qty": Decimal("182539"),
+            "count": 1,
+            "share": Decimal("0.855"),
+        },
+        {
+            "name": "乙",
+            "yuan": Decimal("-98765432109.87"),
+            "qty": Decimal("1"),
+            "count": 2,
+            "share": Decimal("12.654"),
+        },
+    ]
+    totals = {
+        "name": "合计",
+        "yuan": Decimal("24691356902.47"),
+        "qty": Decimal("182540"),
+        "count": 1234567,
+        "share": Decimal("14.981"),
+    }
+    wb = new_workbook()
+    frame = Frame("宽数字", "测试单位", AS_OF, "rb-test", datetime(2026, 11, 24, 2, 0))
+    write_table(wb, "表", columns, rows, frame=frame, totals=totals)
+    book = save(wb, tmp_path / "figures.xlsx")
+    _render([book], tmp_path, tmp_path / "lo-profile")
+    with pymupdf.open(tmp_path / "figures.pdf") as doc:
+        text = "".join(page.get_text() for page in doc)
+    assert "###" not in text
+    for shown in ("123,456,789,012.34", "-98,765,432,109.87", "182,539.00", "1,234,567", "1498.10%"):
+        assert shown in text, shown
 
 
 def test_every_printed_number_fits_its_column(pdfs):
