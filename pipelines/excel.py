@@ -359,11 +359,8 @@ def write_table(
     plain_cells, bold_cells = encoders(column_styles()), encoders(column_styles(bold=True))
     filled_cells = {k: encoders(column_styles(fill=k)) for k in FILLS}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
-    wrapped = [
-        (_line_counts(w), c.key)
-        for c, w in zip(columns, widths, strict=True)
-        if c.width is not None and c.kind == "text"
-    ]
+    # (every text column wraps, a fitted one too: its text may be longer than the widest it is fitted to)
+    wrapped = [(_line_counts(w), c.key) for c, w in zip(columns, widths, strict=True) if c.kind == "text"]
 
     seq = 0
     for row in rows:

@@ -112,7 +112,7 @@ def write(
 
 # How the values a condition compared are named for an official (the rest keep their key).
 LABELS = {
-    "period": "时段", "coverage": "完整率", "present_intervals": "有读数区间", "expected_intervals": "应有区间",
+    "meter_id": "计量点", "period": "时段", "coverage": "完整率", "present_intervals": "有读数区间", "expected_intervals": "应有区间",
     "minimum": "下限", "claimed_saving": "申报节约量", "saving": "节约量", "unknown_meters": "无读数计量点",
     "total_investment_yuan": "项目总投资(元)", "equipment_investment_yuan": "设备投资额(元)",
 }  # fmt: skip

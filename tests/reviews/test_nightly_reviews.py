@@ -1,6 +1,7 @@
 """Departments settle `needs_review` through a real nightly run: the workbook they get, fill and drop into 审核/."""
 
 import json
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -94,6 +95,23 @@ def test_an_official_fills_the_generated_review_workbook_and_the_next_night_awar
     nightly.run()  # re-running the night books nothing new and records no determination twice
     assert nightly.scalar("SELECT COUNT(*) FROM award_ledger") == count
     assert nightly.scalar("SELECT COUNT(*) FROM review_determinations") == 1
+
+
+def test_the_review_workbook_shows_each_pending_reason_whole_and_its_figures_in_chinese(nightly: Nightly):
+    """The 审核结论 sheet's columns are fitted to their text (no drawn width) and wrap: a row sized for one line
+    clipped the pending reason to its first line on screen and on paper, and ran the lines of long reasons into
+    the rows below in print. The figures the rules compared are named in Chinese (was `meter_id XG-E01`)."""
+    nightly.run()
+    ws = load_workbook(nightly.reports / "2026-11-24" / "审核" / "2026-11-24-工信厅-审核结论.xlsx")[REVIEWS.name]
+    head = next(r for r in range(1, 11) if any(c.value == "申报编号" for c in ws[r]))
+    col = {c.value: c.column for c in ws[head]}
+    (row,) = [r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, col["申报编号"]).value == "ES-003"]
+    reason = str(ws.cell(row, col["待审核原因"]).value)
+    width = ws.column_dimensions[ws.cell(head, col["待审核原因"]).column_letter].width
+    lines = len(reason) * 1.8 / width  # CJK-wide characters per line of the column, roughly
+    assert lines > 5 and (ws.row_dimensions[row].height or 15) >= 13.5 * lines * 0.8
+    figures = str(ws.cell(row, col["规则所用数值"]).value)
+    assert "计量点 XG-E01" in figures and not re.search(r"[a-z]+_[a-z]+", figures), figures
 
 
 def test_a_rejection_of_an_awarded_application_books_one_reversal_naming_the_review(nightly: Nightly):
