@@ -178,7 +178,8 @@ def _shown(value: Any, kind: str) -> str:
     return str(value)
 
 
-_FIGURES = ("yuan", "wan", "qty", "int", "pct")  # a figure never wraps: one too wide for its column prints ###
+# A figure never wraps: one too wide for its column prints as ###.
+_FIGURES = ("yuan", "wan", "qty", "int", "pct")
 
 
 def _widths(

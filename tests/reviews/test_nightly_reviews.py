@@ -102,7 +102,9 @@ def test_the_review_workbook_shows_each_pending_reason_whole_and_its_figures_in_
     clipped the pending reason to its first line on screen and on paper, and ran the lines of long reasons into
     the rows below in print. The figures the rules compared are named in Chinese (was `meter_id XG-E01`)."""
     nightly.run()
-    ws = load_workbook(nightly.reports / "2026-11-24" / "审核" / "2026-11-24-工信厅-审核结论.xlsx")[REVIEWS.name]
+    ws = load_workbook(nightly.reports / "2026-11-24" / "审核" / "2026-11-24-工信厅-审核结论.xlsx")[
+        REVIEWS.name
+    ]
     head = next(r for r in range(1, 11) if any(c.value == "申报编号" for c in ws[r]))
     col = {c.value: c.column for c in ws[head]}
     (row,) = [r for r in range(head + 1, ws.max_row + 1) if ws.cell(r, col["申报编号"]).value == "ES-003"]
