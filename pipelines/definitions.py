@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 import assets
+from pipelines.collector import freeze_loaded
 
 defs = dg.Definitions.merge(
     dg.load_from_defs_folder(path_within_project=Path(__file__).parent / "defs"),
@@ -17,3 +18,5 @@ defs = dg.Definitions.merge(
         executor=dg.in_process_executor,
     ),
 )
+
+freeze_loaded()  # pipelines/collector.py: the loaded code location is never walked by the collector again
