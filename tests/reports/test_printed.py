@@ -183,6 +183,24 @@ def test_every_printed_number_fits_its_column(pdfs):
     assert hashed == []
 
 
+def test_no_printed_line_is_a_closing_bracket_alone(pdfs):
+    """A column narrower than its text wrapped "奖补金额(万元)" (the allocation tables) and the 退回行 sheet's 列
+    (the header named, "项目总投资(万元)") so that the ")" printed on a line of its own, some fifty times across the sample's
+    reports."""
+    import pymupdf
+
+    alone = []
+    for name, pdf in pdfs.items():
+        with pymupdf.open(pdf) as doc:
+            for i, page in enumerate(doc, start=1):
+                for block in page.get_text("dict")["blocks"]:
+                    for line in block.get("lines", []):
+                        text = "".join(span["text"] for span in line["spans"]).strip()
+                        if text and set(text) <= set(")）]】」》"):
+                            alone.append(f"{name} p.{i}: {text}")
+    assert alone == []
+
+
 def test_a_chart_on_a_page_of_its_own_is_not_headed_by_a_lone_table_header_row(run, pdfs):
     """The header row repeats on the pages of a long table, never above a chart that starts a page of its own."""
     import pymupdf
