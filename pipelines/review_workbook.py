@@ -26,11 +26,21 @@ from schemas.sheets import REVIEWS
 INFO = ("application_id", "enterprise_name", "project_code", "project_name", "program_name",
         "pending_reason", "rule_figures", "pending_since")  # fmt: skip
 TO_FILL = ("outcome", "determined_value", "opinion", "department", "reviewer", "reviewed_on", "document_no")
+# Drawn widths, not fitted ones: fifteen columns fitted to their text (up to 24 each, 203 in all) printed on an
+# A4 landscape page at 6 pt; at these (144) about 8.5 pt. Long text wraps within its column (rows are sized for
+# it). Nine-point print, as the reports have, would leave the reasons some ten characters a line.
+WIDTHS = {
+    "application_id": 9, "enterprise_name": 10, "project_code": 10, "project_name": 10, "program_name": 9,
+    "pending_reason": 18, "rule_figures": 13, "pending_since": 11,
+    "outcome": 8, "determined_value": 7, "opinion": 8, "department": 7, "reviewer": 6, "reviewed_on": 11,
+    "document_no": 7,
+}  # fmt: skip
 COLUMNS = [
     Col(
         REVIEWS.column(k).header,
         k,
         "date" if k == "reviewed_on" else "qty" if k == "determined_value" else "text",
+        width=WIDTHS[k],
     )
     for k in (*INFO, *TO_FILL)
 ]
