@@ -17,26 +17,31 @@ from rules.whatif import Row, Total, totals
 if TYPE_CHECKING:  # pipelines.whatif imports this module to write its comparison
     from pipelines.whatif import Comparison
 
+# Drawn widths: fitted to their text the eleven columns printed at 8 pt, and a program's code in brackets broke
+# across lines (its "）" alone on the last). The code is a screen column, for filtering.
 ROWS = [
-    Col("申报编号", "application_id"),
-    Col("企业名称", "enterprise_name"),
-    Col("所属盟市", "league_city"),
-    Col("申报类别", "program"),
-    Col("现行决定", "base_decision"),
-    Col("现行金额(元)", "base_amount", "yuan"),
-    Col("调整后决定", "whatif_decision"),
-    Col("调整后金额(元)", "whatif_amount", "yuan"),
-    Col("差额(元)", "difference", "yuan"),
-    Col("有变化", "changed"),
+    Col("申报编号", "application_id", width=12),
+    Col("企业名称", "enterprise_name", width=21),
+    Col("所属盟市", "league_city", width=9),
+    Col("申报类别", "program_name", width=16),
+    Col("现行决定", "base_decision", width=9),
+    Col("现行金额(元)", "base_amount", "yuan", width=13),
+    Col("调整后决定", "whatif_decision", width=9),
+    Col("调整后金额(元)", "whatif_amount", "yuan", width=13),
+    Col("差额(元)", "difference", "yuan", width=12),
+    Col("有变化", "changed", width=7),
+    Col("代码", "program", screen=True),
 ]
 TOTALS = [
-    Col("分组", "group"),
+    Col("盟市", "group"),
     Col("申报数", "applications", "int"),
     Col("有变化的申报", "changed", "int"),
     Col("现行奖补(元)", "base", "yuan"),
     Col("调整后奖补(元)", "whatif", "yuan"),
     Col("差额(元)", "difference", "yuan"),
 ]
+# 按类别: the program's name is printed, its code (the group) is a screen column
+BY_PROGRAM = [Col("申报类别", "name"), *TOTALS[1:], Col("代码", "group", screen=True)]
 BUDGET = [Col("项目", "item"), Col("现行(元)", "base", "yuan"), Col("调整后(元)", "whatif", "yuan")]
 
 
@@ -50,7 +55,7 @@ class Budget:
 def _row(r: Row) -> dict[str, object]:
     return {
         **r.__dict__,
-        "program": f"{BY_CODE[r.program].name}（{r.program}）" if r.program in BY_CODE else r.program,
+        "program_name": BY_CODE[r.program].name if r.program in BY_CODE else r.program,
         "base_decision": DECISION_ZH.get(r.base_decision, r.base_decision),
         "whatif_decision": DECISION_ZH.get(r.whatif_decision, r.whatif_decision),
         "difference": r.difference,
@@ -59,7 +64,8 @@ def _row(r: Row) -> dict[str, object]:
 
 
 def _total(t: Total) -> dict[str, object]:
-    return {**t.__dict__, "difference": t.difference}
+    name = BY_CODE[t.group].name if t.group in BY_CODE else t.group
+    return {**t.__dict__, "name": name, "difference": t.difference}
 
 
 def write(path: Path, comparison: Comparison) -> Path:
@@ -78,14 +84,14 @@ def write(path: Path, comparison: Comparison) -> Path:
     )
     write_table(wb, "逐项对比", ROWS, [_row(r) for r in rows], frame=frame("现行与调整后逐项对比"))
     by_program = totals(rows, lambda r: r.program)
-    for name, groups in (
-        ("按类别", by_program),
-        ("按盟市", totals(rows, lambda r: r.league_city or "（未知）")),
+    for name, columns, groups in (
+        ("按类别", BY_PROGRAM, by_program),
+        ("按盟市", TOTALS, totals(rows, lambda r: r.league_city or "（未知）")),
     ):
         everything = Total("合计", sum(g.applications for g in groups), sum(g.changed for g in groups),
                            sum((g.base for g in groups), Decimal("0.00")), sum((g.whatif for g in groups), Decimal("0.00")))  # fmt: skip
         write_table(
-            wb, name, TOTALS, [_total(g) for g in groups], frame=frame(name), totals=_total(everything)
+            wb, name, columns, [_total(g) for g in groups], frame=frame(name), totals=_total(everything)
         )
     base = sum((g.base for g in by_program), Decimal("0.00"))
     whatif = sum((g.whatif for g in by_program), Decimal("0.00"))

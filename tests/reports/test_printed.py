@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import inspect
 
-from pipelines import report_queries
+from pipelines import report_queries, whatif, whatif_workbook
 from pipelines.allocation import ALLOCATION_SHEET, NOTICE_SHEET
 from pipelines.charts import chart_rows
 from pipelines.excel import Col, Frame, new_workbook, save, write_table
@@ -37,6 +37,7 @@ from pipelines.report_text import official_order, plain_reason
 from pipelines.settings import SAMPLE_INBOX
 from rules.catalog import BY_CODE, DEPARTMENTS, PROGRAMS
 from rules.parameters import Parameters
+from rules.whatif import Override
 from schemas.sheets import LEAGUE_CITIES
 from tests.conftest import AS_OF, Nightly
 
@@ -131,6 +132,29 @@ def _render(books: list[Path], out: Path, profile: Path) -> None:
          "--outdir", str(out), *map(str, books)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
+
+
+def test_the_what_if_workbook_prints_in_nine_point_text_with_every_figure_and_bracket_in_place(
+    run: Nightly, tmp_path: Path
+):
+    """Its columns fitted to their text printed the side-by-side table at 8 pt, and "名称（CODE）" broke a
+    program's code across lines with its "）" alone on the last."""
+    import pymupdf
+
+    comparison = whatif.run(
+        run.inbox, run.engine(), AS_OF, [Override.parse("general.effective_date=2024-10-29")]
+    )
+    book = whatif_workbook.write(tmp_path / "what-if.xlsx", comparison)
+    _render([book], tmp_path, tmp_path / "lo-profile")
+    pdf = tmp_path / "what-if.pdf"
+    assert [p for p, size in enumerate(_page_sizes(pdf), start=1) if size < MIN_POINTS] == []
+    with pymupdf.open(pdf) as doc:
+        text = "".join(page.get_text() for page in doc)
+    assert "###" not in text
+    assert not any(line.strip() and set(line.strip()) <= set(")）") for line in text.splitlines())
+    assert (
+        "高铝粉煤灰提取氧化铝项目贴息" in text and "FLYASH_ALUMINA_INTEREST" not in text
+    )  # the code is on screen only
 
 
 def test_figures_far_wider_than_their_columns_were_drawn_still_print_whole(tmp_path: Path):

@@ -80,7 +80,8 @@ def test_the_what_if_job_writes_the_side_by_side_workbook_and_leaves_the_ledger_
     assert wb.sheetnames == ["说明", "逐项对比", "按类别", "按盟市", "预算影响"]
     eq3 = next(r for r in _table(wb["逐项对比"], "申报编号") if r["申报编号"] == "EQ-003")
     assert (eq3["现行金额(元)"], eq3["调整后金额(元)"], eq3["差额(元)"]) == (5_000_000, 6_000_000, 1_000_000)
-    by_program = {r["分组"]: r for r in _table(wb["按类别"], "分组") if r["分组"]}
+    by_program = {r["代码"]: r for r in _table(wb["按类别"], "申报类别") if r["申报类别"]}
+    assert by_program["EQUIPMENT_UPGRADE"]["申报类别"] == "设备更新和技术改造奖补"
     assert (
         by_program["EQUIPMENT_UPGRADE"]["差额(元)"] == 1_000_000
         and by_program["合计"]["差额(元)"] == 1_000_000
