@@ -80,6 +80,7 @@ _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _MAX_WIDTH = 24  # an unbounded column is fitted to its content up to this; wider text gets a bounded width
+_MAX_SCREEN_WIDTH = 40  # the same for a screen-only column (after the printed ones), which never prints
 _WIDTH_SAMPLE = 500  # rows looked at to fit a column: enough to see the long names, cheap at any size
 _HEADER_ROW = 5  # title, two frame lines, a blank row, then the header
 _CM = 1 / 2.54  # openpyxl margins are in inches
@@ -199,6 +200,14 @@ def _widths(
             continue
         # headers wrap, so a column need only be as wide as the header's longest half
         header = max(8, math.ceil(display_width(col.header) / 2) + 2)
+        if col.screen:
+            # Off the page, so it costs the print nothing to fit its values whole, measured as the row heights
+            # measure them (`_text_units`): at 24, 按类别's code DEEP_PROCESSING_INTEREST made its row two lines
+            # tall on paper with the second line empty.
+            widest = max([header] + [math.ceil(_text_units(str(_shown(r.get(col.key), col.kind)))) + 2
+                                     for r in rows[:_WIDTH_SAMPLE]])  # fmt: skip
+            widths.append(max(min(widest, _MAX_SCREEN_WIDTH), fit))
+            continue
         widest = max(
             [header] + [display_width(_shown(r.get(col.key), col.kind)) + 2 for r in rows[:_WIDTH_SAMPLE]]
         )
@@ -236,9 +245,14 @@ def _lines_needed(text: str, width: float) -> int:
     """How many lines a text wraps to in a column. A CJK character (3 bytes in UTF-8, counted at C speed) is
     about 1.8 column units wide at 11 pt (2 in Excel's Chinese fonts, 1.6 in LibreOffice's fallback), a digit or
     Latin letter up to 1.15 (LibreOffice's fallback for Calibri is wider than Calibri)."""
+    return max(1, math.ceil(_text_units(text) / max(width - 1, 1)))
+
+
+def _text_units(text: str) -> float:
+    """The width of a text on one line, in column units, as `_lines_needed` counts it."""
     chars = len(text)
     cjk = (len(text.encode()) - chars) / 2
-    return max(1, math.ceil((1.15 * (chars - cjk) + 1.8 * cjk) / max(width - 1, 1)))
+    return 1.15 * (chars - cjk) + 1.8 * cjk
 
 
 def _line_counts(width: float) -> Memo:

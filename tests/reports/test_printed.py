@@ -23,13 +23,14 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import inspect
 
 from pipelines import report_queries, whatif, whatif_workbook
 from pipelines.allocation import ALLOCATION_SHEET, NOTICE_SHEET
 from pipelines.charts import chart_rows
-from pipelines.excel import Col, Frame, new_workbook, save, write_table
+from pipelines.excel import Col, Frame, _lines_needed, _wrapped_height, new_workbook, save, write_table
 from pipelines.fund_report import FILE_NAME, MONTH_SHEET, month_rows
 from pipelines.inbox import REVIEWS_FOLDER
 from pipelines.report_readback import department_mismatches, read_table
@@ -153,8 +154,22 @@ def test_the_what_if_workbook_prints_in_nine_point_text_with_every_figure_and_br
     assert "###" not in text
     assert not any(line.strip() and set(line.strip()) <= set(")）") for line in text.splitlines())
     assert (
-        "高铝粉煤灰提取氧化铝项目贴息" in text and "FLYASH_ALUMINA_INTEREST" not in text
-    )  # the code is on screen only
+        "FLYASH_ALUMINA_INTEREST" not in text
+    )  # the code is on screen only, in 代码 after the printed columns
+    # ... and never makes a row taller than its printed cells need: at 24 wide, 按类别's DEEP_PROCESSING_INTEREST
+    # made its row two lines tall on paper, the second empty
+    ws = load_workbook(book)["按类别"]
+    printed = column_index_from_string(_last_printed_column(ws))
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, printed + 1)]
+    taller = {}
+    for r in _table_rows(ws)[1:]:
+        cells = [ws.cell(r, c).value for c in range(1, printed + 1)]
+        lines = max(
+            _lines_needed(str(v), w) for v, w in zip(cells, widths, strict=True) if isinstance(v, str)
+        )
+        if ws.row_dimensions[r].height != (_wrapped_height(lines) if lines > 1 else None):
+            taller[cells[1]] = ws.row_dimensions[r].height
+    assert taller == {}
 
 
 def test_figures_far_wider_than_their_columns_were_drawn_still_print_whole(tmp_path: Path):
