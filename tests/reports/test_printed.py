@@ -158,18 +158,7 @@ def test_the_what_if_workbook_prints_in_nine_point_text_with_every_figure_and_br
     )  # the code is on screen only, in 代码 after the printed columns
     # ... and never makes a row taller than its printed cells need: at 24 wide, 按类别's DEEP_PROCESSING_INTEREST
     # made its row two lines tall on paper, the second empty
-    ws = load_workbook(book)["按类别"]
-    printed = column_index_from_string(_last_printed_column(ws))
-    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, printed + 1)]
-    taller = {}
-    for r in _table_rows(ws)[1:]:
-        cells = [ws.cell(r, c).value for c in range(1, printed + 1)]
-        lines = max(
-            _lines_needed(str(v), w) for v, w in zip(cells, widths, strict=True) if isinstance(v, str)
-        )
-        if ws.row_dimensions[r].height != (_wrapped_height(lines) if lines > 1 else None):
-            taller[cells[1]] = ws.row_dimensions[r].height
-    assert taller == {}
+    assert _taller_than_printed(load_workbook(book)["按类别"]) == {}
 
 
 def test_figures_far_wider_than_their_columns_were_drawn_still_print_whole(tmp_path: Path):
@@ -267,8 +256,8 @@ def test_a_chart_on_a_page_of_its_own_is_not_headed_by_a_lone_table_header_row(r
     assert own_pages >= 2  # the sample's 按项目 and 按盟市 charts do not fit under their tables
 
 
-def _sheets(n: Nightly) -> Iterator[tuple[str, Worksheet]]:
-    for path in _books(n):
+def _sheets(n: Nightly, books: list[Path] | None = None) -> Iterator[tuple[str, Worksheet]]:
+    for path in _books(n) if books is None else books:
         for ws in load_workbook(path).worksheets:
             yield f"{path.stem}/{ws.title}", ws
 
@@ -284,6 +273,27 @@ def _table_rows(ws: Worksheet) -> range:
     while any(c.value is not None for c in ws[bottom + 1]):
         bottom += 1
     return range(top, bottom + 1)
+
+
+def _taller_than_printed(ws: Worksheet) -> dict[int, tuple[float | None, float | None]]:
+    """Table rows whose height is not what their printed cells' text needs (row -> (height, needed))."""
+    printed = column_index_from_string(_last_printed_column(ws))
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, printed + 1)]
+    taller = {}
+    for r in _table_rows(ws)[1:]:
+        cells = [ws.cell(r, c).value for c in range(1, printed + 1)]
+        texts = [_lines_needed(v, w) for v, w in zip(cells, widths, strict=True) if isinstance(v, str)]
+        lines = max(texts, default=1)
+        needed = _wrapped_height(lines) if lines > 1 else None
+        if ws.row_dimensions[r].height != needed:
+            taller[r] = (ws.row_dimensions[r].height, needed)
+    return taller
+
+
+def test_no_row_is_taller_than_its_printed_text_needs(run):
+    """Off the page, a screen-only column's text must not size a printed row (a blank line under it)."""
+    for where, ws in _sheets(run, _printed_books(run)):
+        assert _taller_than_printed(ws) == {}, where
 
 
 def test_every_list_starts_with_a_serial_number_and_every_table_cell_is_ruled(run):
