@@ -102,9 +102,8 @@ REJECTIONS = [
     Col("文件", "file", width=20),
     Col("工作表", "sheet_zh", width=9),
     Col("行号", "row_number", "int", width=6),
-    Col(
-        "列", "column", width=18
-    ),  # the sheets' headers, 项目总投资(万元) whole on one line: at 12 its ")" printed alone
+    # the sheets' headers, 项目总投资(万元) whole on one line: at 12 its ")" printed alone
+    Col("列", "column", width=18),
     Col("填写值", "value", width=16),
     Col("说明", "message", width=38),
     Col("错误代码", "code", screen=True),

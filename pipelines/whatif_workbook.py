@@ -55,7 +55,7 @@ class Budget:
 def _row(r: Row) -> dict[str, object]:
     return {
         **r.__dict__,
-        "program_name": BY_CODE[r.program].name if r.program in BY_CODE else r.program,
+        "program_name": _name(r.program),
         "base_decision": DECISION_ZH.get(r.base_decision, r.base_decision),
         "whatif_decision": DECISION_ZH.get(r.whatif_decision, r.whatif_decision),
         "difference": r.difference,
@@ -63,9 +63,14 @@ def _row(r: Row) -> dict[str, object]:
     }
 
 
+def _name(group: str) -> str:
+    """A program's Chinese name; any other label (合计, a league city) as it is."""
+    program = BY_CODE.get(group)
+    return program.name if program else group
+
+
 def _total(t: Total) -> dict[str, object]:
-    name = BY_CODE[t.group].name if t.group in BY_CODE else t.group
-    return {**t.__dict__, "name": name, "difference": t.difference}
+    return {**t.__dict__, "name": _name(t.group), "difference": t.difference}
 
 
 def write(path: Path, comparison: Comparison) -> Path:
