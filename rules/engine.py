@@ -27,6 +27,7 @@ from rules.catalog import BY_CODE, DEPARTMENTS
 from rules.codes import Retyped, canonical_application, identity
 from rules.context import Context
 from rules.decision import Condition, Decision, Outcome
+from rules.evaluation_span import Span, Watched
 from rules.model import Application
 from rules.parameters import Parameters
 
@@ -66,6 +67,19 @@ def decide_all(
 ) -> list[Decision]:
     """Decide every application. `held` maps award keys booked in the ledger to the application holding them;
     `reviews` maps an application to the review determination in force for it (`rules.review.in_force`)."""
+    return decide_all_with_span(applications, as_of, parameters, held, reviews)[0]
+
+
+def decide_all_with_span(
+    applications: Iterable[Application],
+    as_of: date,
+    parameters: Parameters,
+    held: Mapping[str, str] | None = None,
+    reviews: Mapping[str, reviewing.Determination] | None = None,
+) -> tuple[list[Decision], Span]:
+    """`decide_all`, and the evaluation dates on which the same inputs give these decisions word for word
+    (rules/evaluation_span.py)."""
+    watched = Watched(as_of)
     canonical = [canonical_application(a) for a in applications]
     ordered = sorted(canonical, key=lambda pair: (pair[0].submitted_on or date.max, pair[0].application_id))
     reserved = dict(held or {})
@@ -76,13 +90,13 @@ def decide_all(
         booked.setdefault(identity(key), key)
     decided_ids = {a.application_id for a, _ in ordered}
     while True:
-        decisions = _decide_in_order(ordered, as_of, parameters, reserved, booked, reviews or {})
+        decisions = _decide_in_order(ordered, watched, parameters, reserved, booked, reviews or {})
         earned = {(award.award_key, d.application_id) for d in decisions for award in d.awards}
         released = {
             key for key, holder in reserved.items() if holder in decided_ids and (key, holder) not in earned
         }
         if not released:
-            return decisions
+            return decisions, watched.span()
         # The holder was re-decided (corrected, now rejected) and no longer earns the object: free it for the
         # others in submission order instead of keeping them out until tomorrow's run.
         reserved = {k: v for k, v in reserved.items() if k not in released}
@@ -90,7 +104,7 @@ def decide_all(
 
 def _decide_in_order(
     ordered: list[tuple[Application, tuple[Retyped, ...]]],
-    as_of: date,
+    as_of: Watched,
     parameters: Parameters,
     reserved: Mapping[str, str],
     booked: Mapping[str, str],
@@ -102,10 +116,16 @@ def _decide_in_order(
         if a.project_code:
             projects[a.project_code] = projects.get(a.project_code, frozenset()) | {a.program}
     complete_from = parameters.complete_from()
+    dates_in_force = parameters.effective_dates()
+    day = as_of.plain()  # to key the parameter sets by
     contexts: dict[date, Context] = {}
     decisions = []
     for app, retyped in ordered:
-        on = max(min(app.submitted_on or as_of, as_of), complete_from)
+        # Which parameters: those of the 申报日期, or of the evaluation date when it comes first (then they
+        # change with it on every date a value takes effect).
+        on = max(min(app.submitted_on or day, day), complete_from)
+        if app.submitted_on is None or not app.submitted_on <= as_of:
+            as_of.compared.update(dates_in_force)
         if on not in contexts:
             contexts[on] = Context(
                 as_of=as_of,

@@ -160,6 +160,10 @@ class Parameters:
             raise ParameterError(f"unknown parameter {key}")
         return self._parameters[key].description
 
+    def effective_dates(self) -> frozenset[date]:
+        """Every date on which some parameter takes a value."""
+        return frozenset(v.since for p in self._parameters.values() for v in p.values)
+
     def complete_from(self) -> date:
         """The first date on which every parameter has a value: the rulebook is complete from then on."""
         return max(p.values[0].since for p in self._parameters.values())
