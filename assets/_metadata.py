@@ -67,20 +67,21 @@ def _kind(values: list[Any]) -> str:
     return "string"
 
 
-def rows_table(rows: Sequence[dict[str, Any]], limit: int = 20) -> dg.MetadataValue:
+def rows_table(rows: Sequence[dict[str, Any]], limit: int = 20, total: int | None = None) -> dg.MetadataValue:
     """The first `limit` rows as a metadata table (column names from the first row); a last row says how many
-    more there are."""
+    more there are (of `total` rows, when `rows` holds only the first ones)."""
+    total = len(rows) if total is None else total
     headers = list(rows[0]) if rows else ["（无）"]
     shown: list[dict[str, str | int | float | bool | None]] = [
         {h: _cell(row.get(h)) for h in headers} for row in rows[:limit]
     ]
     kinds = {h: _kind([r[h] for r in shown]) for h in headers}
-    if len(rows) > limit:
+    if total > limit:
         first = headers[0]
         kinds[first] = "string"
         shown = [{**r, first: None if r[first] is None else str(r[first])} for r in shown]
         more: dict[str, str | int | float | bool | None] = {h: None for h in headers}
-        more[first] = f"…另有 {len(rows) - limit} 行 ({len(rows) - limit} more)"
+        more[first] = f"…另有 {total - limit} 行 ({total - limit} more)"
         shown.append(more)
     return dg.MetadataValue.table(
         records=[dg.TableRecord(r) for r in shown],

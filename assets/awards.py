@@ -7,7 +7,8 @@ ledger still holds it (pipelines/ledger_chain.py).
 
 import json
 import re
-from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -15,13 +16,23 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from assets._metadata import escape_markdown, markdown_table, table_schema
-from pipelines import tonight
+from pipelines import decision_basis, tonight
 from pipelines.collector import collector_paused
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
-from pipelines.ledger import LedgerBusy, LedgerTampered, book, from_fen, held_keys
+from pipelines.ledger import (
+    LOCK_TIMEOUT_SECONDS,
+    BookingResult,
+    LedgerBusy,
+    LedgerTampered,
+    book,
+    from_fen,
+    held_keys,
+)
 from pipelines.ledger_chain import ChainHead
-from rules.engine import decide_all
+from rules.decision import Decision
+from rules.engine import decide_all_with_span
+from rules.evaluation_span import Span
 from rules.model import MeteredSaving
 from rules.review import Determination
 from schemas.tables import ApplicationDecision, LedgerEntry
@@ -31,6 +42,7 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 # The metadata of an `award_ledger` materialization that records the chain head after its booking.
 HEAD_ENTRY_ID = "chain_head_entry_id"
 HEAD_HASH = "chain_head"
+PREVIEW_ROWS = 20
 
 LEDGER_COLUMNS = table_schema(
     [
@@ -95,15 +107,8 @@ def awards(
     with collector_paused():  # pipelines/collector.py: a third of the deciding time otherwise
         engine = ledger_db.engine()
         parameters = rulebook.parameters
-        # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
-        applications = tonight.applications(
-            submissions, metered_savings
-        )  # the what-if builds them the same way
-        held = held_keys(engine)
-        # The lead departments' determinations in force settle or reject what the data left open (issue 15).
-        decisions = decide_all(
-            applications, evaluation.date, parameters, held=held, reviews=review_determinations
-        )
+        as_of = evaluation.date
+        run_id = context.run.run_id
         ents = submissions.frames["enterprises"]
         names = dict(zip(ents["credit_code"], ents["name"], strict=True))
         cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))
@@ -112,46 +117,71 @@ def awards(
         submitted: dict[str, str] = {
             a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
         }
+        inputs = decision_basis.inputs_digest(
+            submissions, metered_savings, review_determinations, parameters.version
+        )
+        head = recorded_head(context.instance)
         try:
-            result = book(
+            # Nothing new since the decisions were made, and tonight inside their span: keep them (issue 13.16).
+            kept = decision_basis.restamp(
                 engine,
-                decisions,
-                run_id=context.run.run_id,
-                rulebook_version=parameters.version,
-                enterprise_names=names,
-                league_cities=cities,
-                source_files=files,
-                submitted_on=submitted,
-                decided_with=held,
-                recorded_head=recorded_head(context.instance),
+                inputs,
+                as_of,
+                run_id,
+                parameters.version,
+                datetime.now(UTC),
+                head,
+                LOCK_TIMEOUT_SECONDS,
             )
+            if kept is not None:
+                result = BookingResult(awards=0, reversals=0, net_fen=0, attempts=1, head=kept)
+            else:
+                # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
+                applications = tonight.applications(
+                    submissions, metered_savings
+                )  # the what-if builds them the same way
+                held = held_keys(engine)
+
+                def decide(held: Mapping[str, str]) -> tuple[list[Decision], Span]:
+                    # The lead departments' determinations in force settle or reject what the data left open
+                    # (issue 15).
+                    return decide_all_with_span(
+                        applications, as_of, parameters, held=held, reviews=review_determinations
+                    )
+
+                decisions, span = decide(held)
+                result = book(
+                    engine,
+                    decisions,
+                    run_id=run_id,
+                    rulebook_version=parameters.version,
+                    enterprise_names=names,
+                    league_cities=cities,
+                    source_files=files,
+                    submitted_on=submitted,
+                    decided_with=held,
+                    recorded_head=head,
+                    recorder=decision_basis.Recorder(inputs, decisions, span, held, decide),
+                )
         except (LedgerTampered, LedgerBusy) as refused:
             # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
             raise dg.Failure(description=str(refused), allow_retries=False) from refused
 
-        by_outcome = Counter(str(d.outcome) for d in decisions)
+        count, by_outcome, preview = _decisions_of(engine, run_id)
         yield dg.Output(
             None,
             output_name="application_decisions",
             metadata={
-                "dagster/row_count": len(decisions),
-                "by_decision": dg.MetadataValue.json(dict(by_outcome)),
-                "as_of": evaluation.date.isoformat(),
+                "dagster/row_count": count,
+                "by_decision": dg.MetadataValue.json(by_outcome),
+                "as_of": as_of.isoformat(),
                 "rulebook_version": parameters.version,
-                "preview": markdown_table(
-                    [
-                        {
-                            "申报编号": d.application_id,
-                            "类别": d.program,
-                            "决定": str(d.outcome),
-                            "金额": d.amount,
-                        }
-                        for d in decisions
-                    ]
-                ),
+                # kept: nothing new since the run that made them, and tonight within the dates they hold for
+                "decided": "kept" if kept is not None else "in full",
+                "preview": markdown_table(preview, total=count),
             },
         )
-        total_entries, booked = _ledger_entries(engine, context.run.run_id)
+        total_entries, booked = _ledger_entries(engine, run_id)
         yield dg.Output(
             None,
             output_name="award_ledger",
@@ -166,6 +196,45 @@ def awards(
                 "booked_this_run": markdown_table(booked, limit=50),
             },
         )
+
+
+def _decisions_of(engine: Any, run_id: str) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+    """The decisions this run stamped: how many, by outcome, and the first in submission order."""
+    stamped = ApplicationDecision.run_id == run_id
+    with engine.connect() as conn:
+        by_outcome = dict(
+            conn.execute(
+                select(ApplicationDecision.decision, func.count())
+                .where(stamped)
+                .group_by(ApplicationDecision.decision)
+                .order_by(ApplicationDecision.decision)
+            ).all()
+        )
+        first = conn.execute(
+            select(
+                ApplicationDecision.application_id,
+                ApplicationDecision.program,
+                ApplicationDecision.decision,
+                ApplicationDecision.amount_fen,
+            )
+            .where(stamped)
+            .order_by(
+                ApplicationDecision.submitted_on.is_(None),
+                ApplicationDecision.submitted_on,
+                ApplicationDecision.application_id,
+            )
+            .limit(PREVIEW_ROWS)
+        ).all()
+    preview = [
+        {
+            "申报编号": r.application_id,
+            "类别": r.program,
+            "决定": r.decision,
+            "金额": None if r.amount_fen is None else from_fen(int(r.amount_fen)),
+        }
+        for r in first
+    ]
+    return sum(by_outcome.values()), {str(k): int(v) for k, v in by_outcome.items()}, preview
 
 
 def recorded_head(instance: dg.DagsterInstance) -> ChainHead | None:

@@ -24,20 +24,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pipelines.decision_store import write_decisions
 from pipelines.ledger_chain import ChainHead, link, tampered_message, verify_ledger
 from rules.decision import Award, Decision, jsonable
 from rules.money import as_fen, from_fen
-from schemas.tables import LedgerEntry
+from schemas.tables import DecisionBasis, LedgerEntry
 
 # How long a booking waits for another booking's lock before it gives up with a clear message. A night's booking
 # holds it for seconds to a minute; ten minutes means something is wrong (a stuck session), not a busy night.
 LOCK_TIMEOUT_SECONDS = 600
 
 EntryHook = Callable[[dict[str, Any]], None]
+# Called in the booking's transaction once its entries are in: records what the decisions were made from
+# (pipelines/decision_basis.py). Without one, the booking forgets any basis recorded before.
+BasisRecorder = Callable[[Connection, str, datetime], None]
 
 
 class LedgerConflict(RuntimeError):
@@ -110,6 +113,7 @@ def book(
     lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
     on_entry: EntryHook | None = None,
     recorded_head: ChainHead | None = None,
+    recorder: BasisRecorder | None = None,
 ) -> BookingResult:
     """Write the decisions and their ledger entries in one transaction (retried on a concurrent conflict).
 
@@ -124,7 +128,7 @@ def book(
         try:
             with engine.begin() as conn:
                 if lock:
-                    _lock(conn, lock_timeout_seconds)
+                    lock_booking(conn, lock_timeout_seconds)
                 head, breaks = verify_ledger(conn, recorded_head)
                 if breaks:
                     raise LedgerTampered(tampered_message(breaks))
@@ -151,17 +155,21 @@ def book(
                     awards += entry.kind == "award"
                     reversals += entry.kind == "reversal"
                     net += entry.amount_fen
+                if recorder is None:
+                    conn.execute(delete(DecisionBasis))
+                else:
+                    recorder(conn, run_id, now)
             return BookingResult(awards, reversals, net, attempt, head)
         except (IntegrityError, OperationalError) as exc:
-            if _is_lock_timeout(exc):
-                raise LedgerBusy(_busy_message(lock_timeout_seconds)) from exc
+            if is_lock_timeout(exc):
+                raise LedgerBusy(busy_message(lock_timeout_seconds)) from exc
             if attempt == max_attempts:
                 raise
             time.sleep(0.1 * attempt)
     raise AssertionError("unreachable")
 
 
-def _lock(conn: Connection, timeout_seconds: float) -> None:
+def lock_booking(conn: Connection, timeout_seconds: float) -> None:
     """One booker at a time per database, so concurrent runs queue instead of failing and retrying.
 
     PostgreSQL: an EXCLUSIVE lock on `ledger_booking_lock`, which only a role allowed to change that table can
@@ -174,11 +182,11 @@ def _lock(conn: Connection, timeout_seconds: float) -> None:
         conn.execute(text("SET LOCAL lock_timeout = DEFAULT"))
 
 
-def _is_lock_timeout(exc: Exception) -> bool:
+def is_lock_timeout(exc: Exception) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03"  # lock_not_available
 
 
-def _busy_message(timeout_seconds: float) -> str:
+def busy_message(timeout_seconds: float) -> str:
     return (
         f"记账锁 ledger_booking_lock 在 {timeout_seconds:g} 秒内未能取得，本次未记任何分录：另一个运行正在记账，"
         "或有数据库会话占着该锁。请在数据库中查看 pg_locks 中占用 ledger_booking_lock 的会话，结束它后重新运行 "

@@ -125,7 +125,7 @@ def _decide_in_order(
         # change with it on every date a value takes effect).
         on = max(min(app.submitted_on or day, day), complete_from)
         if app.submitted_on is None or not app.submitted_on <= as_of:
-            as_of.compared.update(dates_in_force)
+            as_of.boundaries.update(dates_in_force)
         if on not in contexts:
             contexts[on] = Context(
                 as_of=as_of,

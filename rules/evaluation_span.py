@@ -1,11 +1,11 @@
 """Over which evaluation dates a night's decisions hold word for word.
 
 The rules read the evaluation date only by comparing dates with it (竣工 on or before it, 认定日期 after it, the
-parameters in force on it). `Watched` is that date noting every date it is compared with; once the decisions are
-made, any other evaluation date that falls on the same side of every noted date gives the same comparisons, hence
-the same decisions. A rule that reads the date any other way (its year, an arithmetic difference, its text) makes
-the span that one day, so a night never reuses decisions it cannot show would come out the same
-(tests/test_evaluation_span.py decides the sample on every day of three years and holds each span to it).
+parameters in force on it). `Watched` is that date noting, for every comparison, the first date on which its
+result would change; once the decisions are made, any other evaluation date between the same two such dates gives
+the same comparisons, hence the same decisions. A rule that reads the date any other way (its year, an arithmetic
+difference, its text) makes the span that one day, so a night never reuses decisions it cannot show would come out
+the same (tests/test_evaluation_span.py decides the sample on every day of four years and holds each span to it).
 """
 
 from __future__ import annotations
@@ -27,14 +27,15 @@ class Span:
 
 
 class Watched(date):
-    """An evaluation date that notes the dates it is compared with, and whether it was read any other way."""
+    """An evaluation date that notes, of every comparison with it, the first date on which its result would
+    change (`boundaries`), and whether it was read any other way."""
 
-    compared: set[date]
+    boundaries: set[date]
     read_otherwise: bool
 
     def __new__(cls, day: date) -> Watched:
         self = super().__new__(cls, day.year, day.month, day.day)
-        self.compared = set()
+        self.boundaries = set()
         self.read_otherwise = False
         return self
 
@@ -42,47 +43,49 @@ class Watched(date):
         return date(super().year, super().month, super().day)
 
     def span(self) -> Span:
-        """The evaluation dates that compare with every noted date as this one does."""
+        """The evaluation dates on which every noted comparison comes out as on this one."""
         plain = self.plain()
-        if self.read_otherwise or plain in self.compared:
+        if self.read_otherwise:
             return Span(plain, plain)
-        before = [d for d in self.compared if d < plain]
-        after = [d for d in self.compared if d > plain]
+        reached = [b for b in self.boundaries if b <= plain]
+        ahead = [b for b in self.boundaries if b > plain]
         return Span(
-            date.fromordinal(max(before).toordinal() + 1) if before else date.min,
-            date.fromordinal(min(after).toordinal() - 1) if after else date.max,
+            max(reached) if reached else date.min,
+            date.fromordinal(min(ahead).toordinal() - 1) if ahead else date.max,
         )
 
-    def _note(self, other: Any) -> None:
+    def _note(self, other: Any, *after: int) -> None:
+        """`other` is compared with this date; the result changes on `other` plus each of `after` days."""
         if isinstance(other, Watched):
             if other is not self:
                 self.read_otherwise = other.read_otherwise = True
         elif isinstance(other, date):
-            self.compared.add(date(other.year, other.month, other.day))
+            day = date(other.year, other.month, other.day).toordinal()
+            self.boundaries.update(date.fromordinal(min(day + n, date.max.toordinal())) for n in after)
 
-    # Python asks a subclass's reflected comparison first, so `x <= as_of` and `as_of >= x` both come here.
+    # Python asks a subclass's reflected comparison first, so `x <= as_of` comes here as `as_of >= x`.
     def __lt__(self, other: Any) -> bool:
-        self._note(other)
+        self._note(other, 0)  # true up to the day before `other`
         return date.__lt__(self, other)
 
     def __le__(self, other: Any) -> bool:
-        self._note(other)
+        self._note(other, 1)  # true up to `other` itself
         return date.__le__(self, other)
 
     def __gt__(self, other: Any) -> bool:
-        self._note(other)
+        self._note(other, 1)  # true from the day after `other`
         return date.__gt__(self, other)
 
     def __ge__(self, other: Any) -> bool:
-        self._note(other)
+        self._note(other, 0)  # true from `other` on
         return date.__ge__(self, other)
 
     def __eq__(self, other: Any) -> bool:
-        self._note(other)
+        self._note(other, 0, 1)  # true on `other` alone
         return date.__eq__(self, other)
 
     def __ne__(self, other: Any) -> bool:
-        self._note(other)
+        self._note(other, 0, 1)
         return date.__ne__(self, other)
 
     def __hash__(self) -> int:

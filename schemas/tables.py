@@ -146,6 +146,21 @@ class ApplicationDecision(Base):
     evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class DecisionBasis(Base):
+    """decision_basis: what the current decisions were made from (migration 0009, pipelines/decision_basis.py);
+    one row at most. Not published."""
+
+    __tablename__ = "decision_basis"
+
+    basis_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[str] = mapped_column(String(10))
+    valid_until: Mapped[str] = mapped_column(String(10))
+    run_id: Mapped[str] = mapped_column(String(64))
+    decisions: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SubmissionRejection(Base):
     """submission_rejections: every input row (or cell) that could not be accepted."""
 

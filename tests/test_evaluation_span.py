@@ -62,8 +62,10 @@ def test_comparisons_either_way_round_bound_the_span_on_both_sides():
     watched = Watched(date(2026, 11, 24))
     assert date(2026, 3, 1) <= watched
     assert not watched > date(2027, 1, 10)
-    assert watched.span() == Span(date(2026, 3, 2), date(2027, 1, 9))
-    assert date(2026, 11, 24) in Span(date(2026, 3, 2), date(2027, 1, 9))
+    assert watched.span() == Span(date(2026, 3, 1), date(2027, 1, 10))
+    assert date(2026, 11, 24) in Span(date(2026, 3, 1), date(2027, 1, 10))
+    assert watched < date(2026, 11, 30)
+    assert watched.span() == Span(date(2026, 3, 1), date(2026, 11, 29))
     watched == date(2026, 11, 24)  # noqa: B015  (a comparison with the day itself: only that day)
     assert watched.span() == Span(date(2026, 11, 24), date(2026, 11, 24))
 
