@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,8 +53,9 @@ PACKAGES = ("rules", "pipelines", "assets", "schemas")
 
 @cache
 def code_digest() -> str:
-    """Every source file of ours that can change a decision or its row: another release decides in full."""
-    digest = hashlib.sha256()
+    """Every source file of ours that can change a decision or its row, and the Python running them (its
+    `decimal` and `json`): another release decides in full."""
+    digest = hashlib.sha256(sys.version.encode())
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             digest.update(path.relative_to(ROOT).as_posix().encode())
