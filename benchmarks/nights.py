@@ -98,6 +98,16 @@ def night(home: Path, env: dict[str, str], as_of: str = AS_OF) -> float:
     return time.perf_counter() - start
 
 
+def decided(home: Path) -> str:
+    """How the latest night in `home` decided: `kept` (nothing new) or `in full` (pipelines/decision_basis.py)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("application_decisions"))
+    assert event is not None and event.asset_materialization is not None
+    return str(event.asset_materialization.metadata["decided"].value)
+
+
 def _cached_bytecode() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -171,10 +181,12 @@ def main() -> None:
             env = environment(work / "full", full)
             f = night(work / "full" / "home", env)
             n = night(work / "full" / "home", env, NEXT_NIGHT)
+            how = decided(work / "full" / "home")
             r = night(work / "full" / "home", env, NEXT_NIGHT)
             ratios.append((f / e, n / e, r / e))
             print(
                 f"{i:>5} {e:>8.1f} {f:>8.1f} {n:>13.1f} {r:>9.1f} {f / e:>12.2f} {n / e:>17.2f} {r / e:>13.2f}"
+                f"   next night's decisions: {how}"
             )
         if ratios:
             firsts, nexts, reruns = zip(*ratios, strict=True)
