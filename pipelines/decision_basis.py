@@ -71,7 +71,7 @@ def inputs_digest(
     metered: Mapping[str, MeteredSaving],
     reviews: Mapping[str, Determination],
     rulebook_version: str,
-) -> str:
+) -> str | None:
     """The digest of what the decisions and their rows are made from, apart from the ledger: every value of the
     accepted rows (the applications are built from them, `pipelines.applications`), the problems found in them, the
     metered savings, the determinations in force, the rulebook and the code.
@@ -83,20 +83,17 @@ def inputs_digest(
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
     pickler.fast = True
-    pickler.dump((code_digest(), rulebook_version))
-    for name in sorted(submissions.frames):
-        frame = submissions.frames[name]
-        pickler.dump(
-            (
-                name,
-                list(frame.columns),
-                [str(t) for t in frame.dtypes],
-                [frame[c].tolist() for c in frame.columns],
-            )
-        )
-    pickler.dump(sorted(submissions.problems.items()))
-    pickler.dump(sorted(metered.items()))
-    pickler.dump(sorted(reviews.items()))
+    try:
+        pickler.dump((code_digest(), rulebook_version))
+        for name in sorted(submissions.frames):
+            frame = submissions.frames[name]
+            columns = [frame[c].tolist() for c in frame.columns]
+            pickler.dump((name, list(frame.columns), [str(t) for t in frame.dtypes], columns))
+        pickler.dump(sorted(submissions.problems.items()))
+        pickler.dump(sorted(metered.items()))
+        pickler.dump(sorted(reviews.items()))
+    except (pickle.PicklingError, TypeError, ValueError, RecursionError):
+        return None  # a value that cannot be pickled (without the memo, a cycle): tonight decides in full
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
@@ -117,23 +114,24 @@ class Recorder:
     `decide_against(held)` decides tonight's applications again against other held keys (tonight's own span
     included); `held` is what tonight decided against."""
 
-    inputs: str
+    inputs: str | None  # None: no digest of tonight's inputs, so no basis (the next night decides in full)
     decisions: Sequence[Decision]
     span: Span
     held: Mapping[str, str]
     decide_against: Callable[[Mapping[str, str]], tuple[list[Decision], Span]]
 
     def __call__(self, conn: Connection, run_id: str, now: datetime) -> None:
+        clear(conn)
+        if self.inputs is None:
+            return
         after = open_awards(conn)
         span = self.span
         held_after = {key: h.application_id for key, h in after.items()}
         if held_after != dict(self.held):
             again, again_span = self.decide_against(held_after)
             if again != list(self.decisions):
-                clear(conn)  # tomorrow decides in full, against what tonight booked
-                return
+                return  # tomorrow decides in full, against what tonight booked
             span = Span(max(span.first, again_span.first), min(span.last, again_span.last))
-        clear(conn)
         conn.execute(
             insert(DecisionBasis).values(
                 basis_id=1,
@@ -153,7 +151,7 @@ def clear(conn: Connection) -> None:
 
 def restamp(
     engine: Engine,
-    inputs: str,
+    inputs: str | None,
     as_of: date,
     run_id: str,
     rulebook_version: str,
@@ -164,6 +162,8 @@ def restamp(
     """Keep the current decisions when they were made from `inputs` and the ledger as it stands, over a span
     holding `as_of`: stamp tonight's run on them, in one transaction under the booking lock, and return the chain
     head. None when anything differs (nothing is written then: the night decides in full)."""
+    if inputs is None:
+        return None
     try:
         return _restamp(
             engine, inputs, as_of, run_id, rulebook_version, now, recorded_head, lock_timeout_seconds

@@ -8,10 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 from sqlalchemy import delete, insert, select
 
 from pipelines import decision_basis
+from pipelines.intake import Submissions
 from pipelines.ledger import book, held_keys
 from rules.decision import Decision, Outcome
 from samples.build import sample_sheets
@@ -164,4 +166,19 @@ def test_a_night_outside_the_span_decides_in_full(nightly: Nightly):
     nightly.run()
     with nightly.engine().begin() as conn:
         conn.execute(DecisionBasis.__table__.update().values(valid_until=nightly.as_of.isoformat()))
+    assert _decided(_next_night(nightly)) == "in full"
+
+
+def test_inputs_that_cannot_be_digested_are_decided_in_full_every_night(
+    nightly: Nightly, monkeypatch: pytest.MonkeyPatch
+):
+    cyclic: list[object] = []
+    cyclic.append(cyclic)  # without the pickler's memo a cycle cannot be written
+    odd = Submissions(frames={"applications": pd.DataFrame({"x": [cyclic]})}, rejections=[], counts=[])
+    assert decision_basis.inputs_digest(odd, {}, {}, "rb") is None
+
+    monkeypatch.setattr(decision_basis, "inputs_digest", lambda *_: None)
+    assert _decided(nightly.run()) == "in full"
+    with nightly.engine().connect() as conn:
+        assert conn.execute(select(DecisionBasis.__table__)).one_or_none() is None
     assert _decided(_next_night(nightly)) == "in full"
