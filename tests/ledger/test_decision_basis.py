@@ -3,6 +3,7 @@ then: whatever could change a decision or its row makes the night decide in full
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -182,3 +183,34 @@ def test_inputs_that_cannot_be_digested_are_decided_in_full_every_night(
     with nightly.engine().connect() as conn:
         assert conn.execute(select(DecisionBasis.__table__)).one_or_none() is None
     assert _decided(_next_night(nightly)) == "in full"
+
+
+def test_two_nights_keeping_the_decisions_at_once_leave_them_kept_by_one(
+    either: Nightly, monkeypatch: pytest.MonkeyPatch
+):
+    either.run()
+    calls: list[tuple[object, ...]] = []
+    restamp = decision_basis.restamp
+
+    def noted(*args: object) -> object:
+        calls.append(args)
+        return restamp(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decision_basis, "restamp", noted)
+    assert _decided(_next_night(either)) == "kept"
+    engine, inputs, as_of, _run, version, now, head, timeout = calls[-1]
+    heads: dict[str, object] = {}
+
+    def keep(run_id: str) -> None:
+        heads[run_id] = restamp(engine, inputs, as_of, run_id, version, now, head, timeout)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=keep, args=(f"run-{n}",)) for n in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert heads["run-A"] is not None and heads["run-B"] is not None  # the second waited, then kept them too
+    stamped = {r["run_id"] for r in either.rows("SELECT run_id FROM application_decisions")}
+    assert len(stamped) == 1 and stamped <= {"run-A", "run-B"}
+    assert either.scalar("SELECT run_id FROM decision_basis") in stamped
+    assert _decided(_next_night(either)) == "kept"
