@@ -13,15 +13,12 @@ from the submissions frames.
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,7 @@ from pipelines import report_queries as q
 from pipelines.allocation import allocation_rows, write_allocation
 from pipelines.department_extras import extra_sheets
 from pipelines.excel import CODE_HEADER, TOTAL, Col, Frame, new_workbook, save, write_table
+from pipelines.forked import forked_map
 from pipelines.ledger import from_fen
 from pipelines.report_text import (
     DECISION_FILL,
@@ -347,32 +345,15 @@ def write_department(data: ReportData, department: str, folder: Path) -> Departm
     )
 
 
-# What forked writers read: set just before the pool forks, so each child inherits it instead of unpickling it.
-_SHARED: tuple[ReportData, Path] | None = None
-
-
-def _write_shared(department: str) -> DepartmentReport:
-    assert _SHARED is not None
-    return write_department(_SHARED[0], department, _SHARED[1])
-
-
 def write_all(data: ReportData, folder: Path, workers: int | None = None) -> list[DepartmentReport]:
     """Every department's workbook. The workbooks are independent and the writing is pure Python (one core
     each), so they are written by up to `workers` forked processes (default: the cores this process may use),
-    the largest first: on two cores a 12,000-application night writes them in a little over half the time.
-    Without fork (or with one core) they are written here, one after another."""
-    workers = workers or len(os.sched_getaffinity(0))
-    if workers < 2 or "fork" not in get_all_start_methods():
-        return [write_department(data, department, folder) for department in DEPARTMENTS]
+    the largest first (`pipelines.forked`): on two cores a 12,000-application night writes them in a little over
+    half the time. Without fork (or with one core) they are written here, one after another."""
     size = Counter(d["program"] for d in data.decisions)
     rows = {dep: sum(size[p.code] for p in PROGRAMS if dep in p.departments) for dep in DEPARTMENTS}
-    global _SHARED
-    _SHARED = (data, folder)
-    try:
-        # fork: the children inherit the loaded data and imports; they only write files and return a summary
-        with ProcessPoolExecutor(min(workers, len(DEPARTMENTS)), mp_context=get_context("fork")) as pool:
-            order = sorted(DEPARTMENTS, key=lambda dep: -rows[dep])
-            written = dict(zip(order, pool.map(_write_shared, order), strict=True))
-    finally:
-        _SHARED = None
-    return [written[department] for department in DEPARTMENTS]
+    order = sorted(DEPARTMENTS, key=lambda dep: -rows[dep])
+    # the children inherit the loaded data and imports; they only write files and return a summary
+    written = forked_map(lambda department: write_department(data, department, folder), order, workers)
+    by_department = dict(zip(order, written, strict=True))
+    return [by_department[department] for department in DEPARTMENTS]

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from pipelines.forked import forked_map
 from pipelines.inbox import InboxListing
 from pipelines.inbox_history import Withheld, confirmed_removed, departed, withhold
 from pipelines.intake import Batch, Submissions, file_sha256, merge, read_batch, unreadable
@@ -85,8 +82,10 @@ def _read(
         else:
             unparsed.append((len(batches), path, sha, name))
         batches.append(batch)
+    # Parsing is pure Python, one core per workbook: the first night over 12 workbooks parses them in about half
+    # the time. A parser process that dies leaves its files to be parsed here, one by one, as before.
     parsed, failed = [], []
-    for (position, _, _, name), (batch, error) in zip(unparsed, _parse_all(unparsed), strict=True):
+    for (position, _, _, name), (batch, error) in zip(unparsed, forked_map(_parse, unparsed), strict=True):
         if error is None:
             parsed.append(batch)
         else:
@@ -98,40 +97,13 @@ def _read(
     return [b for b in batches if b is not None], parsed, reused, failed
 
 
-# What forked parsers read: set just before the pool forks, so each child inherits it.
-_UNPARSED: list[tuple[int, Path, str, str]] = []
-
-
-def _parse(index: int) -> tuple[Batch, str | None]:
+def _parse(unparsed: tuple[int, Path, str, str]) -> tuple[Batch, str | None]:
     """One batch parsed, or the rejection saying the intake failed on it with the traceback for the log."""
-    _, path, sha, name = _UNPARSED[index]
+    _, path, sha, name = unparsed
     try:
         return read_batch(path, sha, name), None
     except Exception as exc:
         return unreadable(name, sha, exc), traceback.format_exc()
-
-
-def _parse_all(unparsed: list[tuple[int, Path, str, str]]) -> list[tuple[Batch, str | None]]:
-    """Every new batch parsed, by forked processes when there are several and more than one core: parsing is pure
-    Python, one core per workbook (the first night over 12 workbooks parses them in about half the time). A
-    parser process that dies (killed, out of memory) leaves its files to be parsed here, one by one, as before."""
-    global _UNPARSED
-    workers = min(len(os.sched_getaffinity(0)), len(unparsed))
-    _UNPARSED = unparsed
-    try:
-        if workers < 2 or "fork" not in get_all_start_methods():
-            return [_parse(i) for i in range(len(unparsed))]
-        results: dict[int, tuple[Batch, str | None]] = {}
-        try:
-            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-                futures = {pool.submit(_parse, i): i for i in range(len(unparsed))}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-        except BrokenProcessPool:
-            pass
-        return [results[i] if i in results else _parse(i) for i in range(len(unparsed))]
-    finally:
-        _UNPARSED = []
 
 
 def _app_ids(batch: Batch) -> set[str]:
