@@ -8,7 +8,7 @@ ledger still holds it (pipelines/ledger_chain.py).
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,7 @@ from rules.decision import Decision
 from rules.engine import decide_all_with_span
 from rules.evaluation_span import Span
 from rules.model import MeteredSaving
+from rules.parameters import Parameters
 from rules.review import Determination
 from schemas.tables import ApplicationDecision, LedgerEntry
 
@@ -109,14 +110,6 @@ def awards(
         parameters = rulebook.parameters
         as_of = evaluation.date
         run_id = context.run.run_id
-        ents = submissions.frames["enterprises"]
-        names = dict(zip(ents["credit_code"], ents["name"], strict=True))
-        cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))
-        apps = submissions.frames["applications"]
-        files = dict(zip(apps["application_id"], apps["_file"], strict=True))
-        submitted: dict[str, str] = {
-            a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
-        }
         inputs = decision_basis.inputs_digest(
             submissions, metered_savings, review_determinations, parameters.version
         )
@@ -136,32 +129,16 @@ def awards(
             if kept is not None:
                 result = BookingResult(awards=0, reversals=0, net_fen=0, attempts=1, head=kept)
             else:
-                # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
-                applications = tonight.applications(
-                    submissions, metered_savings
-                )  # the what-if builds them the same way
-                held = held_keys(engine)
-
-                def decide(held: Mapping[str, str]) -> tuple[list[Decision], Span]:
-                    # The lead departments' determinations in force settle or reject what the data left open
-                    # (issue 15).
-                    return decide_all_with_span(
-                        applications, as_of, parameters, held=held, reviews=review_determinations
-                    )
-
-                decisions, span = decide(held)
-                result = book(
+                result = _decide_and_book(
                     engine,
-                    decisions,
-                    run_id=run_id,
-                    rulebook_version=parameters.version,
-                    enterprise_names=names,
-                    league_cities=cities,
-                    source_files=files,
-                    submitted_on=submitted,
-                    decided_with=held,
-                    recorded_head=head,
-                    recorder=decision_basis.Recorder(inputs, decisions, span, held, decide),
+                    submissions,
+                    metered_savings,
+                    review_determinations,
+                    as_of,
+                    parameters,
+                    run_id,
+                    head,
+                    inputs,
                 )
         except (LedgerTampered, LedgerBusy) as refused:
             # Nothing was written (one transaction). Retrying cannot help: an operator must look first.
@@ -196,6 +173,50 @@ def awards(
                 "booked_this_run": markdown_table(booked, limit=50),
             },
         )
+
+
+def _decide_and_book(
+    engine: Any,
+    submissions: Submissions,
+    metered_savings: dict[str, MeteredSaving],
+    review_determinations: dict[str, Determination],
+    as_of: date,
+    parameters: Parameters,
+    run_id: str,
+    head: ChainHead | None,
+    inputs: str | None,
+) -> BookingResult:
+    """Decide every application and book the decisions, recording what they were made from."""
+    # Savings applications are decided on what the meters confirm (issue 5), not on the claim alone.
+    applications = tonight.applications(submissions, metered_savings)  # the what-if builds them the same way
+    held = held_keys(engine)
+    ents = submissions.frames["enterprises"]
+    names = dict(zip(ents["credit_code"], ents["name"], strict=True))
+    cities = dict(zip(ents["credit_code"], ents["league_city"], strict=True))
+    apps = submissions.frames["applications"]
+    files = dict(zip(apps["application_id"], apps["_file"], strict=True))
+    submitted: dict[str, str] = {
+        a: d.isoformat() for a, d in zip(apps["application_id"], apps["submitted_on"], strict=True)
+    }
+
+    def decide(held: Mapping[str, str]) -> tuple[list[Decision], Span]:
+        # The lead departments' determinations in force settle or reject what the data left open (issue 15).
+        return decide_all_with_span(applications, as_of, parameters, held=held, reviews=review_determinations)
+
+    decisions, span = decide(held)
+    return book(
+        engine,
+        decisions,
+        run_id=run_id,
+        rulebook_version=parameters.version,
+        enterprise_names=names,
+        league_cities=cities,
+        source_files=files,
+        submitted_on=submitted,
+        decided_with=held,
+        recorded_head=head,
+        recorder=decision_basis.Recorder(inputs, decisions, span, held, decide),
+    )
 
 
 def _decisions_of(engine: Any, run_id: str) -> tuple[int, dict[str, int], list[dict[str, Any]]]:

@@ -1,9 +1,10 @@
 """A night with nothing new keeps last night's decisions instead of deciding 12,000 applications again (issue 13.16).
 
 The booking records, in its own transaction, what its decisions were made from (`decision_basis`, migration
-0009): a fingerprint of every input that shapes a decision row — the applications as the rules see them (with
-their metered savings), the review determinations in force, the award keys held in the ledger, the enterprises'
-names and cities, the source files and 申报日期, the rulebook and our code — and the evaluation dates over which
+0009): a fingerprint of every input that shapes a decision row — every value of the accepted rows the
+applications are built from (enterprises' names and cities, source files and 申报日期 included), their metered
+savings, the review determinations in force, the award keys held in the ledger, the rulebook and our code — and
+the evaluation dates over which
 the decisions hold word for word (`rules.evaluation_span`). A later night whose inputs have that fingerprint and
 whose evaluation date lies in that span would decide the same rows and book nothing; it only stamps its run, time
 and rulebook on the rows (`restamp`), as the full path does to rows it re-reaches unchanged. Anything else — one
@@ -165,46 +166,31 @@ def restamp(
     if inputs is None:
         return None
     try:
-        return _restamp(
-            engine, inputs, as_of, run_id, rulebook_version, now, recorded_head, lock_timeout_seconds
-        )
+        with engine.begin() as conn:
+            lock_booking(conn, lock_timeout_seconds)
+            basis = conn.execute(select(DecisionBasis.__table__)).one_or_none()
+            if basis is None or not basis.valid_from <= as_of.isoformat() <= basis.valid_until:
+                return None
+            if basis.fingerprint != fingerprint(inputs, open_awards(conn)):
+                return None
+            carrying = conn.execute(
+                select(func.count())
+                .select_from(ApplicationDecision)
+                .where(ApplicationDecision.run_id == basis.run_id)
+            ).scalar_one()
+            if carrying != basis.decisions:
+                return None
+            head, breaks = verify_ledger(conn, recorded_head)
+            if breaks:
+                raise LedgerTampered(tampered_message(breaks))
+            conn.execute(
+                update(ApplicationDecision)
+                .where(ApplicationDecision.run_id == basis.run_id)
+                .values(run_id=run_id, evaluated_at=now, rulebook_version=rulebook_version)
+            )
+            conn.execute(update(DecisionBasis).values(run_id=run_id, recorded_at=now))
+            return head
     except OperationalError as exc:
         if is_lock_timeout(exc):
             raise LedgerBusy(busy_message(lock_timeout_seconds)) from exc
         raise
-
-
-def _restamp(
-    engine: Engine,
-    inputs: str,
-    as_of: date,
-    run_id: str,
-    rulebook_version: str,
-    now: datetime,
-    recorded_head: ChainHead | None,
-    lock_timeout_seconds: float,
-) -> ChainHead | None:
-    with engine.begin() as conn:
-        lock_booking(conn, lock_timeout_seconds)
-        basis = conn.execute(select(DecisionBasis.__table__)).one_or_none()
-        if basis is None or not basis.valid_from <= as_of.isoformat() <= basis.valid_until:
-            return None
-        if basis.fingerprint != fingerprint(inputs, open_awards(conn)):
-            return None
-        carrying = conn.execute(
-            select(func.count())
-            .select_from(ApplicationDecision)
-            .where(ApplicationDecision.run_id == basis.run_id)
-        ).scalar_one()
-        if carrying != basis.decisions:
-            return None
-        head, breaks = verify_ledger(conn, recorded_head)
-        if breaks:
-            raise LedgerTampered(tampered_message(breaks))
-        conn.execute(
-            update(ApplicationDecision)
-            .where(ApplicationDecision.run_id == basis.run_id)
-            .values(run_id=run_id, evaluated_at=now, rulebook_version=rulebook_version)
-        )
-        conn.execute(update(DecisionBasis).values(run_id=run_id, recorded_at=now))
-        return head
