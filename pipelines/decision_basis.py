@@ -46,7 +46,7 @@ from rules.decision import Decision
 from rules.evaluation_span import Span
 from rules.model import MeteredSaving
 from rules.review import Determination
-from schemas.tables import ApplicationDecision, DecisionBasis
+from schemas.tables import ApplicationDecision, DecisionBasis, LedgerEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("rules", "pipelines", "assets", "schemas")
@@ -180,9 +180,11 @@ def restamp(
             ).scalar_one()
             if carrying != basis.decisions:
                 return None
-            head, breaks = verify_ledger(conn, recorded_head)
-            if breaks:
-                raise LedgerTampered(tampered_message(breaks))
+            head = _unmoved_head(conn, recorded_head)
+            if head is None:
+                head, breaks = verify_ledger(conn, recorded_head)
+                if breaks:
+                    raise LedgerTampered(tampered_message(breaks))
             conn.execute(
                 update(ApplicationDecision)
                 .where(ApplicationDecision.run_id == basis.run_id)
@@ -194,3 +196,19 @@ def restamp(
         if is_lock_timeout(exc):
             raise LedgerBusy(busy_message(lock_timeout_seconds)) from exc
         raise
+
+
+def _unmoved_head(conn: Connection, recorded: ChainHead | None) -> ChainHead | None:
+    """`recorded` when it is still the newest entry with the hash recorded for it, else None.
+
+    Keeping the decisions books nothing, so it need not walk the chain to link to its head: the head recorded
+    last night, still in place with nothing after it, is tonight's. The whole chain is still verified tonight,
+    by the `ledger_chain_intact` check, and by `book()` before anything is booked on it."""
+    if recorded is None or recorded.entry_id < 1:
+        return None
+    newest = conn.execute(
+        select(LedgerEntry.entry_id, LedgerEntry.entry_hash).order_by(LedgerEntry.entry_id.desc()).limit(1)
+    ).one_or_none()
+    if newest is None or (newest.entry_id, newest.entry_hash) != (recorded.entry_id, recorded.entry_hash):
+        return None
+    return recorded

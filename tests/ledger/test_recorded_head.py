@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Connection, Engine, text, update
 
 from assets.ledger_checks import ledger_chain_intact
 from pipelines.ledger_chain import GENESIS, ChainHead, entry_hash, link, read_chain, verify, verify_ledger
@@ -141,6 +141,18 @@ def _two_nights(nightly: Nightly, instance: dg.DagsterInstance) -> ChainHead:
     return _recorded(second)
 
 
+def _rehash(conn: Connection) -> None:
+    """Recompute every entry's hash from the first on, as an owner can."""
+    head = ChainHead(0, GENESIS)
+    for row in list(read_chain(conn)):
+        head, linked = link(head, dict(row))
+        conn.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.entry_id == row["entry_id"])
+            .values(entry_hash=linked["entry_hash"])
+        )
+
+
 def _owner_edits(engine: Engine, how: str) -> None:
     """What the table's owner can still do on SQLite: drop the append-only triggers and edit."""
     with engine.begin() as conn:
@@ -152,14 +164,7 @@ def _owner_edits(engine: Engine, how: str) -> None:
                     "WHERE entry_id = 1"
                 )
             )
-            head = ChainHead(0, GENESIS)
-            for row in list(read_chain(conn)):
-                head, linked = link(head, dict(row))
-                conn.execute(
-                    update(LedgerEntry)
-                    .where(LedgerEntry.entry_id == row["entry_id"])
-                    .values(entry_hash=linked["entry_hash"])
-                )
+            _rehash(conn)
         else:
             conn.execute(text("DROP TRIGGER award_ledger_no_delete"))
             conn.execute(
@@ -195,3 +200,37 @@ def test_a_ledger_that_no_longer_holds_the_recorded_head_is_refused_and_fails_th
         again = nightly.run(instance=instance)
         newest = entries(engine)[-1]
         assert _recorded(again) == ChainHead(newest["entry_id"], newest["entry_hash"])
+
+
+def _decided(result: dg.ExecuteInProcessResult) -> str:
+    (materialization,) = [
+        m
+        for m in result.asset_materializations_for_node("awards")
+        if m.asset_key == dg.AssetKey("application_decisions")
+    ]
+    return str(materialization.metadata["decided"].value)
+
+
+def test_a_night_keeping_its_decisions_still_sees_an_entry_edited_or_the_chain_recomputed(
+    nightly: Nightly, instance: dg.DagsterInstance
+):
+    # A night with nothing new links to last night's head without walking the chain (it books nothing); the
+    # chain is still walked that night, by the check, and an owner's edit is seen there.
+    recorded = _two_nights(nightly, instance)
+    engine = nightly.engine()
+    with engine.begin() as conn:  # a text field, not an amount: the awards held are unchanged
+        conn.execute(text("DROP TRIGGER award_ledger_no_update"))
+        conn.execute(text("UPDATE award_ledger SET enterprise_name = '改过的名称' WHERE entry_id = 1"))
+    nightly.as_of += timedelta(days=1)
+    night = nightly.run(instance=instance, raise_on_error=False)
+    assert _decided(night) == "kept"
+    (chain,) = [e for e in night.get_asset_check_evaluations() if e.check_name == "ledger_chain_intact"]
+    assert not chain.passed and chain.metadata["recorded_head_entry_id"].value == recorded.entry_id
+    assert _recorded(night) == recorded
+
+    # Recomputing every hash after the edit moves the newest hash off the recorded one: the night refuses.
+    with engine.begin() as conn:
+        _rehash(conn)
+    nightly.as_of += timedelta(days=1)
+    refusal = _refusal(nightly.run(raise_on_error=False, instance=instance))
+    assert "Dagster 中记录的链头" in refusal and f"分录 {recorded.entry_id}：" in refusal
