@@ -4,6 +4,7 @@ its status and an overrun are `rules.fund`'s.
 """
 
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -14,6 +15,7 @@ from pipelines.department_report import project_names
 from pipelines.fund_report import BY_PROGRAM, FILE_NAME, PROGRAM_SHEET, write_fund_summary
 from pipelines.intake import Submissions
 from pipelines.report_readback import fund_mismatches
+from pipelines.row_cache import RowCache
 from pipelines.settings import SHANGHAI
 
 
@@ -33,7 +35,13 @@ def fund_summary(
     folder = reports.for_date(evaluation.date)
     projects = project_names(submissions.frames)
     report = write_fund_summary(
-        ledger_db.engine(), evaluation.date, folder, rulebook.parameters, projects, datetime.now(SHANGHAI)
+        ledger_db.engine(),
+        evaluation.date,
+        folder,
+        rulebook.parameters,
+        projects,
+        datetime.now(SHANGHAI),
+        RowCache.under(Path(reports.path)),  # pruned by department_reports
     )
     preview = [
         {

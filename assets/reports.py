@@ -4,6 +4,7 @@ written files. What the workbooks hold and how they are shaped is `pipelines.dep
 """
 
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -13,6 +14,7 @@ from pipelines.department_report import SUMMARY, SUMMARY_SHEET, load, write_all
 from pipelines.excel import Col
 from pipelines.intake import Submissions
 from pipelines.report_readback import department_mismatches
+from pipelines.row_cache import RowCache
 from pipelines.settings import SHANGHAI
 
 # Excel column kinds as the column schema shows them.
@@ -52,7 +54,9 @@ def department_reports(
         datetime.now(SHANGHAI),
     )
     folder = reports.for_date(evaluation.date)
-    written = write_all(data, folder)
+    rows_kept = RowCache.under(Path(reports.path))  # last night's table rows, where nothing in them changed
+    written = write_all(data, folder, row_cache=rows_kept)
+    rows_kept.prune()
     preview = [
         {
             "部门": r.department,

@@ -21,12 +21,9 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
@@ -42,29 +39,12 @@ from pipelines.ledger import (
     open_awards,
 )
 from pipelines.ledger_chain import ChainHead, tampered_message, verify_ledger
+from pipelines.release import code_digest
 from rules.decision import Decision
 from rules.evaluation_span import Span
 from rules.model import MeteredSaving
 from rules.review import Determination
 from schemas.tables import ApplicationDecision, DecisionBasis, LedgerEntry
-
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("rules", "pipelines", "assets", "schemas")
-
-
-@cache
-def code_digest() -> str:
-    """Every source file of ours that can change a decision or its row, and the Python running them (its
-    `decimal` and `json`): another release decides in full."""
-    digest = hashlib.sha256(sys.version.encode())
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            digest.update(path.relative_to(ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
-    for path in sorted((ROOT / "rules" / "parameters").glob("*")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def inputs_digest(

@@ -32,6 +32,7 @@ from pipelines.department_extras import extra_sheets
 from pipelines.excel import CODE_HEADER, TOTAL, Col, Frame, new_workbook, save, write_table
 from pipelines.forked import forked_map
 from pipelines.ledger import from_fen
+from pipelines.release import code_digest
 from pipelines.report_text import (
     DECISION_FILL,
     DECISIONS,
@@ -41,6 +42,7 @@ from pipelines.report_text import (
     official_order,
     reasons,
 )
+from pipelines.row_cache import RowCache
 from rules.catalog import BY_CODE, DEPARTMENTS, PROGRAMS, Program
 from rules.labels import DECISION_ZH
 from schemas.sheets import BY_KEY
@@ -293,7 +295,9 @@ class DepartmentReport:
     needs_review: int
 
 
-def write_department(data: ReportData, department: str, folder: Path) -> DepartmentReport:
+def write_department(
+    data: ReportData, department: str, folder: Path, row_cache: RowCache | None = None
+) -> DepartmentReport:
     programs = [p for p in PROGRAMS if department in p.departments]
     codes = {p.code for p in programs}
     summary = summary_rows(data, programs, department)
@@ -302,7 +306,7 @@ def write_department(data: ReportData, department: str, folder: Path) -> Departm
     ]
     summed = totals(summary, SUMMARY, "name")
 
-    wb = new_workbook()
+    wb = new_workbook(row_cache)
     write_table(
         wb,
         SUMMARY_SHEET,
@@ -345,15 +349,22 @@ def write_department(data: ReportData, department: str, folder: Path) -> Departm
     )
 
 
-def write_all(data: ReportData, folder: Path, workers: int | None = None) -> list[DepartmentReport]:
+def write_all(
+    data: ReportData, folder: Path, workers: int | None = None, row_cache: RowCache | None = None
+) -> list[DepartmentReport]:
     """Every department's workbook. The workbooks are independent and the writing is pure Python (one core
     each), so they are written by up to `workers` forked processes (default: the cores this process may use),
     the largest first (`pipelines.forked`): on two cores a 12,000-application night writes them in a little over
-    half the time. Without fork (or with one core) they are written here, one after another."""
+    half the time. Without fork (or with one core) they are written here, one after another. With `row_cache`,
+    a large table whose rows are those of a night before writes them as kept (`pipelines.row_cache`)."""
     size = Counter(d["program"] for d in data.decisions)
     rows = {dep: sum(size[p.code] for p in PROGRAMS if dep in p.departments) for dep in DEPARTMENTS}
     order = sorted(DEPARTMENTS, key=lambda dep: -rows[dep])
     # the children inherit the loaded data and imports; they only write files and return a summary
-    written = forked_map(lambda department: write_department(data, department, folder), order, workers)
+    if row_cache is not None:
+        code_digest()  # which the kept rows are looked up under: taken once here, not in every child
+    written = forked_map(
+        lambda department: write_department(data, department, folder, row_cache), order, workers
+    )
     by_department = dict(zip(order, written, strict=True))
     return [by_department[department] for department in DEPARTMENTS]

@@ -35,7 +35,9 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipelines.row_cache import CACHED_FROM, RowCache
 from pipelines.sheet_rows import (
+    Block,
     Cells,
     ColumnStyle,
     Memo,
@@ -45,6 +47,7 @@ from pipelines.sheet_rows import (
     is_missing,
     plain_text,
     register,
+    rows_xml,
     write_workbook,
 )
 
@@ -138,8 +141,14 @@ class Table:
         return next(i for i, c in enumerate(self.columns, start=1) if c.key == key)
 
 
-def new_workbook() -> Workbook:
-    return Workbook(write_only=True)
+ROW_CACHE = "alu_row_cache"  # the attribute of a workbook whose large tables' rows may be reused
+
+
+def new_workbook(row_cache: RowCache | None = None) -> Workbook:
+    """A write-only workbook; with `row_cache`, its large tables reuse rows written before (pipelines/row_cache.py)."""
+    wb = Workbook(write_only=True)
+    setattr(wb, ROW_CACHE, row_cache)
+    return wb
 
 
 def _style(ws: Any, kind: str, *, wrap: bool, fill: PatternFill | None = None, bold: bool = False) -> Any:
@@ -371,22 +380,55 @@ def write_table(
         body = "".join([cells[get(k)] for cells, k in rest])
         return body if number is None else number[seq] + body
 
-    plain_cells, bold_cells = encoders(column_styles()), encoders(column_styles(bold=True))
-    filled_cells = {k: encoders(column_styles(fill=k)) for k in FILLS}
+    styles_used = {"": column_styles(), "bold": column_styles(bold=True)} | {
+        k: column_styles(fill=k) for k in FILLS
+    }
+    plain_cells, bold_cells = encoders(styles_used[""]), encoders(styles_used["bold"])
+    filled_cells = {k: encoders(styles_used[k]) for k in FILLS}
     # LibreOffice and Excel do not grow a row for its wrapped text when reading a file: the writer sizes it
     # (every text column wraps, a fitted one too: its text may be longer than the widest it is fitted to)
     wrapped = [(_line_counts(w), c.key) for c, w in zip(columns, widths, strict=True) if c.kind == "text"]
 
-    seq = 0
-    for row in rows:
-        if row.get("_subtotal"):
-            styles, number = bold_cells, None
-        else:
-            seq += 1
-            styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
-        lines = max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
-        height = _wrapped_height(lines) if lines > 1 else None
-        put(Row(cells(row, styles, number), height), height=height)
+    def body() -> list[tuple[str, float | None]]:
+        out = []
+        seq = 0
+        for row in rows:
+            if row.get("_subtotal"):
+                styles, number = bold_cells, None
+            else:
+                seq += 1
+                styles, number = filled_cells.get(row.get("_fill") or "", plain_cells), seq
+            lines = max([memo[v] for memo, k in wrapped if (v := row.get(k))] or [1])
+            out.append((cells(row, styles, number), _wrapped_height(lines) if lines > 1 else None))
+        return out
+
+    cache: RowCache | None = getattr(wb, ROW_CACHE, None)
+    if cache is None or len(rows) < CACHED_FROM:
+        for xml, height in body():
+            put(Row(xml, height), height=height)
+    else:
+        # everything the rows are made from (pipelines/row_cache.py): same digest, same bytes
+        read = [*keys, "_subtotal", "_fill"]
+        key = cache.key(
+            (
+                name,
+                [(c.key, c.kind, c.width, c.screen) for c in columns],
+                widths,
+                styles_used,
+                row_no,
+                wb.epoch,
+            ),
+            [tuple([row.get(k) for k in read]) for row in rows],
+        )
+        kept = cache.get(key)
+        if kept is None:
+            computed = body()
+            kept = (rows_xml(computed, row_no + 1), [h for _, h in computed])
+            cache.put(key, kept)
+        xml, row_heights = kept
+        ws.append(Block(xml, len(row_heights)))
+        row_no += len(row_heights)
+        heights.extend(h or 15 for h in row_heights)
     last_row = row_no
     if totals is not None:
         put(Row(cells(totals, bold_cells)))

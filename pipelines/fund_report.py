@@ -38,6 +38,7 @@ from pipelines.excel import (
 )
 from pipelines.ledger import from_fen
 from pipelines.report_text import BUDGET_LABEL, SIGN_OFF_SEALED, UNKNOWN_CITY, city_order, program_name
+from pipelines.row_cache import RowCache
 from rules import fund
 from rules.catalog import PROGRAMS
 from rules.money import WAN
@@ -258,7 +259,7 @@ def _sheet_with_chart(
 
 def write_fund_summary(
     engine: Engine, as_of: date, folder: Path, parameters: Parameters, projects: dict[str, str | None],
-    generated_at: datetime,
+    generated_at: datetime, row_cache: RowCache | None = None,
 ) -> FundReport:  # fmt: skip
     book = q.entries(engine)
     with engine.connect() as conn:
@@ -274,7 +275,7 @@ def write_fund_summary(
     def frame(title: str, unit: str = "元") -> Frame:
         return Frame(title, ORGANISATION, as_of, version, generated_at, unit)
 
-    wb = new_workbook()
+    wb = new_workbook(row_cache)
     overview = overview_rows(year, budget, status, total, year_committed)
     table = write_table(
         wb,

@@ -151,6 +151,19 @@ class Row(NamedTuple):
     height: float | None = None
 
 
+class Block(NamedTuple):
+    """Consecutive rows taken whole by `ws.append`: their XML as `rows_xml` writes it, numbered from the row
+    where the block is appended (a block kept from another sheet is appended at the same row number)."""
+
+    xml: str
+    size: int  # rows
+
+
+def rows_xml(rows: list[tuple[str, float | None]], first: int) -> str:
+    """The XML of consecutive rows (cells' XML and height each), the first numbered `first`."""
+    return "".join([_row_xml(Row(cells, height), first + i) for i, (cells, height) in enumerate(rows)])
+
+
 # Where a run of `Row`s goes in the sheet's XML until `archive_sheet` puts their text there. A processing instruction
 # cannot occur anywhere else in a sheet openpyxl writes: the `<` of any text is written escaped.
 _MARK = tostring(ProcessingInstruction("alu-rows"))
@@ -172,27 +185,35 @@ def _row_xml(row: Row, row_idx: int) -> str:
 
 
 def install(ws: Any) -> None:
-    """Let `ws.append` take a `Row`; any other row goes through openpyxl as usual. A Row is kept as text, a
+    """Let `ws.append` take a `Row` or a `Block`; any other row goes through openpyxl as usual. A Row is kept as text, a
     mark in openpyxl's stream where each run of them goes, and `archive_sheet` writes them there: handing each
     row to lxml cost more than all the rest of writing a report (it parsed the row's text only to serialise the
     same text again). Call after the sheet's first row is appended (openpyxl creates the sheet's writer then)."""
     writer = ws._writer
     write_row, values_to_row = writer.write_row, ws._values_to_row
     rows = ws._alu_rows = _Rows()
+    shift = 0  # the rows of the blocks appended so far beyond the one openpyxl counted for each
 
     def to_row(values: Any, row_idx: int) -> Any:
-        return values if isinstance(values, Row) else values_to_row(values, row_idx)
+        return values if isinstance(values, Row | Block) else values_to_row(values, row_idx + shift)
 
     def write(xf: Any, row: Any, row_idx: int) -> None:
-        if isinstance(row, Row):
+        nonlocal shift
+        if isinstance(row, Row | Block):
             if not rows.open:
                 xf.write(ProcessingInstruction("alu-rows"))
                 rows.runs.append([])
                 rows.open = True
-            rows.runs[-1].append(_row_xml(row, row_idx))
+            if isinstance(row, Block):
+                if row.size < 1:
+                    raise ValueError("an empty block takes no row")
+                rows.runs[-1].append(row.xml)
+                shift += row.size - 1
+            else:
+                rows.runs[-1].append(_row_xml(row, row_idx + shift))
         else:
             rows.open = False
-            write_row(xf, row, row_idx)
+            write_row(xf, row, row_idx + shift)
 
     ws._values_to_row = to_row
     writer.write_row = write

@@ -1,0 +1,88 @@
+"""The rows of a report table as last written, kept to be written again when nothing in them has changed.
+
+Each night writes every report afresh, into a folder of its own date, and most of a night's writing is the rows
+of the large tables (明细: one row per decision): their cells' XML and their heights. On a night with nothing
+new those rows are the same as the night before; only the title lines above them (the date, the time written)
+and the days an application has waited change, and those are not rows that are kept. `pipelines.excel.write_table`
+looks a table's rows up here by a digest of everything they are made from, and writes the kept XML when it is
+found: the same bytes it would have computed.
+
+The digest covers every input of the rows: the code that writes them (`code_digest`, our every source file), the
+sheet, its columns (key, kind, width), their fitted widths, the registered styles each cell opens with (their
+ids are the workbook's own), the first row's number and each row's value of every column, by `repr` (which
+tells Decimal('1.0') from Decimal('1.00'), a str from a date, True from 1). Anything else differing makes
+another digest, and the rows are computed and kept anew. A kept file that cannot be read is a miss.
+
+Kept under the reports folder in `.row-cache/`, away from the dated folders the departments read; each file is
+written to a temporary name and renamed, so two nights at once never read half of one. Files no night has read
+for `KEEP_DAYS` days are removed after the department reports are written; deleting the folder is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipelines.release import code_digest
+
+FOLDER = ".row-cache"
+KEEP_DAYS = 7
+CACHED_FROM = 200  # rows: below this, computing them is cheaper than a file
+
+Rows = tuple[str, list[float | None]]  # the rows' XML (`sheet_rows.rows_xml`) and each one's height
+
+
+class RowCache:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def under(cls, reports: Path) -> RowCache:
+        return cls(reports / FOLDER)
+
+    @staticmethod
+    def key(parts: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+        digest = hashlib.sha256(code_digest().encode())
+        digest.update(repr(tuple(parts)).encode())
+        digest.update(repr(rows).encode())
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / key
+
+    def get(self, key: str) -> Rows | None:
+        path = self._path(key)
+        try:
+            rows = pickle.loads(path.read_bytes())
+            os.utime(path)  # read tonight: kept another KEEP_DAYS
+        except Exception:  # missing, half-pruned or unreadable: computed again
+            return None
+        return rows if isinstance(rows, tuple) and len(rows) == 2 else None
+
+    def put(self, key: str, rows: Rows) -> None:
+        path = self._path(key)
+        tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk costs the next night its reuse, never a report
+
+    def prune(self, keep_days: int = KEEP_DAYS) -> int:
+        """Remove what no night has read for `keep_days` days; the number removed."""
+        cutoff = time.time() - keep_days * 86_400
+        removed = 0
+        for path in self.folder.glob("*/*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
