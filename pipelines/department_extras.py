@@ -5,6 +5,7 @@ register, 科技厅 the S&T project register, and every department a gate clause
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -256,14 +257,20 @@ def _recycled_sheets(wb: Workbook, data: ReportData, department: str, rows: Rows
     recycled = [d for d in data.decisions if d["program"].startswith("RECYCLED_")]
     enterprises = sorted({d["credit_code"] for d in recycled})
     figures = _month_figures(data.meter_months or [])
+    by_enterprise: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in recycled:
+        by_enterprise[d["credit_code"]].append(d)
+    months_of: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for (c, m), f in figures.items():
+        months_of[c].append((m, f))
     out, monthly = [], []
     for code in enterprises:
         ent = _enterprise(data, code)
-        mine = [d for d in recycled if d["credit_code"] == code]
+        mine = by_enterprise[code]
         name = next((d["enterprise_name"] for d in mine if d["enterprise_name"]), ent.get("name"))
         city = next((d["league_city"] for d in mine if d["league_city"]), ent.get("league_city"))
         base = {"enterprise_name": name, "credit_code": code, "league_city": city}
-        months = sorted((m, f) for (c, m), f in figures.items() if c == code)
+        months = sorted(months_of[code])
         for month, f in months:
             coverage = (Decimal(f["present"]) / Decimal(f["expected"])) if f["expected"] else None
             monthly.append(base | {"month": month, **f, "coverage": coverage})

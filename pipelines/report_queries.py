@@ -34,10 +34,11 @@ def ledger_totals(engine: Engine) -> dict[str, Decimal]:
 
 
 def decisions(conn: Connection) -> list[dict[str, Any]]:
+    """Every current decision, in no order: the reports sort them as officials read them (`official_order`)."""
     return rows(
         conn,
         "SELECT application_id, program, credit_code, enterprise_name, league_city, clause, decision, "
-        "amount_fen, reasons, source_file, submitted_on FROM application_decisions ORDER BY program, application_id",
+        "amount_fen, reasons, source_file, submitted_on FROM application_decisions",
     )
 
 

@@ -101,9 +101,11 @@ def track_pending(engine: Engine, decided: Iterable[tuple[str, str]], as_of: dat
     pending stops. Applications not decided tonight keep their row."""
     decided = list(decided)
     pending = [a for a, outcome in decided if outcome == "needs_review"]
-    settled = [a for a, outcome in decided if outcome != "needs_review"]
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        # of the settled ones, only those still waiting have a row to delete (a few, against all decided)
+        waiting = set(conn.execute(select(ReviewPending.application_id)).scalars())
+        settled = [a for a, outcome in decided if outcome != "needs_review" and a in waiting]
         for start in range(0, len(settled), 500):
             conn.execute(
                 delete(ReviewPending).where(ReviewPending.application_id.in_(settled[start : start + 500]))
