@@ -258,8 +258,8 @@ def _recycled_sheets(wb: Workbook, data: ReportData, department: str, rows: Rows
     enterprises = sorted({d["credit_code"] for d in recycled})
     figures = _month_figures(data.meter_months or [])
     by_enterprise: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for d in recycled:
-        by_enterprise[d["credit_code"]].append(d)
+    for decision in recycled:
+        by_enterprise[decision["credit_code"]].append(decision)
     months_of: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for (c, m), f in figures.items():
         months_of[c].append((m, f))
