@@ -278,10 +278,11 @@ def _recycled_sheets(wb: Workbook, data: ReportData, department: str, rows: Rows
         claims: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
             (d, c) for d in vat for c in data.declared["vat_claims"].get(d["application_id"], [])
         ]
+        not_vat = [x for x in mine if x["program"] != "RECYCLED_VAT"]
         for d, claim in claims or [(None, {})]:
             # A VAT period's row names its own VAT application first, then the enterprise's other recycled ones
             # (not the VAT applications of its other periods: those have their own rows).
-            others = [x for x in mine if x is not d and (d is None or x["program"] != "RECYCLED_VAT")]
+            others = mine if d is None else not_vat
             applications = _listed(([d] if d is not None else []) + others)
             start, end = claim.get("period_start"), claim.get("period_end")
             inside = [

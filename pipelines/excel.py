@@ -35,7 +35,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipelines.row_cache import CACHED_FROM, RowCache
+from pipelines.row_cache import CACHED_FROM, Kept, RowCache
 from pipelines.sheet_rows import (
     Block,
     Cells,
@@ -305,7 +305,17 @@ def write_table(
     if columns[: len(printed)] != printed:
         raise ValueError(f"{name}: screen-only columns must come after the printed ones")
     ws = wb.create_sheet(name)
-    widths = _widths(columns, rows, totals)
+    cache: RowCache | None = getattr(wb, ROW_CACHE, None)
+    kept_key, kept = None, None
+    if cache is not None and len(rows) >= CACHED_FROM:
+        # everything the rows and the widths are made from (pipelines/row_cache.py): same digest, same bytes
+        read = [c.key for c in columns] + ["_subtotal", "_fill"]
+        kept_key = cache.key(
+            (name, [(c.header, c.key, c.kind, c.width, c.screen) for c in columns], totals, wb.epoch),
+            [tuple([row.get(k) for k in read]) for row in rows],
+        )
+        kept = cache.get(kept_key)
+    widths = kept.widths if kept is not None else _widths(columns, rows, totals)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     span = len(printed)
@@ -402,33 +412,19 @@ def write_table(
             out.append((cells(row, styles, number), _wrapped_height(lines) if lines > 1 else None))
         return out
 
-    cache: RowCache | None = getattr(wb, ROW_CACHE, None)
-    if cache is None or len(rows) < CACHED_FROM:
+    if cache is None or kept_key is None:
         for xml, height in body():
             put(Row(xml, height), height=height)
     else:
-        # everything the rows are made from (pipelines/row_cache.py): same digest, same bytes
-        read = [*keys, "_subtotal", "_fill"]
-        key = cache.key(
-            (
-                name,
-                [(c.key, c.kind, c.width, c.screen) for c in columns],
-                widths,
-                styles_used,
-                row_no,
-                wb.epoch,
-            ),
-            [tuple([row.get(k) for k in read]) for row in rows],
-        )
-        kept = cache.get(key)
-        if kept is None:
+        # the rows' XML holds the styles' ids and the rows' numbers: kept rows are used where those are the same
+        context = repr((styles_used, row_no))
+        if kept is None or kept.context != context:
             computed = body()
-            kept = (rows_xml(computed, row_no + 1), [h for _, h in computed])
-            cache.put(key, kept)
-        xml, row_heights = kept
-        ws.append(Block(xml, len(row_heights)))
-        row_no += len(row_heights)
-        heights.extend(h or 15 for h in row_heights)
+            kept = Kept(context, widths, rows_xml(computed, row_no + 1), [h for _, h in computed])
+            cache.put(kept_key, kept)
+        ws.append(Block(kept.xml, len(kept.heights)))
+        row_no += len(kept.heights)
+        heights.extend(h or 15 for h in kept.heights)
     last_row = row_no
     if totals is not None:
         put(Row(cells(totals, bold_cells)))

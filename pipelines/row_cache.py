@@ -1,17 +1,18 @@
 """The rows of a report table as last written, kept to be written again when nothing in them has changed.
 
 Each night writes every report afresh, into a folder of its own date, and most of a night's writing is the rows
-of the large tables (明细: one row per decision): their cells' XML and their heights. On a night with nothing
-new those rows are the same as the night before; only the title lines above them (the date, the time written)
-and the days an application has waited change, and those are not rows that are kept. `pipelines.excel.write_table`
-looks a table's rows up here by a digest of everything they are made from, and writes the kept XML when it is
-found: the same bytes it would have computed.
+of the large tables (明细: one row per decision): their cells' XML, their heights and the columns' widths fitted to
+them. On a night with nothing new those rows are the same as the night before; the title lines above them (the
+date, the time written) are not kept, and a table whose values changed (the days an application has waited, in
+待审核) is computed again. `pipelines.excel.write_table` looks a table up here by a digest of everything its rows
+and widths are made from, and writes the kept XML when it is found: the same bytes it would have computed.
 
-The digest covers every input of the rows: the code that writes them (`code_digest`, our every source file), the
-sheet, its columns (key, kind, width), their fitted widths, the registered styles each cell opens with (their
-ids are the workbook's own), the first row's number and each row's value of every column, by `repr` (which
-tells Decimal('1.0') from Decimal('1.00'), a str from a date, True from 1). Anything else differing makes
-another digest, and the rows are computed and kept anew. A kept file that cannot be read is a miss.
+The digest covers the code that writes them (`code_digest`, our every source file), the sheet, its columns
+(header, key, kind, width), the totals row, the workbook's date system and each row's value of every column, by
+`repr` (which tells Decimal('1.0') from Decimal('1.00'), a str from a date, True from 1). The XML also holds the
+ids of the workbook's registered styles and the first row's number: a kept table records them and is used only
+where they are the same. Anything else differing makes another digest, and the rows are computed and kept anew.
+A kept file that cannot be read is a miss.
 
 Kept under the reports folder in `.row-cache/`, away from the dated folders the departments read; each file is
 written to a temporary name and renamed, so two nights at once never read half of one. Files no night has read
@@ -25,6 +26,7 @@ import os
 import pickle
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,16 @@ FOLDER = ".row-cache"
 KEEP_DAYS = 7
 CACHED_FROM = 200  # rows: below this, computing them is cheaper than a file
 
-Rows = tuple[str, list[float | None]]  # the rows' XML (`sheet_rows.rows_xml`) and each one's height
+
+@dataclass(frozen=True)
+class Kept:
+    """A table's rows as written: the columns' fitted widths, the rows' XML (`sheet_rows.rows_xml`) and each one's
+    height, and the context that XML holds (the styles' ids, the first row's number)."""
+
+    context: str
+    widths: list[int]
+    xml: str
+    heights: list[float | None]
 
 
 class RowCache:
@@ -55,16 +66,16 @@ class RowCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / key
 
-    def get(self, key: str) -> Rows | None:
+    def get(self, key: str) -> Kept | None:
         path = self._path(key)
         try:
             rows = pickle.loads(path.read_bytes())
             os.utime(path)  # read tonight: kept another KEEP_DAYS
         except Exception:  # missing, half-pruned or unreadable: computed again
             return None
-        return rows if isinstance(rows, tuple) and len(rows) == 2 else None
+        return rows if isinstance(rows, Kept) else None
 
-    def put(self, key: str, rows: Rows) -> None:
+    def put(self, key: str, rows: Kept) -> None:
         path = self._path(key)
         tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         try:

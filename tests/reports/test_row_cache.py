@@ -68,7 +68,7 @@ def hits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     found: list[str] = []
     get = RowCache.get
 
-    def counted(self: RowCache, key: str) -> row_cache.Rows | None:
+    def counted(self: RowCache, key: str) -> row_cache.Kept | None:
         kept = get(self, key)
         if kept is not None:
             found.append(key)
@@ -113,6 +113,30 @@ def test_any_value_differing_in_any_row_computes_the_rows_again(
     written = _sheet(tmp_path / "changed.xlsx", changed, cache, date(2026, 11, 26))
     assert hits == []
     assert written == _sheet(tmp_path / "plain.xlsx", changed, None, date(2026, 11, 26))
+
+
+def _after_another_sheet(path: Path, cache: RowCache | None) -> bytes:
+    """The table as the second sheet of a workbook whose first sheet registered other styles first."""
+    wb = new_workbook(cache)
+    frame = Frame(
+        "概况", "财政厅", date(2026, 11, 26), "rb-test", datetime(2026, 11, 26, 2, 0, tzinfo=SHANGHAI)
+    )
+    write_table(wb, "概况", [Col("占比", "share", "pct"), Col("数量", "qty", "qty")], [{"share": 1, "qty": 2}],
+                frame=frame)  # fmt: skip
+    write_table(
+        wb, "明细", COLUMNS, _rows(), frame=frame, totals={"name": "合计", "count": 1}, notes=("备注",)
+    )
+    save(wb, path)
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet2.xml")
+
+
+def test_rows_kept_under_other_style_ids_are_computed_again(tmp_path: Path, hits: list[str]):
+    cache = RowCache(tmp_path / "kept")
+    _sheet(tmp_path / "first.xlsx", _rows(), cache, date(2026, 11, 25))
+    written = _after_another_sheet(tmp_path / "second.xlsx", cache)
+    assert written == _after_another_sheet(tmp_path / "plain.xlsx", None)
+    assert written != _sheet(tmp_path / "alone.xlsx", _rows(), None, date(2026, 11, 26))  # the ids differ
 
 
 def test_a_kept_file_that_cannot_be_read_is_computed_again(tmp_path: Path, hits: list[str]):
