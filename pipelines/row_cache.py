@@ -33,7 +33,7 @@ from typing import Any
 from pipelines.release import code_digest
 
 FOLDER = ".row-cache"
-KEEP_DAYS = 7
+KEEP_DAYS = 2  # a night reads what the night before wrote; older tables would only fill the disk
 CACHED_FROM = 200  # rows: below this, computing them is cheaper than a file
 
 

@@ -156,13 +156,13 @@ def test_a_small_table_is_not_kept(tmp_path: Path):
     assert not cache.folder.exists()
 
 
-def test_what_no_night_has_read_for_a_week_is_removed(tmp_path: Path):
+def test_what_no_night_has_read_for_two_days_is_removed(tmp_path: Path):
     cache = RowCache(tmp_path / "kept")
     _sheet(tmp_path / "a.xlsx", _rows(), cache, date(2026, 11, 25))
     _sheet(tmp_path / "b.xlsx", _rows()[:-1], cache, date(2026, 11, 25))
     old, recent = sorted(cache.folder.glob("*/*"))
-    week_ago = time.time() - (row_cache.KEEP_DAYS * 86_400 + 60)
-    os.utime(old, (week_ago, week_ago))
+    long_ago = time.time() - (row_cache.KEEP_DAYS * 86_400 + 60)
+    os.utime(old, (long_ago, long_ago))
     assert cache.prune() == 1
     assert list(cache.folder.glob("*/*")) == [recent]
 
