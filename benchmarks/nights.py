@@ -1,8 +1,9 @@
 """Nights that grow with new data only: an empty night, the first night over 12,000 applications, and a night
 with nothing new on top of it, side by side, repeated (issue 13.16; goals: nothing-new <= 1.5x empty, first
 <= 3x empty). The night with nothing new is the next night (ALU_AS_OF one day later, as the schedule runs it:
-new report folders; the decisions kept when nothing they depend on changed, pipelines/decision_basis.py); a re-run
-of the same night is printed beside it. Every night
+new report folders; the decisions kept when nothing they depend on changed, pipelines/decision_basis.py, and the
+reports' large tables written from the rows the first night kept, pipelines/row_cache.py); a re-run of the same
+night is printed beside it. Every night
 runs with Python's bytecode cached, as deployed (the session's PYTHONDONTWRITEBYTECODE is dropped): otherwise each
 night compiles Dagster, pandas and ours again, which adds some 15 s to every night and flatters the ratios.
 
