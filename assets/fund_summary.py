@@ -4,7 +4,6 @@ its status and an overrun are `rules.fund`'s.
 """
 
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 
@@ -15,7 +14,6 @@ from pipelines.department_report import project_names
 from pipelines.fund_report import BY_PROGRAM, FILE_NAME, PROGRAM_SHEET, write_fund_summary
 from pipelines.intake import Submissions
 from pipelines.report_readback import fund_mismatches
-from pipelines.row_cache import RowCache
 from pipelines.settings import SHANGHAI
 
 
@@ -41,7 +39,7 @@ def fund_summary(
         rulebook.parameters,
         projects,
         datetime.now(SHANGHAI),
-        RowCache.under(Path(reports.path)),  # pruned by department_reports
+        reports.kept_rows(),  # pruned by department_reports
     )
     preview = [
         {

@@ -4,7 +4,6 @@ written files. What the workbooks hold and how they are shaped is `pipelines.dep
 """
 
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 
@@ -14,7 +13,6 @@ from pipelines.department_report import SUMMARY, SUMMARY_SHEET, load, write_all
 from pipelines.excel import Col
 from pipelines.intake import Submissions
 from pipelines.report_readback import department_mismatches
-from pipelines.row_cache import RowCache
 from pipelines.settings import SHANGHAI
 
 # Excel column kinds as the column schema shows them.
@@ -54,7 +52,7 @@ def department_reports(
         datetime.now(SHANGHAI),
     )
     folder = reports.for_date(evaluation.date)
-    rows_kept = RowCache.under(Path(reports.path))  # last night's table rows, where nothing in them changed
+    rows_kept = reports.kept_rows()  # last night's table rows, where nothing in them changed
     written = write_all(data, folder, row_cache=rows_kept)
     rows_kept.prune()
     preview = [

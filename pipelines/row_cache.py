@@ -69,18 +69,18 @@ class RowCache:
     def get(self, key: str) -> Kept | None:
         path = self._path(key)
         try:
-            rows = pickle.loads(path.read_bytes())
+            kept = pickle.loads(path.read_bytes())
             os.utime(path)  # read tonight: kept another KEEP_DAYS
         except Exception:  # missing, half-pruned or unreadable: computed again
             return None
-        return rows if isinstance(rows, Kept) else None
+        return kept if isinstance(kept, Kept) else None
 
-    def put(self, key: str, rows: Kept) -> None:
+    def put(self, key: str, kept: Kept) -> None:
         path = self._path(key)
         tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.write_bytes(pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
             tmp.replace(path)
         except OSError:
             tmp.unlink(missing_ok=True)  # a full disk costs the next night its reuse, never a report

@@ -11,6 +11,7 @@ from pydantic import PrivateAttr
 from sqlalchemy import Engine, create_engine, make_url
 
 from pipelines.io_manager import PickleIOManager
+from pipelines.row_cache import RowCache
 from pipelines.settings import Settings, ensure_sqlite_folder, parse_as_of
 from pipelines.sql import serialize_sqlite_writers
 from rules.parameters import Parameters
@@ -60,6 +61,10 @@ class ReportsFolder(dg.ConfigurableResource):
         folder = Path(self.path) / as_of.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def kept_rows(self) -> RowCache:
+        """The report tables' rows kept for the nights after (`pipelines.row_cache`), beside the dated folders."""
+        return RowCache.under(Path(self.path))
 
 
 class Evaluation(dg.ConfigurableResource):
