@@ -312,9 +312,9 @@ def write_table(
         read = [c.key for c in columns] + ["_subtotal", "_fill"]
         kept_key = cache.key(
             (name, [(c.header, c.key, c.kind, c.width, c.screen) for c in columns], totals, wb.epoch),
-            [tuple([row.get(k) for k in read]) for row in rows],
+            [tuple(map(row.get, read)) for row in rows],
         )
-        kept = cache.get(kept_key)
+        kept = None if kept_key is None else cache.get(kept_key)
     widths = kept.widths if kept is not None else _widths(columns, rows, totals)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
@@ -420,7 +420,8 @@ def write_table(
         context = repr((styles_used, row_no))
         if kept is None or kept.context != context:
             computed = body()
-            kept = Kept(context, widths, rows_xml(computed, row_no + 1), [h for _, h in computed])
+            xml = rows_xml(computed, row_no + 1).encode()
+            kept = Kept(context, widths, xml, [h for _, h in computed])
             cache.put(kept_key, kept)
         ws.append(Block(kept.xml, len(kept.heights)))
         row_no += len(kept.heights)

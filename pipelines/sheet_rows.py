@@ -155,7 +155,7 @@ class Block(NamedTuple):
     """Consecutive rows taken whole by `ws.append`: their XML as `rows_xml` writes it, numbered from the row
     where the block is appended (a block kept from another sheet is appended at the same row number)."""
 
-    xml: str
+    xml: bytes  # UTF-8
     size: int  # rows
 
 
@@ -173,7 +173,7 @@ class _Rows:
     """The text of a sheet's `Row`s, in runs of consecutive rows, each run marked in the sheet's stream."""
 
     def __init__(self) -> None:
-        self.runs: list[list[str]] = []
+        self.runs: list[list[str | bytes]] = []
         self.open = False  # the last row written was a Row: the next one joins its run
 
 
@@ -229,7 +229,15 @@ def archive_sheet(ws: Any, archive: ZipFile, name: str) -> None:
     with archive.open(name, "w") as out:
         out.write(pieces[0])
         for run, piece in zip(runs, pieces[1:], strict=True):
-            out.write("".join(run).encode())
+            text: list[str] = []  # a Row's text; a Block's is bytes already
+            for part in run:
+                if isinstance(part, bytes):
+                    out.write("".join(text).encode())
+                    out.write(part)
+                    text = []
+                else:
+                    text.append(part)
+            out.write("".join(text).encode())
             out.write(piece)
 
 

@@ -115,6 +115,42 @@ def test_any_value_differing_in_any_row_computes_the_rows_again(
     assert written == _sheet(tmp_path / "plain.xlsx", changed, None, date(2026, 11, 26))
 
 
+def test_equal_values_find_the_kept_rows_however_they_share_objects(tmp_path: Path, hits: list[str]):
+    cache = RowCache(tmp_path / "kept")
+    _sheet(tmp_path / "first.xlsx", _rows(), cache, date(2026, 11, 25))
+    shared = _rows()
+    text, amount = "说明" * 3, Decimal("0.25")
+    for row in shared:  # one object in many rows, where the first night had one per row
+        if row["note"] == text:
+            row["note"] = text
+        if row["amount"] == amount:
+            row["amount"] = amount
+    _sheet(tmp_path / "again.xlsx", shared, cache, date(2026, 11, 26))
+    assert len(hits) == 1
+
+
+class _Unpicklable:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __reduce__(self) -> Any:
+        raise TypeError("not for keeping")
+
+
+def test_a_table_holding_a_value_that_cannot_be_pickled_is_written_and_not_kept(tmp_path: Path):
+    cache = RowCache(tmp_path / "kept")
+    rows = _rows()
+    rows[7]["name"] = _Unpicklable("包头铝业有限公司")
+    plain = _rows()
+    plain[7]["name"] = "包头铝业有限公司"
+    written = _sheet(tmp_path / "odd.xlsx", rows, cache, date(2026, 11, 25))
+    assert not cache.folder.exists()
+    assert written == _sheet(tmp_path / "plain.xlsx", plain, None, date(2026, 11, 25))
+
+
 def _after_another_sheet(path: Path, cache: RowCache | None) -> bytes:
     """The table as the second sheet of a workbook whose first sheet registered other styles first."""
     wb = new_workbook(cache)
