@@ -285,11 +285,11 @@ def _recycled_sheets(wb: Workbook, data: ReportData, department: str, rows: Rows
             others = mine if d is None else not_vat
             applications = _listed(([d] if d is not None else []) + others)
             start, end = claim.get("period_start"), claim.get("period_end")
-            inside = [
-                f
-                for m, f in months
-                if start is None or (f"{start:%Y-%m}" <= m <= f"{end or data.as_of:%Y-%m}")
-            ]
+            if start is None:
+                inside = [f for _, f in months]
+            else:
+                first, last = f"{start:%Y-%m}", f"{end or data.as_of:%Y-%m}"
+                inside = [f for m, f in months if first <= m <= last]
             out.append(
                 base
                 | {

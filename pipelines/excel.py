@@ -420,8 +420,8 @@ def write_table(
         context = repr((styles_used, row_no))
         if kept is None or kept.context != context:
             computed = body()
-            xml = rows_xml(computed, row_no + 1).encode()
-            kept = Kept(context, widths, xml, [h for _, h in computed])
+            block = rows_xml(computed, row_no + 1).encode()
+            kept = Kept(context, widths, block, [h for _, h in computed])
             cache.put(kept_key, kept)
         ws.append(Block(kept.xml, len(kept.heights)))
         row_no += len(kept.heights)

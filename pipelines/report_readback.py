@@ -13,6 +13,7 @@ openpyxl gives; blank cells as "" (read here as None).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -104,41 +105,47 @@ def allocation_mismatches(
 
 def department_mismatches(engine: Engine, folder: Path) -> list[dict[str, str]]:
     """Every difference between a department workbook's control totals (汇总, by program and 合计, and the
-    allocation table) and the ledger."""
+    allocation table) and the ledger. The workbooks are read two at a time: calamine parses without holding
+    the interpreter, so a second thread reads on the other core."""
     ledger = ledger_totals(engine)
+    with ThreadPoolExecutor(READERS) as pool:
+        found = pool.map(lambda department: _department_mismatches(ledger, folder, department), DEPARTMENTS)
+        return [problem for problems in found for problem in problems]
+
+
+READERS = 2
+
+
+def _department_mismatches(ledger: dict[str, Decimal], folder: Path, department: str) -> list[dict[str, str]]:
+    path = folder / f"{department}.xlsx"
+    if not path.exists():
+        return [{"department": department, "problem": "报表文件不存在"}]
     problems: list[dict[str, str]] = []
-    for department in DEPARTMENTS:
-        path = folder / f"{department}.xlsx"
-        if not path.exists():
-            problems.append({"department": department, "problem": "报表文件不存在"})
-            continue
-        book = open_workbook(path)
-        summary = read_table(book, SUMMARY_SHEET)
-        code, amount = summary.at(CODE_HEADER), summary.at(LEDGER_HEADER)
-        shown = {str(r[code]): _money(r[amount]) for r in summary.rows}
-        mine = [p for p in PROGRAMS if department in p.departments]
-        for p in mine:
-            if shown.get(p.code) != ledger.get(p.code, ZERO):
-                problems.append(
-                    _problem(
-                        SUMMARY_SHEET,
-                        p.code,
-                        shown.get(p.code),
-                        ledger.get(p.code, ZERO),
-                        department=department,
-                        program=p.code,
-                    )
-                )
-        expected = sum((ledger.get(p.code, ZERO) for p in mine), ZERO)
-        total = None if summary.total is None else _money(summary.total[amount])
-        if total != expected:
+    book = open_workbook(path)
+    summary = read_table(book, SUMMARY_SHEET)
+    code, amount = summary.at(CODE_HEADER), summary.at(LEDGER_HEADER)
+    shown = {str(r[code]): _money(r[amount]) for r in summary.rows}
+    mine = [p for p in PROGRAMS if department in p.departments]
+    for p in mine:
+        if shown.get(p.code) != ledger.get(p.code, ZERO):
             problems.append(
-                _problem(SUMMARY_SHEET, TOTAL, total, expected, department=department, program=TOTAL)
+                _problem(
+                    SUMMARY_SHEET,
+                    p.code,
+                    shown.get(p.code),
+                    ledger.get(p.code, ZERO),
+                    department=department,
+                    program=p.code,
+                )
             )
-        fund = [p for p in mine if p.kind == "fund"]
-        if fund:
-            owed = sum((ledger.get(p.code, ZERO) for p in fund), ZERO)
-            problems += allocation_mismatches(book, ALLOCATION_SHEET, owed, department=department)
+    expected = sum((ledger.get(p.code, ZERO) for p in mine), ZERO)
+    total = None if summary.total is None else _money(summary.total[amount])
+    if total != expected:
+        problems.append(_problem(SUMMARY_SHEET, TOTAL, total, expected, department=department, program=TOTAL))
+    fund = [p for p in mine if p.kind == "fund"]
+    if fund:
+        owed = sum((ledger.get(p.code, ZERO) for p in fund), ZERO)
+        problems += allocation_mismatches(book, ALLOCATION_SHEET, owed, department=department)
     return problems
 
 
