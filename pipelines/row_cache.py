@@ -15,8 +15,10 @@ ids of the workbook's registered styles and the first row's number: a kept table
 where they are the same. Anything else differing makes another digest, and the rows are computed and kept anew.
 A kept file that cannot be read is a miss.
 
-Kept under the reports folder in `.row-cache/`, away from the dated folders the departments read; each file is
-written to a temporary name and renamed, so two nights at once never read half of one. Files no night has read
+Kept under the reports folder in `.row-cache/`, away from the dated folders the departments read, as data only
+(a JSON line and the XML: reading one never runs code, as unpickling would); each file is written to a temporary
+name and renamed, so two nights at once never read half of one. Only the pipeline's account should be able to
+write there, as in the dated folders (docs/runbook.md). Files no night has read
 for `KEEP_DAYS` days are removed after the department reports are written; deleting the folder is always safe.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickle
 import time
@@ -76,18 +79,18 @@ class RowCache:
     def get(self, key: str) -> Kept | None:
         path = self._path(key)
         try:
-            kept = pickle.loads(path.read_bytes())
+            kept = _read(path.read_bytes())
             os.utime(path)  # read tonight: kept another KEEP_DAYS
-        except Exception:  # missing, half-pruned or unreadable: computed again
+        except Exception:  # missing, half-pruned, unreadable or not ours: computed again
             return None
-        return kept if isinstance(kept, Kept) else None
+        return kept
 
     def put(self, key: str, kept: Kept) -> None:
         path = self._path(key)
         tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.write_bytes(_written(kept))
             tmp.replace(path)
         except OSError:
             tmp.unlink(missing_ok=True)  # a full disk costs the next night its reuse, never a report
@@ -104,3 +107,33 @@ class RowCache:
             except OSError:
                 continue
         return removed
+
+
+# A kept file: this line, a JSON line of the context, widths and heights, then the rows' XML. Data only: the file
+# lies in the reports folder, and reading it must never run anything (as unpickling would).
+MAGIC = b"alu-kept-rows 1\n"
+
+
+def _written(kept: Kept) -> bytes:
+    header = {"context": kept.context, "widths": kept.widths, "heights": kept.heights, "size": len(kept.xml)}
+    return MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n" + kept.xml
+
+
+def _read(data: bytes) -> Kept | None:
+    if not data.startswith(MAGIC):
+        return None
+    line, _, xml = data[len(MAGIC) :].partition(b"\n")
+    header = json.loads(line)
+    context, widths, heights = header["context"], header["widths"], header["heights"]
+    numbers = (int, float)
+    if (
+        header["size"] == len(xml)  # a file cut short is not written into a report
+        and isinstance(context, str)
+        and isinstance(widths, list)
+        and all(isinstance(w, numbers) and not isinstance(w, bool) for w in widths)
+        and isinstance(heights, list)
+        and heights
+        and all(h is None or (isinstance(h, numbers) and not isinstance(h, bool)) for h in heights)
+    ):
+        return Kept(context, widths, xml, heights)
+    return None

@@ -3,7 +3,9 @@ be computed, and only when every value in them is the same."""
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import re
 import shutil
 import time
@@ -184,6 +186,35 @@ def test_a_kept_file_that_cannot_be_read_is_computed_again(tmp_path: Path, hits:
     assert hits == []
     assert written == _sheet(tmp_path / "plain.xlsx", _rows(), None, date(2026, 11, 26))
     assert _sheet(tmp_path / "third.xlsx", _rows(), cache, date(2026, 11, 26)) == written and len(hits) == 1
+
+
+class _Planted:
+    """What a pickle planted in the kept folder would run on being read."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> Any:
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("planted", ["pickle", "cut short", "wrong types"])
+def test_a_kept_file_is_read_as_data_and_used_only_whole(tmp_path: Path, hits: list[str], planted: str):
+    cache = RowCache(tmp_path / "kept")
+    _sheet(tmp_path / "first.xlsx", _rows(), cache, date(2026, 11, 25))
+    (kept,) = cache.folder.glob("*/*")
+    marker = tmp_path / "ran"
+    if planted == "pickle":
+        kept.write_bytes(pickle.dumps(_Planted(marker)))
+    elif planted == "cut short":
+        kept.write_bytes(kept.read_bytes()[:-100])
+    else:
+        magic, header, xml = kept.read_bytes().split(b"\n", 2)
+        fields = json.loads(header) | {"widths": ["12", 30]}
+        kept.write_bytes(b"\n".join([magic, json.dumps(fields).encode(), xml]))
+    written = _sheet(tmp_path / "again.xlsx", _rows(), cache, date(2026, 11, 26))
+    assert hits == [] and not marker.exists()
+    assert written == _sheet(tmp_path / "plain.xlsx", _rows(), None, date(2026, 11, 26))
 
 
 def test_a_small_table_is_not_kept(tmp_path: Path):
