@@ -87,7 +87,3 @@ def rows_table(rows: Sequence[dict[str, Any]], limit: int = 20, total: int | Non
         records=[dg.TableRecord(r) for r in shown],
         schema=dg.TableSchema(columns=[dg.TableColumn(h, kinds[h]) for h in headers]),
     )
-
-
-# Older name, kept so modules written against it need no change.
-markdown_table = rows_table

@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import func, select
 
-from assets._metadata import escape_markdown, markdown_table, table_schema
+from assets._metadata import escape_markdown, rows_table, table_schema
 from pipelines import decision_basis, tonight
 from pipelines.collector import collector_paused
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
@@ -155,7 +155,7 @@ def awards(
                 "rulebook_version": parameters.version,
                 # kept: nothing new since the run that made them, and tonight within the dates they hold for
                 "decided": "kept" if kept is not None else "in full",
-                "preview": markdown_table(preview, total=count),
+                "preview": rows_table(preview, total=count),
             },
         )
         total_entries, booked = _ledger_entries(engine, run_id)
@@ -170,7 +170,7 @@ def awards(
                 "attempts": result.attempts,
                 HEAD_ENTRY_ID: result.head.entry_id,
                 HEAD_HASH: result.head.entry_hash,
-                "booked_this_run": markdown_table(booked, limit=50),
+                "booked_this_run": rows_table(booked, limit=50),
             },
         )
 
@@ -362,7 +362,7 @@ def every_application_decided(ledger_db: LedgerDatabase, submissions: Submission
             "decisions": len(rows),
             # decisions of applications whose files have left the inbox stay current: reported, not wrong
             "decisions_without_current_application": len(set(decided) - set(accepted)),
-            "problems": markdown_table(problems, limit=50),
+            "problems": rows_table(problems, limit=50),
         },
         description=None
         if not problems

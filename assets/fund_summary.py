@@ -7,7 +7,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from assets._metadata import markdown_table
+from assets._metadata import rows_table
 from assets.reports import sheet_schema
 from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder, Rulebook
 from pipelines.department_report import project_names
@@ -59,7 +59,7 @@ def fund_summary(
             "total_committed_yuan": str(report.total_committed),
             "annual_budget_yuan": "未设定" if report.status is None else str(report.status.budget.value),
             "overrun_yuan": "" if report.overrun is None else str(report.overrun),
-            "summary": markdown_table(preview),
+            "summary": rows_table(preview),
         }
     )
 

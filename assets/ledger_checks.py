@@ -17,7 +17,7 @@ import dagster as dg
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy import types as sqltypes
 
-from assets._metadata import markdown_table
+from assets._metadata import rows_table
 from assets.awards import recorded_head
 from pipelines.defs.resources import Evaluation, LedgerDatabase, Rulebook
 from pipelines.ledger import from_fen
@@ -60,7 +60,7 @@ def ledger_chain_intact(
             "entries_verified": head.entry_id,
             "chain_head": head.entry_hash,
             "recorded_head_entry_id": recorded.entry_id if recorded else 0,
-            "breaks": markdown_table([{"分录": b.entry_id, "问题": b.problem} for b in breaks], limit=50),
+            "breaks": rows_table([{"分录": b.entry_id, "问题": b.problem} for b in breaks], limit=50),
         },
         description=None if not breaks else tampered_message(breaks),
     )
@@ -81,7 +81,7 @@ def _offending(
         bad = query(conn)
     return dg.AssetCheckResult(
         passed=not bad,
-        metadata={count: len(bad), "preview": markdown_table(bad)},
+        metadata={count: len(bad), "preview": rows_table(bad)},
         description=None if not bad else f"{len(bad)} {problem}。{STOP_PAYING}",
     )
 
@@ -104,7 +104,7 @@ def control_total(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
         metadata={
             "ledger_net_yuan": str(from_fen(ledger_net)),
             "awarded_decisions_yuan": str(from_fen(decided_net)),
-            "by_program": markdown_table(by_program, limit=40),
+            "by_program": rows_table(by_program, limit=40),
         },
         description=None
         if not wrong
@@ -158,7 +158,7 @@ def fund_within_budget(
         "budget_yuan": str(budget.value),
         "budget_source": f"{budget.source}（自 {budget.since.isoformat()} 起）",
         "remaining_yuan": str(state.remaining),
-        "by_program": markdown_table(
+        "by_program": rows_table(
             [{"项目": r["program"], "已承诺（元）": from_fen(int(r["committed_fen"]))} for r in usage],
             limit=40,
         ),

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import func, select
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import rows_table, table_schema
 from pipelines import metering_store as store
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, Rulebook
 from pipelines.inbox_history import run_listing
@@ -112,10 +112,10 @@ def meter_readings(
         metadata={
             "dagster/row_count": int(months),
             "files_ingested": dg.MetadataValue.json([f["文件"] for f in files]),
-            "files_skipped": markdown_table(skipped),
-            "resends_not_compared": markdown_table(not_compared),
-            "ingested": markdown_table(files),
-            "preview": markdown_table(latest),
+            "files_skipped": rows_table(skipped),
+            "resends_not_compared": rows_table(not_compared),
+            "ingested": rows_table(files),
+            "preview": rows_table(latest),
         }
     )
 

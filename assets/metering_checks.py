@@ -3,7 +3,7 @@
 import dagster as dg
 from sqlalchemy import func, select
 
-from assets._metadata import markdown_table
+from assets._metadata import rows_table
 from assets.metering import meter_readings
 from pipelines.defs.resources import LedgerDatabase
 from schemas.tables import SubmissionRejection, meter_conflicts, meter_days, meter_months, metering_files
@@ -36,7 +36,7 @@ def metering_files_balance(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
             wrong.append(row)
     return dg.AssetCheckResult(
         passed=not wrong,
-        metadata={"files": len(files), "accounting": markdown_table(rows, limit=60)},
+        metadata={"files": len(files), "accounting": rows_table(rows, limit=60)},
         description=None
         if not wrong
         else "；".join(
@@ -68,7 +68,7 @@ def conflicting_readings(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not total,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"conflicts": int(total), "preview": markdown_table(rows, limit=60)},
+        metadata={"conflicts": int(total), "preview": rows_table(rows, limit=60)},
         description=None
         if not total
         else f"{total} 个计量点时刻的读数前后不一致，已按缺测计（不取任何一个值）："
@@ -115,7 +115,7 @@ def meter_months_match_days(ledger_db: LedgerDatabase) -> dg.AssetCheckResult:
     ]  # fmt: skip
     return dg.AssetCheckResult(
         passed=not wrong,
-        metadata={"months": len(months), "mismatches": markdown_table(wrong, limit=50)},
+        metadata={"months": len(months), "mismatches": rows_table(wrong, limit=50)},
         description=None
         if not wrong
         else f"{len(wrong)} 个计量点月份的月度汇总与逐日数据不一致："

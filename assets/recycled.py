@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import delete, insert, select, text
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import rows_table, table_schema
 from pipelines.defs.resources import LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.metering_boundary import monthly_totals
@@ -63,7 +63,7 @@ def metering_registers(
         metadata={
             "dagster/row_count": len(rows),
             "dagster/column_schema": RECYCLED_COLUMNS,
-            "preview": markdown_table(
+            "preview": rows_table(
                 [
                     {
                         "企业": r["enterprise_name"] or r["credit_code"],
@@ -78,7 +78,7 @@ def metering_registers(
             ),
             "recycled_enterprises": len({r["credit_code"] for r in rows}),
             "renewable_share_rows": len(shares),
-            "renewable_shares": markdown_table(shares, limit=24),
+            "renewable_shares": rows_table(shares, limit=24),
         }
     )
 
@@ -104,7 +104,7 @@ def recycled_enterprises_metered(ledger_db: LedgerDatabase) -> dg.AssetCheckResu
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "recycled_enterprises": len({r.credit_code for r in rows}),
-            "without_metering": markdown_table([{"企业": n, "统一社会信用代码": c} for c, n in missing]),
+            "without_metering": rows_table([{"企业": n, "统一社会信用代码": c} for c, n in missing]),
         },
         description=None
         if not missing

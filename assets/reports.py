@@ -7,7 +7,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import rows_table, table_schema
 from pipelines.defs.resources import Evaluation, LedgerDatabase, ReportsFolder, Rulebook
 from pipelines.department_report import SUMMARY, SUMMARY_SHEET, load, write_all
 from pipelines.excel import Col
@@ -73,7 +73,7 @@ def department_reports(
             "dagster/column_schema": sheet_schema(SUMMARY, SUMMARY_SHEET),
             "folder": dg.MetadataValue.path(str(folder)),
             **{f"file/{r.department}": dg.MetadataValue.path(str(r.path)) for r in written},
-            "summary": markdown_table(preview),
+            "summary": rows_table(preview),
         }
     )
 

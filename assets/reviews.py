@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import text
 
-from assets._metadata import markdown_table
+from assets._metadata import rows_table
 from pipelines import review_store, reviews
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
 from pipelines.intake import Submissions
@@ -60,8 +60,8 @@ def review_determinations(
             "new_determinations": len(intake.new),
             "rows_rejected": len(intake.rejections),
             "by_code": dg.MetadataValue.json(dict(Counter(r.code for r in intake.rejections))),
-            "in_force": markdown_table([_shown(d) for d in current.values()], limit=50),
-            "rejected": markdown_table(
+            "in_force": rows_table([_shown(d) for d in current.values()], limit=50),
+            "rejected": rows_table(
                 [
                     {
                         "文件": r.file,
@@ -173,7 +173,7 @@ def review_workbooks(
             "dagster/row_count": sum(len(p) for p in by_department.values()),
             "folder": dg.MetadataValue.path(str(folder)),
             **{f"file/{d}": dg.MetadataValue.path(str(p)) for d, p in written.items()},
-            "pending": markdown_table([{"部门": d, "待审核": len(p)} for d, p in by_department.items()]),
+            "pending": rows_table([{"部门": d, "待审核": len(p)} for d, p in by_department.items()]),
         }
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import select
 
-from assets._metadata import markdown_table, table_schema, warning
+from assets._metadata import rows_table, table_schema, warning
 from pipelines.defs.resources import LedgerDatabase, Rulebook
 from pipelines.intake import Submissions
 from pipelines.metering_boundary import Verification, verify
@@ -64,7 +64,7 @@ def metered_savings(
         metadata={
             "dagster/row_count": len(verifications),
             "dagster/column_schema": SAVINGS_COLUMNS,
-            "preview": markdown_table(
+            "preview": rows_table(
                 [
                     {
                         "申报编号": app_id,
@@ -137,7 +137,7 @@ def claimed_meters_found(
     metadata = {
         "applications": len(verifications),
         "meters_without_readings": len(missing),
-        "preview": markdown_table(missing, limit=50),
+        "preview": rows_table(missing, limit=50),
     }
     return _warning("claimed_meters_found", lines, "。补齐前这些申报转人工审核", metadata)
 
@@ -166,7 +166,7 @@ def claimed_meters_belong_to_applicant(
             )
             lines.append(f"{claim.who(app_id)}所列计量点 {meter} 的读数属于企业 {owner}："
                          "请核对计量点编号，更正「节能节水」表后重新上传；确属共用计量点的，请补传本企业的分表数据")  # fmt: skip
-    metadata = {"foreign_meter_claims": len(found), "preview": markdown_table(found, limit=50)}
+    metadata = {"foreign_meter_claims": len(found), "preview": rows_table(found, limit=50)}
     then = "。这些计量点不计入申报企业的节约量，申报转人工审核"
     return _warning("claimed_meters_belong_to_applicant", lines, then, metadata)
 
@@ -199,7 +199,7 @@ def metering_coverage(
     metadata = {
         "threshold_parameter": COVERAGE_KEY,
         "periods_below_threshold": len(short),
-        "coverage": markdown_table(rows, limit=100),
+        "coverage": rows_table(rows, limit=100),
     }
     then = "。覆盖率不足的申报不作推算，转人工审核；补传后下一次运行自动重新核定"
     return _warning("metering_coverage", short, then, metadata)

@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 from pandera.errors import SchemaErrors
 
-from assets._metadata import escape_markdown, markdown_list, markdown_table, warning
+from assets._metadata import escape_markdown, markdown_list, rows_table, warning
 from pipelines.inbox_history import REMOVED_ENV, Withheld
 from pipelines.intake import SheetCount
 from schemas.rejection import Rejection
@@ -73,7 +73,7 @@ def inbox_files_present(
         "departed": dg.MetadataValue.json(departed),
         "confirmed_removed": dg.MetadataValue.json(confirmed),
         "dated_after_evaluation_day": dg.MetadataValue.json(later),
-        "held_back": markdown_table(
+        "held_back": rows_table(
             [
                 {"申报编号": w.application_id, "现有版本": w.source, "更正所在文件": w.held_by}
                 for w in withheld
@@ -136,7 +136,7 @@ def rejections_to_fix(
         "rejections": len(rejections),
         "superseded_by_resend": len(received) - len(rejections),
         "by_file": dg.MetadataValue.json(dict(by_file)),
-        "to_fix": markdown_table(
+        "to_fix": rows_table(
             [
                 {
                     "文件": r.file,
@@ -219,7 +219,7 @@ def accepted_rows_match_schemas(
             "rows_checked": dg.MetadataValue.json(checked),
             "rows_validated_before": dg.MetadataValue.json(unchanged),
             "failures": len(found),
-            "preview": markdown_table(found, limit=50),
+            "preview": rows_table(found, limit=50),
         },
         description=description,
     )

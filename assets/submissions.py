@@ -5,7 +5,7 @@ from collections import Counter
 import dagster as dg
 import pandas as pd
 
-from assets._metadata import markdown_table, table_schema
+from assets._metadata import rows_table, table_schema
 from assets.ledger_checks import schema_problems
 from assets.submission_checks import (
     accepted_rows_match_schemas,
@@ -124,8 +124,8 @@ def submission_batches(
             "applications_held_back": dg.MetadataValue.json([w.application_id for w in withheld]),
             "applications": len(subs.frames["applications"]),
             "dagster/column_schema": APPLICATION_COLUMNS,
-            "preview": markdown_table(_accepted_applications(subs.frames["applications"]), limit=10),
-            "counts": markdown_table(
+            "preview": rows_table(_accepted_applications(subs.frames["applications"]), limit=10),
+            "counts": rows_table(
                 [
                     {
                         "文件": c.file,
@@ -148,7 +148,7 @@ def submission_batches(
             "rows_accepted": accepted,
             "rows_rejected": rejected,
             "by_code": dg.MetadataValue.json(dict(Counter(r.code for r in subs.rejections).most_common())),
-            "preview": markdown_table([_preview(r) for r in subs.rejections], limit=50),
+            "preview": rows_table([_preview(r) for r in subs.rejections], limit=50),
         },
     )
     yield rows_balance(subs.counts, unrecorded, len(subs.files))
