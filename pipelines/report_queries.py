@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, func, inspect, select, text
 
 from pipelines.ledger import from_fen
 from pipelines.settings import SHANGHAI
 from pipelines.sql import pairs, rows
-from schemas.tables import LedgerEntry
+from schemas.tables import ApplicationDecision, LedgerEntry
 
 
 def ledger_by_program(conn: Connection) -> dict[str, Decimal]:
@@ -108,31 +108,31 @@ def _shanghai_month(recorded_at: datetime) -> str:
 
 def entries(engine: Engine) -> list[Entry]:
     """Every ledger entry with the 盟市 of its application (or of its enterprise) and its Shanghai month."""
+    decided = ApplicationDecision.__table__
+    known = func.nullif(decided.c.league_city, "")  # a blank 盟市 is none
+    city_of_enterprise = (
+        select(decided.c.credit_code, func.min(known).label("city"))
+        .group_by(decided.c.credit_code)
+        .subquery()
+    )
+    city = func.coalesce(known, city_of_enterprise.c.city)
     with engine.connect() as conn:
-        city_of_app = pairs(conn, "SELECT application_id, league_city FROM application_decisions")
-        city_of_enterprise = pairs(
-            conn,
-            "SELECT credit_code, MIN(league_city) FROM application_decisions "
-            "WHERE league_city IS NOT NULL GROUP BY credit_code",
-        )
         booked = conn.execute(
             select(
                 LedgerEntry.award_key,
                 LedgerEntry.program,
                 LedgerEntry.credit_code,
-                LedgerEntry.application_id,
+                city.label("city"),
                 LedgerEntry.amount_fen,
                 LedgerEntry.recorded_at,
-            ).order_by(LedgerEntry.entry_id)
+            )
+            .outerjoin(decided, decided.c.application_id == LedgerEntry.application_id)
+            .outerjoin(city_of_enterprise, city_of_enterprise.c.credit_code == LedgerEntry.credit_code)
+            .order_by(LedgerEntry.entry_id)
         ).all()
     return [
         Entry(
-            r.award_key,
-            r.program,
-            r.credit_code,
-            city_of_app.get(r.application_id) or city_of_enterprise.get(r.credit_code),
-            int(r.amount_fen),
-            _shanghai_month(r.recorded_at),
+            r.award_key, r.program, r.credit_code, r.city, int(r.amount_fen), _shanghai_month(r.recorded_at)
         )
         for r in booked
     ]

@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import text
 
 from pipelines.excel import MAX_ROW_PT, YUAN_FORMAT
 from pipelines.fund_report import FILE_NAME
@@ -407,3 +408,33 @@ def test_workbooks_written_by_two_processes_are_cell_for_cell_those_written_by_o
         assert a.sheet_names == b.sheet_names
         for sheet in a.sheet_names:
             assert a.get_sheet_by_name(sheet).to_python() == b.get_sheet_by_name(sheet).to_python(), sheet
+
+
+def test_a_ledger_entry_is_counted_under_its_applications_city_else_its_enterprises(nightly: Nightly):
+    from pipelines.report_queries import entries
+
+    nightly.run()
+    engine = nightly.engine()
+    booked = nightly.rows("SELECT application_id, credit_code FROM award_ledger ORDER BY entry_id")
+    city = {
+        r["application_id"]: r["league_city"]
+        for r in nightly.rows("SELECT application_id, league_city FROM application_decisions")
+    }
+    assert [e.city for e in entries(engine)] == [city[b["application_id"]] for b in booked]
+    # An application whose decision row is gone, and one decided with no 盟市: the enterprise's (any other
+    # decision of it that has one) is used.
+    gone, blank = booked[0], next(b for b in booked[1:] if b["credit_code"] == booked[0]["credit_code"])
+    with engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM application_decisions WHERE application_id = :a"), {"a": gone["application_id"]}
+        )
+        conn.execute(
+            text("UPDATE application_decisions SET league_city = '' WHERE application_id = :a"),
+            {"a": blank["application_id"]},
+        )
+    enterprise_city = nightly.scalar(
+        "SELECT MIN(league_city) FROM application_decisions WHERE credit_code = :c AND league_city <> ''",
+        c=gone["credit_code"],
+    )
+    cities = [e.city for e in entries(engine)]
+    assert enterprise_city and cities[0] == enterprise_city == cities[booked.index(blank)]
