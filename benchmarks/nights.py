@@ -7,15 +7,16 @@ night is printed beside it. Every night
 runs with Python's bytecode cached, as deployed (the session's PYTHONDONTWRITEBYTECODE is dropped): otherwise each
 night compiles Dagster, pandas and ours again, which adds some 15 s to every night and flatters the ratios.
 
-    .venv/bin/python benchmarks/nights.py [--applications 12000] [--repeat 3] [--profile]
+    .venv/bin/python benchmarks/nights.py [--applications 12000] [--repeat 3] [--steps] [--profile]
 
 Each night is what the schedule starts: `dagster job execute -m pipelines.definitions -j nightly_awards` in a new
 process, on a SQLite ledger and a temporary DAGSTER_HOME of its round that an untimed empty night the day before
 has installed (created Dagster's storage and the ledger's tables), as every night but a deployment's first finds
 them. The empty night and the first night have a home and ledger each. The inbox is the bundled sample's main batch
 copied over and over (new application ids, project, standard and IP codes), 1,000 applications per workbook,
-plus the sample's metering export. `--profile` also runs one nothing-new night under cProfile and prints the
-top functions by cumulative time. Prints figures; asserts nothing.
+plus the sample's metering export. `--steps` also prints each step's median time in the empty night and in the
+next night, largest difference first (Dagster's step stats). `--profile` also runs one nothing-new night under
+cProfile and prints the top functions by cumulative time. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import logging
 import os
 import pstats
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +113,35 @@ def decided(home: Path) -> str:
     return str(event.asset_materialization.metadata["decided"].value)
 
 
+def step_seconds(home: Path) -> dict[str, float]:
+    """Each step of the latest night in `home` and how long it took (Dagster's step stats)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs(limit=1)
+        return {
+            s.step_key: (s.end_time or 0) - (s.start_time or 0)
+            for s in instance.get_run_step_stats(run.run_id)
+        }
+
+
+def print_steps(empty: list[dict[str, float]], nothing_new: list[dict[str, float]]) -> None:
+    """Where a night with nothing new spends its time beyond an empty night: each step's median over the rounds."""
+
+    def median(rounds: list[dict[str, float]], step: str) -> float:
+        return statistics.median(r.get(step, 0.0) for r in rounds)
+
+    steps = {k for r in nothing_new for k in r}
+    extra = {k: median(nothing_new, k) - median(empty, k) for k in steps}
+    print(f"\n{'step (medians over the rounds)':<58} {'empty s':>8} {'next s':>8} {'extra s':>8}")
+    for step in sorted(steps, key=lambda k: -extra[k]):
+        if extra[step] >= 0.01:
+            print(
+                f"{step:<58} {median(empty, step):>8.2f} {median(nothing_new, step):>8.2f} {extra[step]:>8.2f}"
+            )
+    print(f"{'all steps':<58} {'':>8} {'':>8} {sum(extra.values()):>8.2f}")
+
+
 def _cached_bytecode() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -159,6 +190,9 @@ def main() -> None:
     parser.add_argument("--applications", type=int, default=12_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--steps", action="store_true", help="also print each step's time, empty against next night"
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the in-process profile run's DEBUG log
     subprocess.run(  # the bytecode the nights import, compiled before the first one is timed
@@ -178,6 +212,8 @@ def main() -> None:
             f" {'first/empty':>12} {'next night/empty':>17} {'re-run/empty':>13}"
         )
         ratios: list[tuple[float, float, float]] = []
+        empty_steps: list[dict[str, float]] = []
+        next_steps: list[dict[str, float]] = []
         for i in range(1, args.repeat + 1):
             work = tmp_path / f"round{i}"
             # Each night runs on an installed system: Dagster's storage and the ledger's tables exist already, as
@@ -189,6 +225,9 @@ def main() -> None:
             f = night(work / "full" / "home", env)
             n = night(work / "full" / "home", env, NEXT_NIGHT)
             how = decided(work / "full" / "home")
+            if args.steps:  # read between the timed nights
+                empty_steps.append(step_seconds(work / "empty" / "home"))
+                next_steps.append(step_seconds(work / "full" / "home"))
             r = night(work / "full" / "home", env, NEXT_NIGHT)
             ratios.append((f / e, n / e, r / e))
             print(
@@ -202,6 +241,8 @@ def main() -> None:
                 f"next night with nothing new/empty {min(nexts):.2f}–{max(nexts):.2f} (goal <= 1.5); "
                 f"same-night re-run/empty {min(reruns):.2f}–{max(reruns):.2f}"
             )
+        if args.steps:
+            print_steps(empty_steps, next_steps)
         if args.profile:
             profile_nothing_new(tmp_path / "profile", full)
 
