@@ -16,6 +16,7 @@ from sqlalchemy import text
 from assets._metadata import rows_table
 from pipelines import review_store, reviews
 from pipelines.defs.resources import Evaluation, Inbox, LedgerDatabase, ReportsFolder
+from pipelines.inbox_history import run_listing
 from pipelines.intake import Submissions
 from pipelines.review_workbook import PendingRow, figures_text, write
 from rules.catalog import BY_CODE, PROGRAMS
@@ -44,11 +45,11 @@ def review_determinations(
     ledger_db: LedgerDatabase,
     evaluation: Evaluation,
 ):
-    engine = ledger_db.engine()
+    listing, engine = run_listing(inbox.folder, evaluation.date, ledger_db)  # 审核/ by the inbox's rules
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))
     intake = reviews.read_inbox(
-        inbox.folder, programs, evaluation.date, review_store.recorded_fingerprints(engine)
+        listing.reviews, programs, evaluation.date, review_store.recorded_fingerprints(engine)
     )
     review_store.record(engine, intake, context.run.run_id)
     current = in_force(review_store.on_record(engine))
@@ -56,7 +57,11 @@ def review_determinations(
         current,
         metadata={
             "dagster/row_count": len(current),
-            "files": dg.MetadataValue.json([f for f, _ in intake.files]),
+            "files": dg.MetadataValue.json([listing.reviews.name(p) for p in listing.reviews.files]),
+            "files_refused": dg.MetadataValue.json([r.file for r in listing.reviews.rejections]),
+            "files_after_evaluation_day": dg.MetadataValue.json(
+                [listing.reviews.name(p) for p in listing.reviews.later]
+            ),
             "new_determinations": len(intake.new),
             "rows_rejected": len(intake.rejections),
             "by_code": dg.MetadataValue.json(dict(Counter(r.code for r in intake.rejections))),

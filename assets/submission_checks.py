@@ -69,6 +69,12 @@ def inbox_files_present(
             + (f"（它们更正过的申报 {'、'.join(held)} 本次不评审、台账不变）" if held else "")
             + "。重跑过去某一晚时这是预期的；若评审日是今天，请核对文件名开头的日期"
         )
+    for name in sorted({w.held_by for w in withheld if w.reason == "reviewed"}):
+        held = [w.application_id for w in withheld if w.held_by == name]
+        lines.append(
+            f"「{name}」中已入库的审核结论晚于评审日（审核日期或文件日期）：它审核过的申报 {'、'.join(held)} "
+            "本次不评审、台账不变（不会不顾已按审核结论记的账重新评审）。重跑过去某一晚时这是预期的"
+        )
     metadata = {
         "departed": dg.MetadataValue.json(departed),
         "confirmed_removed": dg.MetadataValue.json(confirmed),

@@ -171,7 +171,7 @@ def submission_batches(
         [*(g for g in gone if g not in confirmed), *gone_exports],
         confirmed,
         withheld,
-        [listing.name(p) for p in listing.later],
+        [listing.name(p) for p in listing.later] + [listing.reviews.name(p) for p in listing.reviews.later],
     )
 
 

@@ -2,7 +2,8 @@
 
 What is what (docs/inputs.md, and the choices written in docs/runbook.md §1):
 - a top-level `.xlsx` file or a sub-folder is a submission batch, except the sub-folder `审核/`, which holds the
-  departments' review determinations and is never a batch;
+  departments' review determinations (`list_reviews`: its `.xlsx` workbooks, by the same rules) and is never a
+  batch;
 - a top-level `.csv` file is a metering export;
 - Excel's lock files (`~$…`) and hidden entries (`.…`) are nobody's and are left alone silently;
 - anything else (`.xls`, `.xlsm`, `.txt`, a socket …) is `FILE_UNSUPPORTED`: a rejection row, so it reaches the
@@ -19,6 +20,7 @@ before by today. A run evaluating a past day (`ALU_AS_OF`) leaves out every file
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -66,17 +68,35 @@ def name_date(name: str) -> date | None:
 
 
 @dataclass
+class ReviewListing:
+    files: list[Path] = field(default_factory=list)  # 审核/*.xlsx to read, in file-name order
+    later: list[Path] = field(default_factory=list)  # left out: dated after as_of
+    rejections: list[Rejection] = field(default_factory=list)  # unsupported and outside-the-inbox entries
+    names: dict[Path, str] = field(default_factory=dict)  # path -> 审核/<display name>
+
+    def name(self, path: Path) -> str:
+        return self.names[path]
+
+
+@dataclass
 class InboxListing:
     folder: Path
     batches: list[Path] = field(default_factory=list)  # .xlsx files and sub-folders, in file-name order
     metering: list[Path] = field(default_factory=list)  # top-level .csv files, in file-name order
-    reviews: Path | None = None  # the 审核/ folder, when there is one
+    reviews: ReviewListing = field(default_factory=ReviewListing)  # what 审核/ holds
+    as_of: date | None = None  # files dated after it are left out
     rejections: list[Rejection] = field(default_factory=list)  # unsupported and outside-the-inbox entries
     names: dict[Path, str] = field(default_factory=dict)  # path -> display name
     later: list[Path] = field(default_factory=list)  # files left out because they are dated after as_of
 
     def name(self, path: Path) -> str:
         return self.names.get(path) or display_name(path)
+
+
+LINK_REFUSED = (
+    "收件箱中的链接（快捷方式）指向收件箱以外、指向文件夹或已失效，系统不跟随读取；"
+    "请把文件本身复制到收件箱后重新提交"
+)
 
 
 def check_folder(folder: Path) -> None:
@@ -102,6 +122,12 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def entry_sha256(rejection: Rejection) -> str:
+    """What identifies an entry the listing refused: its content is never read (a link outside the inbox must
+    not be), so its name and the refusal."""
+    return hashlib.sha256(f"inbox-entry\0{rejection.file}\0{rejection.code}".encode()).hexdigest()
+
+
 def _rejection(name: str, code: str, message: str) -> Rejection:
     return Rejection(name, WORKBOOK, None, None, None, code, message)
 
@@ -119,7 +145,7 @@ def list_inbox(
     """
     check_folder(folder)
     root = folder.resolve()
-    listing = InboxListing(folder)
+    listing = InboxListing(folder, as_of=as_of)
     for path in sorted(folder.iterdir(), key=lambda p: display_name(p)):
         name = display_name(path)
         listing.names[path] = name
@@ -129,16 +155,12 @@ def list_inbox(
             mode = path.lstat().st_mode
         except OSError:
             continue  # removed while we looked
-        if stat.S_ISLNK(mode) and (path.is_dir() or not path.is_file() or not _inside(path, root)):
-            listing.rejections.append(
-                _rejection(name, "FILE_OUTSIDE_INBOX",
-                           "收件箱中的链接（快捷方式）指向收件箱以外、指向文件夹或已失效，系统不跟随读取；"
-                           "请把文件本身复制到收件箱后重新提交")
-            )  # fmt: skip
+        if _refused_link(path, mode, root):
+            listing.rejections.append(_rejection(name, "FILE_OUTSIDE_INBOX", LINK_REFUSED))
             continue
         if path.is_dir():
             if name == REVIEWS_FOLDER:
-                listing.reviews = path
+                listing.reviews = list_reviews(folder, as_of, first_seen, today)
             elif _dated_after(name, as_of, first_seen, today):
                 listing.later.append(path)
             else:
@@ -157,6 +179,56 @@ def list_inbox(
                        "未读取；请用 Excel 另存为 .xlsx 后重新提交")
         )  # fmt: skip
     return listing
+
+
+def list_reviews(
+    folder: Path,
+    as_of: date | None = None,
+    first_seen: dict[str, date] | None = None,
+    today: date | None = None,
+) -> ReviewListing:
+    """The determination workbooks in the inbox's `审核/` folder, by the inbox's own rules (the module doc): a
+    `审核` that is itself a link is never read (the listing refuses it), a link inside it is followed only to a
+    regular file inside the inbox, anything but an `.xlsx` is `FILE_UNSUPPORTED`, and with `as_of` a workbook
+    dated after it is left out. Names are as stored: `审核/<file name>`."""
+    out = ReviewListing()
+    reviews = folder / REVIEWS_FOLDER
+    try:
+        if not stat.S_ISDIR(reviews.lstat().st_mode):
+            return out
+        entries = sorted(reviews.iterdir(), key=lambda p: display_name(p))
+    except OSError:  # no 审核 folder (or it went meanwhile): nothing determined
+        return out
+    root = folder.resolve()
+    for path in entries:
+        base = display_name(path)
+        name = f"{REVIEWS_FOLDER}/{base}"
+        if base.startswith(("~$", ".")):
+            continue
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if _refused_link(path, mode, root):
+            out.rejections.append(_rejection(name, "FILE_OUTSIDE_INBOX", LINK_REFUSED))
+        elif path.is_file() and path.suffix.lower() == ".xlsx":
+            dated = name_date(base) or (first_seen or {}).get(name) or today
+            (out.later if as_of is not None and dated is not None and dated > as_of else out.files).append(
+                path
+            )
+            out.names[path] = name
+        else:
+            out.rejections.append(
+                _rejection(name, "FILE_UNSUPPORTED",
+                           f"「{name}」不是可受理的审核结论文件（审核结论只受理 .xlsx 工作簿，工作表「审核结论」），"
+                           "未读取；请用 Excel 另存为 .xlsx 后重新放入「审核」文件夹")
+            )  # fmt: skip
+    return out
+
+
+def _refused_link(path: Path, mode: int, root: Path) -> bool:
+    """A link that leads outside the inbox, nowhere or to a folder: never followed."""
+    return stat.S_ISLNK(mode) and (path.is_dir() or not path.is_file() or not _inside(path, root))
 
 
 def _dated_after(

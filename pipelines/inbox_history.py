@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from pipelines.inbox import InboxListing, InboxUnavailable, check_folder, list_i
 from pipelines.intake import Submissions
 from pipelines.settings import SHANGHAI, today_in_shanghai
 from schemas.sheets import FILE
-from schemas.tables import IntakeFile, metering_files
+from schemas.tables import IntakeCount, IntakeFile, metering_files
 
 REMOVED_ENV = "ALU_REMOVED_BATCHES"
 """File names (separated by commas, semicolons or new lines) an operator confirms were removed on purpose."""
@@ -49,24 +50,24 @@ def run_listing(folder: Path, as_of: date, ledger_db: EngineSource) -> tuple[Inb
     return list_inbox(folder, as_of, first_seen(engine), today_in_shanghai()), engine
 
 
-def _day(at: datetime) -> date:
-    aware = (
-        at.replace(tzinfo=UTC) if at.tzinfo is None else at
-    )  # SQLite hands back the naive UTC it was given
+def shanghai_day(at: datetime | str) -> date:
+    """The Shanghai day of a stored UTC timestamp (SQLite hands back a naive one, or its text)."""
+    at = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
     return aware.astimezone(SHANGHAI).date()
 
 
 def first_seen(engine: Engine) -> dict[str, date]:
-    """File name -> the Shanghai day its first content was taken in (submission batches and metering exports)."""
+    """File name -> the Shanghai day its first content was taken in (submission batches, metering exports, and
+    review determination files by their counts, `审核/<name>`)."""
     seen: dict[str, date] = {}
     with engine.connect() as conn:
         for column, at in ((IntakeFile.file, IntakeFile.recorded_at),
-                           (metering_files.c.file, metering_files.c.ingested_at)):  # fmt: skip
+                           (metering_files.c.file, metering_files.c.ingested_at),
+                           (IntakeCount.file, IntakeCount.recorded_at)):  # fmt: skip
             for file, earliest in conn.execute(select(column, func.min(at)).group_by(column)):
                 if file is not None and earliest is not None:
-                    day = _day(
-                        earliest if isinstance(earliest, datetime) else datetime.fromisoformat(earliest)
-                    )
+                    day = shanghai_day(earliest)
                     seen[file] = min(day, seen.get(file, day))
     return seen
 
@@ -90,18 +91,28 @@ class Withheld:
     application_id: str
     source: str  # the batch present in the inbox it would now be decided from
     held_by: str  # the later batch, departed or dated after the evaluation day, that last carried it
-    reason: str  # "departed" or "later"
+    reason: str  # "departed", "later" or "reviewed" (determined after the evaluation day)
 
 
-def withhold(subs: Submissions, absent: dict[str, tuple[str, set[str]]]) -> list[Withheld]:
+def withhold(
+    subs: Submissions,
+    absent: dict[str, tuple[str, set[str]]],
+    reviewed_later: Mapping[str, set[str]] | None = None,
+) -> list[Withheld]:
     """Take out of `subs` every application an absent later batch carried; `absent` maps a batch name to
-    (reason, its application ids)."""
+    (reason, its application ids). `reviewed_later` maps a review file to the applications it determined after
+    the evaluation day (`review_store.determined_after`): on a past night those are held back too (reason
+    "reviewed"), whatever batch they are in, so that the night never decides them without what was booked on
+    that determination."""
     apps = subs.frames["applications"]
     held: list[Withheld] = []
     for app_id, source in zip(apps["application_id"], apps[FILE], strict=True):
         later = sorted(name for name, (_, ids) in absent.items() if app_id in ids and name > source)
+        reviews = sorted(name for name, ids in (reviewed_later or {}).items() if app_id in ids)
         if later:
             held.append(Withheld(str(app_id), str(source), later[-1], absent[later[-1]][0]))
+        elif reviews:
+            held.append(Withheld(str(app_id), str(source), reviews[-1], "reviewed"))
     ids = {w.application_id for w in held}
     if ids:
         for key, frame in subs.frames.items():

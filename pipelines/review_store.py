@@ -14,11 +14,14 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, delete, select
 
+from pipelines.inbox import name_date
+from pipelines.inbox_history import shanghai_day
 from pipelines.intake_store import count_rows
 from pipelines.reviews import ReviewIntake
 from pipelines.sql import insert_new
 from rules.review import Determination
 from schemas.rejection import Rejection
+from schemas.sheets import REVIEW_FOLDER
 from schemas.tables import IntakeCount, ReviewDeterminationEntry, ReviewPending, SubmissionRejection
 
 
@@ -47,6 +50,28 @@ def on_record(engine: Engine) -> list[Determination]:
         )
         for r in rows
     ]
+
+
+def determined_after(engine: Engine, as_of: date) -> dict[str, set[str]]:
+    """Review file -> the applications it determined, on record, after `as_of`: reviewed after it, or from a file
+    dated after it (the date its name starts with, else the Shanghai day the row was received). Nothing on a
+    night evaluating today; on a past night re-run those applications are held back (`inbox_history.withhold`),
+    as the batches dated after it hold back what they corrected: re-running a past night never moves money."""
+    out: dict[str, set[str]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                ReviewDeterminationEntry.source_file,
+                ReviewDeterminationEntry.application_id,
+                ReviewDeterminationEntry.reviewed_on,
+                ReviewDeterminationEntry.received_at,
+            )
+        ).all()
+    for r in rows:
+        dated = name_date(r.source_file.removeprefix(f"{REVIEW_FOLDER}/")) or shanghai_day(r.received_at)
+        if date.fromisoformat(r.reviewed_on) > as_of or dated > as_of:
+            out.setdefault(r.source_file, set()).add(r.application_id)
+    return out
 
 
 def _rejection_fingerprint(r: Rejection, sha: str) -> str:

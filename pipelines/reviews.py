@@ -14,6 +14,7 @@ already on record, and an application that has since left the inbox does not un-
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pipelines.inbox import ReviewListing, display_name, entry_sha256
 from pipelines.intake import SheetCount, _typed_frame, _value_as_given, columns, file_sha256
-from pipelines.workbooks import is_blank_row, read_xlsx
+from pipelines.workbooks import WORKBOOK, is_blank_row, read_xlsx
 from rules.catalog import BY_CODE
 from rules.review import FIGURES, OUTCOME_ZH, VALUE_REQUIRED, Determination
 from schemas.rejection import Rejection
@@ -33,24 +35,9 @@ SHEET_KEY = REVIEWS.key
 HELP_SHEET = "填写说明"
 
 
-def review_paths(inbox: Path) -> list[Path]:
-    """The determination workbooks of the inbox, in file-name order (the order they are applied in)."""
-    folder = inbox / REVIEW_FOLDER
-    if not folder.is_dir():
-        return []
-    return sorted(
-        (
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() == ".xlsx" and not p.name.startswith(("~$", "."))
-        ),
-        key=lambda p: p.name,
-    )
-
-
 def shown_name(path: Path) -> str:
     """How a determination file is named in rejections and in the table: `审核/<file name>`."""
-    return f"{REVIEW_FOLDER}/{path.name}"
+    return f"{REVIEW_FOLDER}/{display_name(path)}"
 
 
 @dataclass
@@ -182,11 +169,24 @@ def _problems(file: str, row: Mapping[str, Any], programs: Mapping[str, str], as
 
 
 def read_inbox(
-    inbox: Path, programs: Mapping[str, str], as_of: date, recorded: Iterable[str] = ()
+    listing: ReviewListing, programs: Mapping[str, str], as_of: date, recorded: Iterable[str] = ()
 ) -> ReviewIntake:
-    """Tonight's determination files read and checked (the nightly asset records the result; what-if does not)."""
-    files = [read_review_file(p, file_sha256(p)) for p in review_paths(inbox)]
-    return check(files, programs, as_of, recorded)
+    """Tonight's determination files (`pipelines.inbox.list_reviews`) read and checked, and every entry of
+    `审核/` the listing refused as its rejection (the nightly asset records the result; what-if does not)."""
+    files, refused = [], [dataclasses.replace(r, value=r.file) for r in listing.rejections]
+    for path in listing.files:
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:  # no permission, or removed meanwhile: that file's problem only
+            refused.append(Rejection(listing.name(path), WORKBOOK, None, None, None, "FILE_UNREADABLE",
+                                     f"文件无法读取（{type(exc).__name__}），未受理；"
+                                     "请检查文件权限后重新放入「审核」文件夹"))  # fmt: skip
+            continue
+        files.append(read_review_file(path, sha))
+    out = check(files, programs, as_of, recorded)
+    out.rejections += refused
+    out.files += [(r.file, entry_sha256(r)) for r in refused]
+    return out
 
 
 def unrecorded(intake: ReviewIntake, start: int) -> list[Determination]:

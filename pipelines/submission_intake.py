@@ -8,7 +8,6 @@ decides exactly the applications the job decides.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from pipelines import review_store
 from pipelines.forked import forked_map
-from pipelines.inbox import InboxListing
+from pipelines.inbox import InboxListing, entry_sha256
 from pipelines.inbox_history import Withheld, confirmed_removed, departed, withhold
 from pipelines.intake import Batch, Submissions, file_sha256, merge, read_batch, unreadable
 from pipelines.intake_store import IntakeStore
@@ -55,7 +55,8 @@ def read_night(listing: InboxListing, engine: Engine, store: IntakeStore, log: A
                 absent[name] = (reason, _app_ids(recorded))
     shown = [*batches, *(_listing_batch(r) for r in listing.rejections)]
     subs = merge(shown, store.enterprises_except({b.file for b in shown} | set(later)))
-    withheld = withhold(subs, absent)
+    reviewed = {} if listing.as_of is None else review_store.determined_after(engine, listing.as_of)
+    withheld = withhold(subs, absent, reviewed)
     trusted = [b.file for b in batches if b.trusted]
     return Night(subs, batches, parsed, reused, failed, trusted, gone, gone_exports, confirmed, withheld)
 
@@ -111,9 +112,12 @@ def _app_ids(batch: Batch) -> set[str]:
 
 
 def _listing_batch(rejection: Rejection) -> Batch:
-    """An inbox entry refused by the listing, as a batch of that one rejection. Its content is never read (a link
-    outside the inbox must not be), so it is identified by its name."""
-    sha = hashlib.sha256(f"inbox-entry\0{rejection.file}\0{rejection.code}".encode()).hexdigest()
+    """An inbox entry refused by the listing, as a batch of that one rejection."""
     return Batch(
-        rejection.file, sha, "refused", {}, [dataclasses.replace(rejection, value=rejection.file)], {}
+        rejection.file,
+        entry_sha256(rejection),
+        "refused",
+        {},
+        [dataclasses.replace(rejection, value=rejection.file)],
+        {},
     )

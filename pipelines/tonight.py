@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from pipelines import applications as building
 from pipelines import review_store, reviews
-from pipelines.inbox import check_folder, list_inbox
+from pipelines.inbox import InboxListing, check_folder, list_inbox
 from pipelines.inbox_history import first_seen
 from pipelines.intake import Submissions
 from pipelines.intake_store import IntakeStore
@@ -45,20 +45,25 @@ class Tonight:
     reviews: dict[str, Determination]
 
 
+def listed(folder: Path, engine: Engine, as_of: date) -> InboxListing:
+    """The inbox exactly as tonight's assets list it (`pipelines.inbox`)."""
+    check_folder(folder)
+    return list_inbox(folder, as_of, first_seen(engine), today_in_shanghai())
+
+
 def read_submissions(folder: Path, engine: Engine, as_of: date) -> Submissions:
     """The submissions exactly as tonight's `submissions` asset reads them (`pipelines.submission_intake`)."""
-    check_folder(folder)
-    listing = list_inbox(folder, as_of, first_seen(engine), today_in_shanghai())
-    return read_night(listing, engine, IntakeStore(engine)).submissions
+    return read_night(listed(folder, engine, as_of), engine, IntakeStore(engine)).submissions
 
 
 def read(folder: Path, engine: Engine, as_of: date, parameters: Parameters) -> Tonight:
-    submissions = read_submissions(folder, engine, as_of)
+    listing = listed(folder, engine, as_of)
+    submissions = read_night(listing, engine, IntakeStore(engine)).submissions
     metered = {a: v.metered for a, v in verify(engine, submissions, parameters).items()}
     apps = submissions.frames["applications"]
     programs = dict(zip(apps["application_id"], apps["program"], strict=True))
     recorded = review_store.on_record(engine)
-    fresh = reviews.read_inbox(folder, programs, as_of, review_store.recorded_fingerprints(engine))
+    fresh = reviews.read_inbox(listing.reviews, programs, as_of, review_store.recorded_fingerprints(engine))
     start = max((d.sequence for d in recorded), default=0)
     return Tonight(
         submissions,
