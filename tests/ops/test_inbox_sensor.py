@@ -1,7 +1,10 @@
-"""The inbox sensor: one run per file name and content, none for a file seen before, nothing for other files."""
+"""The inbox sensor: one run for what one look finds new or changed, keyed by file name and content; none for a
+file seen before; an unsupported file or a link starts a run too (its rejection is shown within a minute), and
+neither a link nor a name in another encoding stops the sensor."""
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 
 from pipelines.defs.resources import Inbox
 from pipelines.defs.sensors import FILE_TAG, SHA_TAG, inbox_sensor, scan_inbox
+from pipelines.intake import file_sha256
 from pipelines.settings import SAMPLE_INBOX
 from samples.build import sample_sheets
 from samples.workbook import write_batch
@@ -84,19 +88,74 @@ def test_unchanged_files_are_not_read_at_all(inbox: Path):
     assert scan.hashed == [] and scan.requests == []
 
 
-def test_metering_exports_and_batch_folders_start_runs_and_other_files_are_ignored(inbox: Path):
+def test_files_arriving_together_start_one_run_tagged_with_each_and_lock_and_hidden_files_are_ignored(
+    inbox: Path,
+):
     _, cursor = tick(inbox)
     (inbox / "2026-03-02-电表.csv").write_text("统一社会信用代码,计量点编号\n", encoding="utf-8")
     batch = inbox / "2026-03-03-包头市"
     batch.mkdir()
     (batch / "enterprises.csv").write_text("credit_code,name\n", encoding="utf-8")
-    (inbox / "说明.txt").write_text("不是申报", encoding="utf-8")
     (inbox / "~$2026-03-01-全区.xlsx").write_bytes(b"excel lock file")
-    (inbox / "扫描件.pdf").write_bytes(b"%PDF-1.4")
+    (inbox / ".DS_Store").write_bytes(b"finder")
     for p in inbox.iterdir():
         settle(p)
+    requests, again = tick(inbox, cursor)
+    # every run reads the whole inbox: a second run for a file of the same look would only repeat the first
+    assert len(requests) == 1
+    (request,) = requests
+    assert request.tags[FILE_TAG] == "2026-03-02-电表.csv、2026-03-03-包头市"
+    assert request.tags[SHA_TAG].split("、") == [sha256(inbox / "2026-03-02-电表.csv"), file_sha256(batch)]
+    assert request.run_key.startswith("2 files@")
+    assert tick(inbox, again)[0] == []
+    # a lost cursor asks for the very same run, which the daemon refuses to start twice
+    assert [r.run_key for r in tick(inbox, cursor)[0]] == [request.run_key]
+
+
+def test_an_unsupported_file_starts_a_run_so_that_its_rejection_is_shown_within_a_minute(inbox: Path):
+    # the night rejects it as FILE_UNSUPPORTED (请用 Excel 另存为 .xlsx); the sender should not wait until 02:00
+    _, cursor = tick(inbox)
+    for name in ("2026-03-05-赤峰市.xls", "扫描件.pdf"):
+        (inbox / name).write_bytes(b"not a workbook")
+        settle(inbox / name)
     requests, _ = tick(inbox, cursor)
-    assert sorted(r.tags[FILE_TAG] for r in requests) == ["2026-03-02-电表.csv", "2026-03-03-包头市"]
+    assert [r.tags[FILE_TAG] for r in requests] == ["2026-03-05-赤峰市.xls、扫描件.pdf"]
+
+
+def test_links_start_a_run_without_being_read_and_a_broken_one_does_not_stop_the_sensor(
+    inbox: Path, tmp_path: Path
+):
+    _, cursor = tick(inbox)
+    private = tmp_path / "private.csv"
+    private.write_text("secret\n", encoding="utf-8")
+    (inbox / "2026-03-06-外部.csv").symlink_to(private)
+    (inbox / "2026-03-07-失效.xlsx").symlink_to(tmp_path / "gone.xlsx")
+    (inbox / "2026-03-08-设备.csv").symlink_to("/dev/zero")  # read, it would never end
+    for p in inbox.iterdir():
+        os.utime(p, (time.time() - 3600,) * 2, follow_symlinks=False)
+    requests, again = tick(inbox, cursor)
+    assert [r.tags[FILE_TAG] for r in requests] == [
+        "2026-03-06-外部.csv、2026-03-07-失效.xlsx、2026-03-08-设备.csv"
+    ]
+    # identified by the link, not by what it points at
+    assert sha256(private) not in requests[0].tags[SHA_TAG]
+    private.write_text("changed\n", encoding="utf-8")
+    assert tick(inbox, again)[0] == []  # the night never reads through it either (FILE_OUTSIDE_INBOX)
+
+
+def test_a_file_name_in_gb18030_bytes_is_tagged_as_the_operator_reads_it_and_the_cursor_can_be_stored(
+    inbox: Path,
+):
+    _, cursor = tick(inbox)
+    raw = os.fsencode(inbox) + b"/" + "2026-03-09-通辽市.xlsx".encode("gb18030")
+    shutil.copy(inbox / SAMPLE, os.fsdecode(raw))
+    settle(Path(os.fsdecode(raw)))
+    requests, again = tick(inbox, cursor)
+    assert [r.tags[FILE_TAG] for r in requests] == ["2026-03-09-通辽市.xlsx"]
+    # what the daemon stores (cursor, run key, tags) is text a database accepts
+    for text in (again or "", requests[0].run_key, *requests[0].tags.values()):
+        text.encode("utf-8")
+    assert tick(inbox, again)[0] == []
 
 
 def test_a_new_file_inside_a_batch_folder_changes_the_batch(inbox: Path):
