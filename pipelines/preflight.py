@@ -16,22 +16,38 @@ from pathlib import Path
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError
 
+from pipelines.settings import today_in_shanghai
+
 STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def as_of_problem(as_of: str) -> str | None:
+def as_of_problem(as_of: str, today: date | None = None) -> str | None:
     if not as_of:
         return None  # today in Asia/Shanghai
     try:
         if STRICT_DATE.match(as_of):
-            date.fromisoformat(as_of)
-            return None
+            return _future_problem(as_of, date.fromisoformat(as_of), today or today_in_shanghai())
     except ValueError:
         pass
     return (
         f"评审日 ALU_AS_OF（resources.evaluation.config.as_of）「{as_of}」不是 YYYY-MM-DD 格式的日期，例如 2026-11-24；"
         f"不设则为上海时间今天。 / ALU_AS_OF {as_of!r} is not a date in YYYY-MM-DD form (e.g. 2026-11-24); leave it "
         "unset for today in Asia/Shanghai."
+    )
+
+
+def _future_problem(text: str, as_of: date, today: date) -> str | None:
+    """A night books what it decides: a typo (2062 for 2026) would book awards decided on a day not yet reached
+    into the append-only ledger, and read every file dated up to it. What-if (`pipelines.whatif`) books nothing
+    and takes any date."""
+    if as_of <= today:
+        return None
+    return (
+        f"评审日 ALU_AS_OF（resources.evaluation.config.as_of）「{text}」晚于今天（上海时间 {today}）：夜间任务按评审日"
+        "读取文件并入账，不能评审尚未到来的日期；重新评审过去的某一晚请用过去的日期，不设则为今天；试算将来的情形请用"
+        f"模拟测算 what-if（不入账）。 / ALU_AS_OF {text!r} is after today in Asia/Shanghai ({today}): the night books "
+        "what it decides and cannot evaluate a day not yet reached; use a past date to re-run a night, leave it unset "
+        "for today, or use what-if (which books nothing) for a future date."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from pipelines.defs.resources import resources_for
+from pipelines.settings import today_in_shanghai
 from tests.conftest import AS_OF, Nightly
 
 
@@ -73,6 +75,18 @@ def test_a_reports_folder_that_cannot_be_written_stops_the_night_before_any_awar
     assert f"报表目录 ALU_REPORTS_DIR（resources.reports.config.path）{blocked} 不可写" in description
     assert f"ALU_REPORTS_DIR {blocked} is not writable" in description
     _nothing_written(result, settings)
+
+
+def test_an_evaluation_date_after_today_stops_the_night_before_anything_is_booked(nightly: Nightly):
+    # 2062 for 2026: the night would book, into the append-only ledger, awards decided on a day not yet reached
+    tomorrow = (today_in_shanghai() + timedelta(days=1)).isoformat()
+    result, settings = _night(nightly, as_of=tomorrow)
+    step, description = _failure(result)
+    assert step == "run_settings"
+    assert f"评审日 ALU_AS_OF（resources.evaluation.config.as_of）「{tomorrow}」晚于今天" in description
+    assert f"ALU_AS_OF {tomorrow!r} is after today" in description
+    _nothing_written(result, settings)
+    assert _night(nightly, as_of=today_in_shanghai().isoformat())[0].success  # today itself is a night
 
 
 @pytest.mark.parametrize(
