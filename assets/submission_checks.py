@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -49,10 +49,27 @@ def rows_balance(counts: list[SheetCount], unrecorded: list[Rejection], files: i
 
 
 def inbox_files_present(
-    departed: list[str], confirmed: list[str], withheld: list[Withheld], later: list[str]
+    departed: list[str],
+    confirmed: list[str],
+    withheld: list[Withheld],
+    later: list[str],
+    unmatched: Sequence[tuple[str, bool]],
+    gone: Sequence[str],
 ) -> dg.AssetCheckResult:
-    """Warn about every file taken in before that has left the inbox, and about what that holds back."""
+    """Warn about every file taken in before that has left the inbox, and about what that holds back; and about
+    each name in ALU_REMOVED_BATCHES that confirms nothing (`unmatched`: (name, still in the inbox)), so that a
+    typo is not taken for a confirmation; `gone` are the batches that have left."""
     lines = []
+    for name, listed in unmatched:
+        if listed:
+            lines.append(
+                f"{REMOVED_ENV} 中的「{name}」仍在收件箱中，确认删除对它不适用；若要撤回它，请先把它移出收件箱"
+            )
+        else:
+            lines.append(
+                f"{REMOVED_ENV} 中的「{name}」不是已离开收件箱的批次，未生效（文件名须与此前受理的完全一致，含日期与扩展名）"
+                + (f"；已离开收件箱的批次：{'、'.join(gone)}" if gone else "；目前没有已离开收件箱的批次")
+            )
     for name in departed:
         held = [w.application_id for w in withheld if w.held_by == name]
         line = f"「{name}」此前已受理，现已不在收件箱中"
@@ -78,6 +95,7 @@ def inbox_files_present(
     metadata = {
         "departed": dg.MetadataValue.json(departed),
         "confirmed_removed": dg.MetadataValue.json(confirmed),
+        "confirmations_unmatched": dg.MetadataValue.json([name for name, _ in unmatched]),
         "dated_after_evaluation_day": dg.MetadataValue.json(later),
         "held_back": rows_table(
             [

@@ -172,6 +172,8 @@ def submission_batches(
         confirmed,
         withheld,
         [listing.name(p) for p in listing.later] + [listing.reviews.name(p) for p in listing.reviews.later],
+        night.unmatched,
+        gone,
     )
 
 

@@ -36,6 +36,9 @@ class Night:
     gone: list[str]  # batches taken in before and no longer in the inbox
     gone_exports: list[str]
     confirmed: list[str]  # departed batches the operator confirmed removed (ALU_REMOVED_BATCHES)
+    unmatched: list[
+        tuple[str, bool]
+    ]  # names in ALU_REMOVED_BATCHES that are no departed batch (, still listed)
     withheld: list[Withheld]
 
 
@@ -44,7 +47,10 @@ def read_night(listing: InboxListing, engine: Engine, store: IntakeStore, log: A
     batches, parsed, reused, failed = _read(listing, listing.batches, store, log)
     later = [listing.name(p) for p in listing.later if p.suffix.lower() != ".csv"]
     gone, gone_exports = departed(engine, listing)
-    confirmed = sorted(confirmed_removed() & set(gone))
+    asked = confirmed_removed()
+    confirmed = sorted(asked & set(gone))
+    listed = {listing.name(p) for p in [*listing.batches, *listing.later]}
+    unmatched = [(name, name in listed) for name in sorted(asked - set(gone))]
     # A later-dated batch taken in on a later night may have been booked: it holds back what it corrected. One
     # never taken in cannot have been, and the past night is reproduced as it was.
     absent: dict[str, tuple[str, set[str]]] = {}
@@ -58,7 +64,9 @@ def read_night(listing: InboxListing, engine: Engine, store: IntakeStore, log: A
     reviewed = {} if listing.as_of is None else review_store.determined_after(engine, listing.as_of)
     withheld = withhold(subs, absent, reviewed)
     trusted = [b.file for b in batches if b.trusted]
-    return Night(subs, batches, parsed, reused, failed, trusted, gone, gone_exports, confirmed, withheld)
+    return Night(
+        subs, batches, parsed, reused, failed, trusted, gone, gone_exports, confirmed, unmatched, withheld
+    )
 
 
 def _read(

@@ -58,6 +58,16 @@ def test_deleting_a_correction_does_not_re_pay_the_older_version_until_the_opera
     # the other application of the original batch is decided as usual
     assert night.scalar("SELECT COUNT(*) FROM application_decisions WHERE application_id = 'T-INT-1'") == 1
 
+    # a confirmation with a typo confirms nothing, and says so instead of leaving the operator to guess why
+    typo = CORRECTION.replace("更正", "更改")
+    monkeypatch.setenv(REMOVED_ENV, f"{typo}, {ORIGINAL}")
+    result = night.run()
+    assert _std_net(night) == 100_000_00 and night.scalar("SELECT COUNT(*) FROM award_ledger") == entries
+    description = _check(result, "inbox_files_present").description or ""
+    assert f"{REMOVED_ENV} 中的「{typo}」不是已离开收件箱的批次，未生效" in description
+    assert f"「{ORIGINAL}」仍在收件箱中" in description
+    assert f"已离开收件箱的批次：{CORRECTION}" in description
+
     monkeypatch.setenv(REMOVED_ENV, CORRECTION)  # the operator: "yes, that correction is withdrawn"
     result = night.run()
     assert _std_net(night) == 200_000_00  # the original version, now on purpose
