@@ -17,7 +17,9 @@ registered once per sheet and shared by its cells, which keeps a ruled table as 
 from __future__ import annotations
 
 import math
+import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -465,10 +467,16 @@ def write_table(
 
 
 def save(wb: Workbook, path: Path) -> Path:
-    """Write atomically: a reader never sees half a workbook."""
+    """Write atomically: a reader never sees half a workbook. The temporary file is this writer's own (two runs
+    writing the same report at once would otherwise write into one file and rename it from under each other),
+    and a write that fails (a full disk) removes it and leaves the report as it was."""
     if not wb.write_only:
         raise ValueError("report workbooks are written in write-only mode (new_workbook)")
-    tmp = path.with_name(f".{path.stem}.tmp.xlsx")
-    write_workbook(wb, tmp)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.xlsx")
+    try:
+        write_workbook(wb, tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
