@@ -163,6 +163,28 @@ def _declared_size(path: Path) -> str | None:
     return None
 
 
+# An OLE compound file (not a zip) is what Excel writes for a workbook with an opening password, and for the old
+# .xls format: each needs its own instruction, since saving it again as the sender did would change nothing.
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+ENCRYPTED_STREAM = "EncryptionInfo".encode("utf-16-le")  # a directory entry's name, in the first sectors
+
+
+def _unreadable_message(path: Path, exc: Exception) -> str:
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        head = b""
+    if head.startswith(OLE_MAGIC) and ENCRYPTED_STREAM in head:
+        return ("文件设有打开密码（已加密），系统无法读取；请在 Excel 中取消密码（文件 → 信息 → 保护工作簿 → "
+                "用密码进行加密，清空密码并确定）后保存为 .xlsx 重新提交")  # fmt: skip
+    if head.startswith(OLE_MAGIC):
+        return ("这是旧版 Excel（.xls）文件，只是扩展名为 .xlsx；请在 Excel 中打开，“另存为” Excel 工作簿（*.xlsx）"
+                "后重新提交")  # fmt: skip
+    return (f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}），可能已损坏或不是 .xlsx 格式；"
+            "请用 Excel 另存为 .xlsx 后重新提交")  # fmt: skip
+
+
 def read_xlsx(
     path: Path,
     name: str | None = None,
@@ -183,9 +205,7 @@ def read_xlsx(
         reader.read()
         workbook = reader.wb
     except Exception as exc:  # whatever makes a file unreadable is the operator's to fix, never a crash
-        batch.refuse(None, "FILE_UNREADABLE",
-                     f"文件无法作为 Excel 工作簿打开（{type(exc).__name__}），可能已损坏或不是 .xlsx 格式；"
-                     "请用 Excel 另存为 .xlsx 后重新提交")  # fmt: skip
+        batch.refuse(None, "FILE_UNREADABLE", _unreadable_message(path, exc))
         return batch
     try:
         _read_sheets(file, workbook, batch, sheets, skipped)

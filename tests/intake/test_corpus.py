@@ -5,6 +5,7 @@ None may crash the intake, and no row may vanish: for every file and sheet, acce
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -20,6 +21,7 @@ from schemas.sheets import APPLICATIONS
 from tests.intake.conftest import CODE, valid_sheets
 
 Write = Callable[..., Path]
+FILES = Path(__file__).parent / "files"
 
 
 def _intake(*paths: Path) -> Submissions:
@@ -75,6 +77,21 @@ def test_a_text_file_renamed_to_xlsx_and_an_empty_file_are_reported(tmp_path: Pa
         (renamed.name, "FILE_UNREADABLE"),
         (empty.name, "FILE_UNREADABLE"),
     ]
+
+
+def test_a_password_protected_workbook_and_an_old_xls_renamed_are_told_what_to_do(tmp_path: Path):
+    # Real files (tests/intake/files/README.md): neither is a zip, and "save it again as .xlsx" would not help
+    # the sender of the first, whose Excel saves it encrypted again.
+    protected = Path(shutil.copy(FILES / "password-protected.xlsx", tmp_path / "2026-04-01-加密.xlsx"))
+    renamed = Path(shutil.copy(FILES / "old-format.xls", tmp_path / "2026-04-02-旧版.xlsx"))
+    subs = _intake(protected, renamed)
+    assert [(r.file, r.sheet, r.code) for r in subs.rejections] == [
+        (protected.name, "workbook", "FILE_UNREADABLE"),
+        (renamed.name, "workbook", "FILE_UNREADABLE"),
+    ]
+    encrypted, old = (r.message for r in subs.rejections)
+    assert "设有打开密码" in encrypted and "取消密码" in encrypted
+    assert "旧版 Excel（.xls）" in old and "另存为" in old
 
 
 def test_a_workbook_without_any_template_sheet_is_reported(write: Write):
