@@ -5,7 +5,8 @@ What is what (docs/inputs.md, and the choices written in docs/runbook.md §1):
   departments' review determinations (`list_reviews`: its `.xlsx` workbooks, by the same rules) and is never a
   batch;
 - a top-level `.csv` file is a metering export;
-- Excel's lock files (`~$…`) and hidden entries (`.…`) are nobody's and are left alone silently;
+- Excel's lock files (`~$…`), hidden entries (`.…`) and Windows Explorer's own files (`Thumbs.db`,
+  `desktop.ini`) are nobody's and are left alone silently (`is_nobodys`);
 - anything else (`.xls`, `.xlsm`, `.txt`, a socket …) is `FILE_UNSUPPORTED`: a rejection row, so it reaches the
   reports' 退回行 and the `rejections_to_fix` check instead of only the metadata.
 
@@ -30,8 +31,18 @@ from pathlib import Path
 
 from pipelines.workbooks import WORKBOOK
 from schemas.rejection import Rejection
+from schemas.sheets import REVIEW_FOLDER
 
-REVIEWS_FOLDER = "审核"
+# What Windows Explorer writes into a shared folder by itself (thumbnail caches, folder settings): nobody sent it.
+SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"})
+
+
+def is_nobodys(name: str) -> bool:
+    """Excel's lock files (`~$…`), hidden entries (`.…`, macOS's `._…` and `.DS_Store` among them) and what
+    Windows Explorer leaves in a folder: left alone in silence, by the night and by the inbox sensor."""
+    return name.startswith(("~$", ".")) or name.lower() in SYSTEM_FILES
+
+
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -149,7 +160,7 @@ def list_inbox(
     for path in sorted(folder.iterdir(), key=lambda p: display_name(p)):
         name = display_name(path)
         listing.names[path] = name
-        if name.startswith(("~$", ".")):
+        if is_nobodys(name):
             continue
         try:
             mode = path.lstat().st_mode
@@ -159,7 +170,7 @@ def list_inbox(
             listing.rejections.append(_rejection(name, "FILE_OUTSIDE_INBOX", LINK_REFUSED))
             continue
         if path.is_dir():
-            if name == REVIEWS_FOLDER:
+            if name == REVIEW_FOLDER:
                 listing.reviews = list_reviews(folder, as_of, first_seen, today)
             elif _dated_after(name, as_of, first_seen, today):
                 listing.later.append(path)
@@ -192,7 +203,7 @@ def list_reviews(
     regular file inside the inbox, anything but an `.xlsx` is `FILE_UNSUPPORTED`, and with `as_of` a workbook
     dated after it is left out. Names are as stored: `审核/<file name>`."""
     out = ReviewListing()
-    reviews = folder / REVIEWS_FOLDER
+    reviews = folder / REVIEW_FOLDER
     try:
         if not stat.S_ISDIR(reviews.lstat().st_mode):
             return out
@@ -202,8 +213,8 @@ def list_reviews(
     root = folder.resolve()
     for path in entries:
         base = display_name(path)
-        name = f"{REVIEWS_FOLDER}/{base}"
-        if base.startswith(("~$", ".")):
+        name = f"{REVIEW_FOLDER}/{base}"
+        if is_nobodys(base):
             continue
         try:
             mode = path.lstat().st_mode

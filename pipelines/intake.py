@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 
 from pipelines.cells import CellError, clean_text, parse_cell
-from pipelines.inbox import REVIEWS_FOLDER, display_name
+from pipelines.inbox import display_name
 from pipelines.workbooks import WORKBOOK, RawBatch, RawSheet, read_xlsx
 from schemas.rejection import Rejection
-from schemas.sheets import BY_KEY, FILE, REVIEW_FOLDER, ROW, SHEET, SHEETS
+from schemas.sheets import BY_KEY, FILE, ROW, SHEET, SHEETS
 from schemas.validation import empty_frame, validate
 
 
@@ -82,17 +82,6 @@ def file_sha256(path: Path) -> str:
                 while chunk := f.read(1 << 20):
                     digest.update(chunk)
     return digest.hexdigest()
-
-
-def is_submission(path: Path) -> bool:
-    """An .xlsx file or a folder of CSVs (docs/inputs.md); Excel's lock files, hidden entries and the reviews folder
-    `审核/` (the departments' review determinations, `pipelines.reviews`) are not. The nightly intake lists the
-    inbox with `pipelines.inbox.list_inbox`, which says more."""
-    if path.name.startswith(("~$", ".")) or path.name == REVIEWS_FOLDER:
-        return False
-    return (path.is_file() and path.suffix.lower() == ".xlsx") or (
-        path.is_dir() and path.name != REVIEW_FOLDER
-    )
 
 
 def read_batch(path: Path, sha256: str | None = None, name: str | None = None) -> Batch:

@@ -6,7 +6,7 @@ nightly schedule still runs the whole inbox at 02:00 whatever the sensor did.
 What counts as a file is whatever the night lists (`pipelines.inbox`): an `.xlsx` workbook or a sub-folder is a
 submission batch, a `.csv` a metering export, `审核/` the review determinations (docs/inputs.md), and anything else
 a file the night rejects (FILE_UNSUPPORTED, a link FILE_OUTSIDE_INBOX), which its sender should see as soon;
-Excel's lock files and hidden entries are left alone. A file is identified by its name and the sha256 of its
+Excel's lock files, hidden entries and Windows Explorer's own files are left alone. A file is identified by its name and the sha256 of its
 content (a link, never read, by its target and its own times). Every run reads the whole inbox, so the files one look finds new or changed start
 one run between them (twelve batches copied in at once: one run, not twelve in a queue each repeating the first).
 Its run key is the file's `name@sha256`, or for several files their count and a digest of all their pairs, so the
@@ -26,7 +26,7 @@ import dagster as dg
 
 from pipelines.defs.jobs import nightly_awards
 from pipelines.defs.resources import Inbox
-from pipelines.inbox import display_name
+from pipelines.inbox import display_name, is_nobodys
 from pipelines.intake import file_sha256
 
 # A file still being copied into the inbox changes size and mtime; waiting until it has been quiet this long
@@ -38,9 +38,9 @@ SHA_TAG = "alu/inbox_sha256"
 
 def is_inbox_entry(name: str) -> bool:
     """Whatever the night lists (`pipelines.inbox.list_inbox`): batches, exports, the 审核/ folder, and files it
-    rejects (an `.xls`, a link), whose rejection the sender should see as soon as a batch's; not Excel's lock files
-    or hidden entries, which the night ignores too."""
-    return not name.startswith(("~$", "."))
+    rejects (an `.xls`, a link), whose rejection the sender should see as soon as a batch's; not what the night
+    leaves alone (lock files, hidden entries, Windows Explorer's own files)."""
+    return not is_nobodys(name)
 
 
 def is_read(path: Path) -> bool:

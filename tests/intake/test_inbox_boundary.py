@@ -62,7 +62,16 @@ def test_every_unsupported_file_is_a_rejection_in_the_reports_and_in_the_check_t
     for name in ("2026-04-02-包头市.xls", "2026-04-02-鄂尔多斯.xlsm", "说明.txt"):
         (night.inbox / name).write_bytes(b"PK\x03\x04 not what it says")
     (night.inbox / "~$2026-04-01-测试.xlsx").write_bytes(b"lock")  # Excel's own lock file: nobody's
+    # what Windows Explorer and macOS leave in a shared folder: nobody sent them, no department should see them
+    for name in ("Thumbs.db", "desktop.ini", "DESKTOP.INI", ".DS_Store", "._2026-04-01-测试.xlsx"):
+        (night.inbox / name).write_bytes(b"system")
+    (night.inbox / "审核").mkdir()
+    (night.inbox / "审核" / "Thumbs.db").write_bytes(b"system")
     result = night.run()
+    assert night.scalar("SELECT COUNT(*) FROM submission_rejections WHERE lower(file) LIKE '%thumbs.db'") == 0
+    assert (
+        night.scalar("SELECT COUNT(*) FROM submission_rejections WHERE lower(file) LIKE '%desktop.ini'") == 0
+    )
     refused = night.rows(
         "SELECT file, code, message FROM submission_rejections WHERE code = 'FILE_UNSUPPORTED'"
     )

@@ -88,7 +88,7 @@ def test_unchanged_files_are_not_read_at_all(inbox: Path):
     assert scan.hashed == [] and scan.requests == []
 
 
-def test_files_arriving_together_start_one_run_tagged_with_each_and_lock_and_hidden_files_are_ignored(
+def test_files_arriving_together_start_one_run_tagged_with_each_and_system_files_are_ignored(
     inbox: Path,
 ):
     _, cursor = tick(inbox)
@@ -98,6 +98,7 @@ def test_files_arriving_together_start_one_run_tagged_with_each_and_lock_and_hid
     (batch / "enterprises.csv").write_text("credit_code,name\n", encoding="utf-8")
     (inbox / "~$2026-03-01-全区.xlsx").write_bytes(b"excel lock file")
     (inbox / ".DS_Store").write_bytes(b"finder")
+    (inbox / "Thumbs.db").write_bytes(b"explorer")
     for p in inbox.iterdir():
         settle(p)
     requests, again = tick(inbox, cursor)

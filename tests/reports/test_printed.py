@@ -32,14 +32,13 @@ from pipelines.allocation import ALLOCATION_SHEET, NOTICE_SHEET
 from pipelines.charts import chart_rows
 from pipelines.excel import Col, Frame, _lines_needed, _wrapped_height, new_workbook, save, write_table
 from pipelines.fund_report import FILE_NAME, MONTH_SHEET, month_rows
-from pipelines.inbox import REVIEWS_FOLDER
 from pipelines.report_readback import department_mismatches, read_table
 from pipelines.report_text import official_order, plain_reason
 from pipelines.settings import SAMPLE_INBOX
 from rules.catalog import BY_CODE, DEPARTMENTS, PROGRAMS
 from rules.parameters import Parameters
 from rules.whatif import Override
-from schemas.sheets import LEAGUE_CITIES
+from schemas.sheets import LEAGUE_CITIES, REVIEW_FOLDER
 from tests.conftest import AS_OF, Nightly
 
 MIN_POINTS = 9.0
@@ -67,7 +66,7 @@ def _books(n: Nightly) -> list[Path]:
 
 def _printed_books(n: Nightly) -> list[Path]:
     """The reports, and the review workbooks (审核/) the departments print to sign their determinations."""
-    return _books(n) + sorted((n.reports / AS_OF.isoformat() / REVIEWS_FOLDER).glob("*.xlsx"))
+    return _books(n) + sorted((n.reports / AS_OF.isoformat() / REVIEW_FOLDER).glob("*.xlsx"))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,7 @@ def test_every_printed_page_of_every_report_is_set_in_at_least_nine_point_text(r
         book = next(b for b in _printed_books(run) if b.stem == name)
         sheets = load_workbook(book).sheetnames
         assert len(sizes) >= len(sheets), name  # every sheet prints
-        least = REVIEW_FORM_MIN_POINTS if book.parent.name == REVIEWS_FOLDER else MIN_POINTS
+        least = REVIEW_FORM_MIN_POINTS if book.parent.name == REVIEW_FOLDER else MIN_POINTS
         small |= {f"{name} p.{i}": round(s, 1) for i, s in enumerate(sizes, start=1) if 0 < s < least}
     assert small == {}
 
