@@ -51,15 +51,18 @@ def _future_problem(text: str, as_of: date, today: date) -> str | None:
     )
 
 
-def database_problem(url: str) -> str | None:
-    where = "台账数据库 ALU_DATABASE_URL（resources.ledger_db.config.url）"
+def database_problem(url: str, variable: str = "ALU_DATABASE_URL") -> str | None:
+    """`variable` is the setting the URL came from: the job's (shown with its Launchpad field) or the owner's, with
+    which `pipelines.migrate` upgrades the schema."""
+    field = "（resources.ledger_db.config.url）" if variable == "ALU_DATABASE_URL" else ""
+    where = f"台账数据库 {variable}{field}"
     try:
         parsed = make_url(url)
         shown = parsed.render_as_string(hide_password=True)
     except (ArgumentError, ValueError) as exc:
         return (
             f"{where}不是有效的 SQLAlchemy URL（例如 sqlite:///data/ledger.sqlite 或 "
-            f"postgresql+psycopg://用户@主机/库）：{exc}。 / ALU_DATABASE_URL is not a valid SQLAlchemy URL: {exc}"
+            f"postgresql+psycopg://用户@主机/库）：{exc}。 / {variable} is not a valid SQLAlchemy URL: {exc}"
         )
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).parent
@@ -72,14 +75,14 @@ def database_problem(url: str) -> str | None:
     try:
         engine = create_engine(parsed, connect_args=args)
     except Exception as exc:  # unknown driver, bad option: all the operator can act on is the URL
-        return f"{where} {shown} 无法使用：{_first_line(exc)}。 / ALU_DATABASE_URL {shown} cannot be used: {_first_line(exc)}"
+        return f"{where} {shown} 无法使用：{_first_line(exc)}。 / {variable} {shown} cannot be used: {_first_line(exc)}"
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         return (
             f"{where} {shown} 连接失败：{_first_line(exc)}。请核对主机、端口、库名和账号，或数据库是否已启动。"
-            f" / cannot connect to ALU_DATABASE_URL {shown}: {_first_line(exc)}"
+            f" / cannot connect to {variable} {shown}: {_first_line(exc)}"
         )
     finally:
         engine.dispose()

@@ -1,9 +1,11 @@
 """What `make run` prints at the end: a short Chinese/English summary of the night, read from the ledger database
 and the Dagster instance (`python -m pipelines.summary`).
 
-Ledger rows, decisions by outcome, rejections, where the reports are, and the checks that did not pass, each
-with why: on the bundled sample inbox three warnings are expected (the sample carries a batch that is wrong on
-purpose, a meter export with gaps and a recycler without meters); any other failed check is to be looked at.
+Ledger rows, decisions by outcome, rejections, where the reports are, the steps that failed with the reason each
+gave (a wrong setting's Chinese and English line, not the job's stack trace above it), and the checks that did not
+pass, each with why: on the bundled sample inbox three warnings are expected (the sample carries a batch that is
+wrong on purpose, a meter export with gaps and a recycler without meters); any other failed check is to be looked
+at. It is printed whatever went wrong, a setting that stopped the night included.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ EXPECTED_ON_SAMPLE = {
 
 
 def ledger_lines(url: str) -> list[str]:
+    try:
+        return _ledger_lines(url)
+    except Exception as exc:  # a URL the run refused too: the failed step below says why
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        return [f"台账数据库 ledger database: 无法读取 cannot be read（{first}）"]
+
+
+def _ledger_lines(url: str) -> list[str]:
     engine = create_engine(url)
     try:
         if "award_ledger" not in inspect(engine).get_table_names():
@@ -68,18 +78,40 @@ def reports_line(folder: Path) -> str:
     return f"报表 reports: {folder}/（{len(books)} 个工作簿 workbooks）"
 
 
-def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[str, str, str]] | None]:
-    """The latest nightly run's status and its checks that did not pass: (name, severity, description); None
-    when no check ran (no run yet, or it stopped before any)."""
+def latest_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
     runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB), limit=1)
-    if not runs:
-        return None, None
-    run = runs[0]
+    return runs[0] if runs else None
+
+
+def failed_steps(instance: dg.DagsterInstance, run: dg.DagsterRun | None) -> list[tuple[str, str]]:
+    """(step, the reason it gave) of every step of the run that failed: a `dg.Failure`'s description (what our
+    steps say to the operator), else the error's message."""
+    if run is None:
+        return []
+    out = []
+    for record in instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_FAILURE).records:
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
+        data = event.step_failure_data
+        said = data.user_failure_data.description if data.user_failure_data else None
+        reason = said or (data.error.message if data.error else "") or ""
+        out.append((event.step_key or "?", reason.strip()))
+    return out
+
+
+def failed_checks(
+    instance: dg.DagsterInstance, run: dg.DagsterRun | None
+) -> list[tuple[str, str, str]] | None:
+    """The run's checks that did not pass: (name, severity, description); None when no check ran (no run yet, or
+    it stopped before any)."""
+    if run is None:
+        return None
     records = instance.get_records_for_run(
         run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     ).records
     if not records:
-        return run.status.value, None
+        return None
     failed = []
     for record in records:
         event = record.event_log_entry.dagster_event
@@ -87,12 +119,21 @@ def failed_checks(instance: dg.DagsterInstance) -> tuple[str | None, list[tuple[
         if not isinstance(evaluation, AssetCheckEvaluation) or evaluation.passed:
             continue
         failed.append((evaluation.check_name, evaluation.severity.value, evaluation.description or ""))
-    return run.status.value, failed
+    return failed
+
+
+def step_lines(failed: Iterable[tuple[str, str]]) -> list[str]:
+    lines = []
+    for step, reason in failed:
+        first, *rest = reason.splitlines() or ["（没有说明 no reason given）"]
+        lines.append(f"  - {step}：{first}")
+        lines += [f"    {line}" for line in rest[:10] if line.strip()]
+    return ["失败的步骤 failed steps:", *lines] if lines else []
 
 
 def check_lines(failed: Iterable[tuple[str, str, str]] | None, on_sample: bool) -> list[str]:
     if failed is None:
-        return ["  （本次运行没有执行任何检查：见上面的错误 / no check ran: see the error above）"]
+        return ["  （本次运行没有执行任何检查：见上面失败的步骤 / no check ran: see the failed steps above）"]
     lines = []
     for name, severity, description in failed:
         why = EXPECTED_ON_SAMPLE.get(name) if on_sample else None
@@ -105,15 +146,22 @@ def check_lines(failed: Iterable[tuple[str, str, str]] | None, on_sample: bool) 
 
 
 def summary(settings: Settings, instance: dg.DagsterInstance) -> str:
-    as_of = parse_as_of(settings.as_of)
-    status, failed = failed_checks(instance)
+    run = latest_run(instance)
+    status = run.status.value if run else "无 none"
     on_sample = Path(settings.inbox_dir).resolve() == SAMPLE_INBOX.resolve()
+    try:
+        day = parse_as_of(settings.as_of).isoformat()
+        shown, reports = day, reports_line(Path(settings.reports_dir) / day)
+    except ValueError:  # the night refused it too (run_settings): say so, and where to look
+        shown = f"{settings.as_of}（不是有效日期 not a valid date）"
+        reports = "报表 reports: 评审日无效，未写报表 / no reports for an invalid evaluation date"
     lines = [
-        f"—— 本次运行小结 / night summary: 评审日 as of {as_of.isoformat()}，运行 run {status or '无 none'} ——",
+        f"—— 本次运行小结 / night summary: 评审日 as of {shown}，运行 run {status} ——",
         *ledger_lines(settings.database_url),
-        reports_line(Path(settings.reports_dir) / as_of.isoformat()),
+        reports,
+        *step_lines(failed_steps(instance, run)),
         "未通过的检查 checks not passed（详情见 make dev → Runs / details in the UI）:",
-        *check_lines(failed, on_sample),
+        *check_lines(failed_checks(instance, run), on_sample),
     ]
     return "\n".join(lines)
 

@@ -59,3 +59,33 @@ def test_make_run_ends_with_a_short_summary_of_the_night_and_says_which_warnings
     for check in ("rejections_to_fix", "metering_coverage", "recycled_enterprises_metered"):
         assert f"{check}（WARN，样例上预期 expected on the sample）" in summary
     assert "请查看 look at it" not in summary
+
+
+def test_make_run_with_a_wrong_setting_ends_with_the_summary_naming_the_failed_step_and_what_to_do(
+    tmp_path: Path,
+):
+    env = dict(os.environ) | {
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "ALU_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        "ALU_REPORTS_DIR": str(tmp_path / "reports"),
+        "ALU_AS_OF": "24.11.2026",
+    }
+    env.pop("ALU_INBOX_DIR", None)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    # the summary is printed whole (it used to die on the date it could not parse), and the reason is in it: the
+    # operator does not have to find it above 80 lines of the job's stack trace
+    summary = output[output.index("—— 本次运行小结 / night summary") :]
+    assert "Traceback" not in summary
+    assert "评审日 as of 24.11.2026（不是有效日期 not a valid date），运行 run FAILURE" in summary
+    assert "失败的步骤 failed steps:" in summary
+    assert "  - run_settings：运行设置有误，本次未读取或写入任何数据" in summary
+    assert "「24.11.2026」不是 YYYY-MM-DD 格式的日期" in summary and "ALU_AS_OF '24.11.2026'" in summary

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -122,3 +125,27 @@ def test_good_settings_are_recorded_by_the_first_asset_of_the_night(nightly: Nig
     (first, *_) = result.get_asset_materialization_events()
     assert first.asset_key == dg.AssetKey("run_settings")
     assert first.materialization.metadata["as_of"].value == AS_OF.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("variable", "line"),
+    [
+        ("ALU_DATABASE_URL", "台账数据库 ALU_DATABASE_URL（resources.ledger_db.config.url）"),
+        ("ALU_OWNER_DATABASE_URL", "台账数据库 ALU_OWNER_DATABASE_URL"),
+    ],
+)
+def test_migrating_a_database_that_cannot_be_reached_says_so_in_one_line_not_a_traceback(
+    tmp_path: Path, variable: str, line: str
+):
+    # `make run` and `make dev` migrate first: a wrong URL ended there in 40 lines of psycopg's traceback
+    env = {k: v for k, v in os.environ.items() if k not in ("ALU_DATABASE_URL", "ALU_OWNER_DATABASE_URL")}
+    env[variable] = "postgresql+psycopg://nobody@127.0.0.1:1/ledger"
+    env.setdefault("ALU_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert (
+        line in done.stderr and "连接失败" in done.stderr and f"cannot connect to {variable}" in done.stderr
+    )
