@@ -82,6 +82,29 @@ def _coerce(key: str, raw: Any) -> Any:
     raise ParameterError(f"{key}: unsupported value {raw!r}")
 
 
+# yuan, ratios, tonnes: beyond any figure of the policy, and still exact to the fen in 28 digits
+MAX_NUMBER = Decimal(10) ** 15
+
+
+def _check_kind(key: str, value: Any, kinds: set[type]) -> None:
+    """A what-if value must be of its parameter's kind (a number where the files hold numbers, a date where they
+    hold dates, true/false for a switch): a word typed for a number would otherwise reach the rules' arithmetic."""
+    shown = f"{value:f}" if isinstance(value, Decimal) and value.is_finite() else str(value)
+    if Decimal in kinds:
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ParameterError(f"{key} 的值「{value}」不是数字（只写数字，如 6000000 或 0.20，不带单位和千位分隔符） "
+                                 f"/ {key} takes a number, not {value!r}")  # fmt: skip
+        if value < 0:
+            raise ParameterError(f"{key} 的值「{shown}」不能为负数 / {key} cannot be negative")
+        if value > MAX_NUMBER:
+            raise ParameterError(f"{key} 的值「{value}」超出可计算的范围（上限 {MAX_NUMBER:,f}） "
+                                 f"/ {key} is beyond {MAX_NUMBER:,f}")  # fmt: skip
+    elif date in kinds and not isinstance(value, date):
+        raise ParameterError(f"{key} 的值「{shown}」不是 YYYY-MM-DD 日期 / {key} takes a date YYYY-MM-DD")
+    elif bool in kinds and not isinstance(value, bool):
+        raise ParameterError(f"{key} 的值「{shown}」不是 true 或 false / {key} takes true or false")
+
+
 @dataclass(frozen=True)
 class Parameter:
     key: str
@@ -179,9 +202,9 @@ class Parameters:
         if key not in self._parameters:
             raise ParameterError(f"unknown parameter {key}")
         old = self._parameters[key]
-        added = ParameterValue(
-            key, _coerce(key, value) if not isinstance(value, Decimal) else value, since, source
-        )
+        coerced = _coerce(key, value) if not isinstance(value, Decimal) else value
+        _check_kind(key, coerced, {type(v.value) for v in old.values})
+        added = ParameterValue(key, coerced, since, source)
         values = tuple(sorted((*[v for v in old.values if v.since != since], added), key=lambda v: v.since))
         changed = {**self._parameters, key: Parameter(key, old.description, values)}
         digest = hashlib.sha256(f"{self.version}|{key}|{since}|{value}".encode()).hexdigest()[:12]

@@ -140,3 +140,31 @@ def test_the_what_if_refuses_a_bad_override_or_a_ledger_no_night_has_filled(
     assert "参数错误" in capsys.readouterr().err
     assert main(args) == 2
     assert "请先运行一次 nightly_awards" in capsys.readouterr().err and not database.exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("equipment_upgrade.cap=abc", "equipment_upgrade.cap 的值「abc」不是数字"),
+        ("equipment_upgrade.cap=600万", "equipment_upgrade.cap 的值「600万」不是数字"),
+        ("equipment_upgrade.cap=1e400", "equipment_upgrade.cap 的值「1E+400」超出可计算的范围"),
+        ("equipment_upgrade.cap=NaN", "equipment_upgrade.cap 的值「NaN」不是数字"),
+        ("equipment_upgrade.rate=-0.2", "equipment_upgrade.rate 的值「-0.2」不能为负数"),
+        ("general.effective_date=5000000", "general.effective_date 的值「5000000」不是 YYYY-MM-DD 日期"),
+    ],
+)
+def test_an_override_of_the_wrong_kind_is_refused_with_a_message_not_a_traceback(
+    sample_inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], override: str, said: str
+):
+    # the value typed is checked against the kind of the parameter's own values before anything is read
+    args = [
+        "--inbox",
+        str(sample_inbox),
+        "--as-of",
+        "2026-11-24",
+        "--database",
+        f"sqlite:///{tmp_path / 'x.sqlite'}",
+    ]
+    assert main([*args, "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert f"参数错误：{said}" in err and "Traceback" not in err
