@@ -120,12 +120,32 @@ def inbox_problem(folder: str) -> str | None:
     return None
 
 
+def inside_inbox_problems(inbox: str, database_url: str, reports: str) -> list[str]:
+    """What the night writes must not lie in the inbox it reads: the next night would list a dated report folder
+    as a submission batch, and a SQLite ledger (and its journal) as unsupported files in every report."""
+    root = Path(inbox).resolve()
+    written = [("报表目录 ALU_REPORTS_DIR", "ALU_REPORTS_DIR", Path(reports))]
+    try:
+        parsed = make_url(database_url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            written.append(("台账数据库 ALU_DATABASE_URL", "ALU_DATABASE_URL", Path(parsed.database)))
+    except (ArgumentError, ValueError):
+        pass  # database_problem says so
+    return [
+        f"{zh} {path} 在收件箱 {inbox} 里：夜间任务会把自己写的文件当作收到的文件读取；请改设到收件箱以外。"
+        f" / {variable} {path} is inside the inbox {inbox}: the night would read what it writes; move it out."
+        for zh, variable, path in written
+        if path.resolve().is_relative_to(root)
+    ]
+
+
 def settings_problems(*, inbox: str, database_url: str, reports: str, as_of: str) -> list[str]:
     found = [
         as_of_problem(as_of),
         database_problem(database_url),
         reports_problem(reports),
         inbox_problem(inbox),
+        *inside_inbox_problems(inbox, database_url, reports),
     ]
     return [p for p in found if p]
 

@@ -127,6 +127,26 @@ def test_good_settings_are_recorded_by_the_first_asset_of_the_night(nightly: Nig
     assert first.materialization.metadata["as_of"].value == AS_OF.isoformat()
 
 
+@pytest.mark.parametrize("inside", ["reports", "ledger"])
+def test_reports_or_a_sqlite_ledger_inside_the_inbox_stop_the_night_before_anything_is_written(
+    nightly: Nightly, inside: str
+):
+    # the next night would list the dated report folder as a submission batch, or the ledger file as an
+    # unsupported file in every department's 退回行
+    changes = (
+        {"reports": str(nightly.inbox / "报表")}
+        if inside == "reports"
+        else {"database_url": f"sqlite:///{nightly.inbox / 'ledger.sqlite'}"}
+    )
+    result, settings = _night(nightly, **changes)
+    step, description = _failure(result)
+    assert step == "run_settings" and "在收件箱" in description and "inside the inbox" in description
+    variable = "ALU_REPORTS_DIR" if inside == "reports" else "ALU_DATABASE_URL"
+    assert variable in description
+    _nothing_written(result, settings)
+    assert not (nightly.inbox / "报表").exists() and not (nightly.inbox / "ledger.sqlite").exists()
+
+
 @pytest.mark.parametrize(
     ("variable", "line"),
     [
