@@ -148,6 +148,36 @@ def _ingest_file(
             return _ingest(source, name, sha, keys, previous, batch_rows, encoding, limit_ts, sink)
         except MeteringFileError as exc:
             return _file_rejected(name, None, exc)
+        except pl.exceptions.PolarsError as exc:
+            # The CSV itself does not parse (an unclosed quote: no later field has an end): the file is
+            # rejected, none of its readings kept, and the rest of the night goes on.
+            found = _unclosed_quote(source)
+            return _file_rejected(name, found[0] if found else None, _malformed(found, exc))
+
+
+def _unclosed_quote(source: Path) -> tuple[int, str] | None:
+    """The first line holding an odd number of double quotes (a field's quote opened and never closed), and its
+    text as given (shortened)."""
+    with source.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if raw.count(b'"') % 2:
+                return number, raw[:120].decode("utf-8", "replace").rstrip("\r\n")
+    return None
+
+
+def _malformed(found: tuple[int, str] | None, exc: Exception) -> MeteringFileError:
+    where = (
+        f'第 {found[0]} 行有一个英文双引号（"）没有闭合，其后的字段都无法分开'
+        if found
+        else "文件不是有效的 CSV"
+    )
+    given = found[1] if found else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    return MeteringFileError(
+        "METER_CSV_MALFORMED",
+        f"能耗监测文件无法按 CSV 读取：{where}；整个文件未受理，其中的读数都不计入。请检查后重新导出"
+        '（字段里的双引号要成对，或写成两个双引号 ""）',
+        given,
+    )
 
 
 def _file_rejected(name: str, line: int | None, exc: MeteringFileError) -> MeteringResult:

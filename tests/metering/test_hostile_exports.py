@@ -146,6 +146,7 @@ def test_a_night_with_every_kind_of_bad_export_books_the_good_one_and_records_ea
     with open(os.path.join(os.fsencode(inbox), "d-名".encode("gb18030") + b".csv"), "w") as f:
         f.write(HEADER + line(1, "4", meter="E2"))
     (inbox / "e-good.csv").write_text(HEADER + line(1, "10") + line(2, "20"))
+    (inbox / "f-quote.csv").write_text(HEADER + line(1, "3", meter="E3") + line(2, "3", meter='"E3'))
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     resources = resources_for(str(inbox), url)
     with dg.instance_for_test() as instance:
@@ -162,4 +163,19 @@ def test_a_night_with_every_kind_of_bad_export_books_the_good_one_and_records_ea
         ("a-utf16.csv", "METER_ENCODING"),
         ("b-wide.csv", "METER_HEADER_TOO_LONG"),
         ("c-future.csv", "METER_TIMESTAMP_FUTURE"),
+        ("f-quote.csv", "METER_CSV_MALFORMED"),
     ]
+
+
+def test_an_unclosed_quote_rejects_the_file_naming_its_line_and_keeps_none_of_its_readings(tmp_path: Path):
+    # the CSV parser cannot tell where any later field ends: it used to stop the whole night with its own error
+    path = tmp_path / "2025-03-02-引号.csv"
+    path.write_text(HEADER + line(1, "3") + line(2, "3", meter='"E1') + line(3, "3"), encoding="utf-8")
+    readings = tmp_path / "readings"
+    result = ingest(path, readings=readings)
+    assert codes(result) == [(3, "METER_CSV_MALFORMED")]
+    (rejection,) = result.rejections
+    assert "第 3 行" in rejection.message and "双引号" in rejection.message
+    assert rejection.value is not None and rejection.value.startswith(f'{GOOD},"E1,')  # the line as given
+    assert result.days.height == 0 and result.sink is None
+    assert not any(p.is_file() for p in readings.rglob("*"))
