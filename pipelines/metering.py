@@ -149,34 +149,39 @@ def _ingest_file(
         except MeteringFileError as exc:
             return _file_rejected(name, None, exc)
         except pl.exceptions.PolarsError as exc:
-            # The CSV itself does not parse (an unclosed quote: no later field has an end): the file is
-            # rejected, none of its readings kept, and the rest of the night goes on.
-            found = _unclosed_quote(source)
-            return _file_rejected(name, found[0] if found else None, _malformed(found, exc))
+            # The CSV itself does not parse (a quote never closed: no later field has an end; bytes past the first
+            # megabyte that are not the encoding it began in): the file is rejected, none of its readings kept,
+            # and the rest of the night goes on.
+            return _file_rejected(name, *_unparsable(source, exc))
 
 
-def _unclosed_quote(source: Path) -> tuple[int, str] | None:
-    """The first line holding an odd number of double quotes (a field's quote opened and never closed), and its
-    text as given (shortened)."""
+def _unparsable(source: Path, exc: Exception) -> tuple[int | None, MeteringFileError]:
+    """Why the parser gave up on `source` (UTF-8, as read): the first line that is not UTF-8, else the first line
+    holding an odd number of double quotes, with its text as given (shortened)."""
     with source.open("rb") as f:
         for number, raw in enumerate(f, start=1):
+            given = raw[:120].decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number, MeteringFileError(
+                    "METER_ENCODING",
+                    f"能耗监测文件第 {number} 行起的编码与文件开头不同（开头是 UTF-8，这一行不是）：整个文件未受理，其中的读数"
+                    "都不计入。请把整个文件另存为 UTF-8 或 GB18030 后重新导出",
+                    given,
+                )
             if raw.count(b'"') % 2:
-                return number, raw[:120].decode("utf-8", "replace").rstrip("\r\n")
-    return None
-
-
-def _malformed(found: tuple[int, str] | None, exc: Exception) -> MeteringFileError:
-    where = (
-        f'第 {found[0]} 行有一个英文双引号（"）没有闭合，其后的字段都无法分开'
-        if found
-        else "文件不是有效的 CSV"
-    )
-    given = found[1] if found else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-    return MeteringFileError(
+                return number, MeteringFileError(
+                    "METER_CSV_MALFORMED",
+                    f'能耗监测文件无法按 CSV 读取：第 {number} 行有一个英文双引号（"）没有闭合，其后的字段都无法分开；整个'
+                    '文件未受理，其中的读数都不计入。请检查后重新导出（字段里的双引号要成对，或写成两个双引号 ""）',
+                    given,
+                )
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    return None, MeteringFileError(
         "METER_CSV_MALFORMED",
-        f"能耗监测文件无法按 CSV 读取：{where}；整个文件未受理，其中的读数都不计入。请检查后重新导出"
-        '（字段里的双引号要成对，或写成两个双引号 ""）',
-        given,
+        "能耗监测文件无法按 CSV 读取：整个文件未受理，其中的读数都不计入。请用 Excel 或导出程序重新导出为 CSV",
+        first,
     )
 
 

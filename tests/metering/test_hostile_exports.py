@@ -179,3 +179,14 @@ def test_an_unclosed_quote_rejects_the_file_naming_its_line_and_keeps_none_of_it
     assert rejection.value is not None and rejection.value.startswith(f'{GOOD},"E1,')  # the line as given
     assert result.days.height == 0 and result.sink is None
     assert not any(p.is_file() for p in readings.rglob("*"))
+
+
+def test_bytes_past_the_first_megabyte_in_another_encoding_reject_the_file_naming_their_line(tmp_path: Path):
+    # the encoding is judged from the first megabyte; a later line in GB18030 used to stop the whole night
+    filler = "".join(line(h % 24, "1", meter=f"M{i}") for i, h in enumerate(range(20_000)))
+    assert len(filler) > 1 << 20
+    path = tmp_path / "2025-03-02-混合.csv"
+    path.write_bytes((HEADER + filler).encode() + line(1, "2", meter="电表一").encode("gb18030"))
+    result = ingest(path, readings=tmp_path / "readings")
+    assert codes(result) == [(20_002, "METER_ENCODING")]
+    assert "第 20002 行" in result.rejections[0].message and result.days.height == 0
