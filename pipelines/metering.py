@@ -39,9 +39,11 @@ what the rules read back (`metering_boundary`).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -139,7 +141,10 @@ def _ingest_file(
     with tempfile.TemporaryDirectory(prefix="metering-") as tmp:
         # The fast reader wants UTF-8 text with LF line ends at a path it can name: anything else is copied so.
         plain = (encoding, line_ends) == ("utf-8", "\n") and name == path.name
-        source = path if plain else to_utf8(path, Path(tmp), encoding, line_ends)
+        try:
+            source = path if plain else to_utf8(path, Path(tmp), encoding, line_ends)
+        except UnicodeDecodeError:  # neither UTF-8 nor GB18030 somewhere (a damaged byte)
+            return _file_rejected(name, None, _undecodable(path, encoding, line_ends))
         try:
             keys, _ = read_header(source)
         except MeteringFileError as exc:
@@ -152,33 +157,64 @@ def _ingest_file(
             # The CSV itself does not parse (a quote never closed: no later field has an end; bytes past the first
             # megabyte that are not the encoding it began in): the file is rejected, none of its readings kept,
             # and the rest of the night goes on.
-            return _file_rejected(name, *_unparsable(source, exc))
+            return _file_rejected(name, None, _unparsable(source, exc))
 
 
-def _unparsable(source: Path, exc: Exception) -> tuple[int | None, MeteringFileError]:
+def _undecodable(path: Path, encoding: str, line_ends: str) -> MeteringFileError:
+    """Why the file is rejected: its first line that is not text in `encoding` (what the first megabyte said),
+    named in the message, its text as the value given. The rejection is the whole file's, not that line's."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(_split(f, line_ends.encode()), start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return MeteringFileError(
+                    "METER_ENCODING",
+                    f"能耗监测文件第 {number} 行既不是 UTF-8 也不是 GB18030 编码的文字（文件可能已损坏）：整个文件未受理，"
+                    "其中的读数都不计入。请重新导出为 UTF-8 或 GB18030 编码的 CSV",
+                    raw[:120].decode(encoding, "replace").rstrip("\r\n"),
+                )
+    return MeteringFileError(
+        "METER_ENCODING",
+        "能耗监测文件不是 UTF-8 或 GB18030 编码的文字：请重新导出为 UTF-8 或 GB18030 编码的 CSV",
+    )
+
+
+def _split(f: BinaryIO, end: bytes) -> Iterator[bytes]:
+    """The lines of a file, streamed, by its line ending (a CR-only file has no LF to iterate by). Neither byte
+    occurs inside a UTF-8 or GB18030 character."""
+    rest = b""
+    for chunk in iter(lambda: f.read(1 << 22), b""):
+        *lines, rest = (rest + chunk).split(end)
+        yield from lines
+    yield rest
+
+
+def _unparsable(source: Path, exc: Exception) -> MeteringFileError:
     """Why the parser gave up on `source` (UTF-8, as read): the first line that is not UTF-8, else the first line
-    holding an odd number of double quotes, with its text as given (shortened)."""
+    holding an odd number of double quotes, named in the message, its text as given (shortened). The rejection
+    is the whole file's."""
     with source.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             given = raw[:120].decode("utf-8", "replace").rstrip("\r\n")
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
-                return number, MeteringFileError(
+                return MeteringFileError(
                     "METER_ENCODING",
                     f"能耗监测文件第 {number} 行起的编码与文件开头不同（开头是 UTF-8，这一行不是）：整个文件未受理，其中的读数"
                     "都不计入。请把整个文件另存为 UTF-8 或 GB18030 后重新导出",
                     given,
                 )
             if raw.count(b'"') % 2:
-                return number, MeteringFileError(
+                return MeteringFileError(
                     "METER_CSV_MALFORMED",
                     f'能耗监测文件无法按 CSV 读取：第 {number} 行有一个英文双引号（"）没有闭合，其后的字段都无法分开；整个'
                     '文件未受理，其中的读数都不计入。请检查后重新导出（字段里的双引号要成对，或写成两个双引号 ""）',
                     given,
                 )
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-    return None, MeteringFileError(
+    return MeteringFileError(
         "METER_CSV_MALFORMED",
         "能耗监测文件无法按 CSV 读取：整个文件未受理，其中的读数都不计入。请用 Excel 或导出程序重新导出为 CSV",
         first,

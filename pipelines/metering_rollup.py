@@ -77,6 +77,9 @@ def _runs(rows: Rows) -> _Runs | None:
     """The batch's runs, or None when a series goes back in time or repeats an instant from one run to its next."""
     sid, ts = rows.sid, rows.ts
     n = len(sid)
+    if n == 0:  # every row of the batch was a conflicting repeat: no runs, nothing to aggregate
+        none = np.zeros(0, dtype=np.int64)
+        return _Runs(none, none, sid[:0], np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
     cut = np.flatnonzero(sid[1:] != sid[:-1]) + 1
     back = ts[1:] < ts[:-1]
     back[cut - 1] = False

@@ -4,6 +4,7 @@ value as given and a Chinese message, and the rest of the night goes on (issue 1
 from __future__ import annotations
 
 import os
+import random
 from decimal import Decimal
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def test_an_unclosed_quote_rejects_the_file_naming_its_line_and_keeps_none_of_it
     path.write_text(HEADER + line(1, "3") + line(2, "3", meter='"E1') + line(3, "3"), encoding="utf-8")
     readings = tmp_path / "readings"
     result = ingest(path, readings=readings)
-    assert codes(result) == [(3, "METER_CSV_MALFORMED")]
+    assert codes(result) == [(None, "METER_CSV_MALFORMED")]  # the whole file, its line named
     (rejection,) = result.rejections
     assert "第 3 行" in rejection.message and "双引号" in rejection.message
     assert rejection.value is not None and rejection.value.startswith(f'{GOOD},"E1,')  # the line as given
@@ -188,5 +189,64 @@ def test_bytes_past_the_first_megabyte_in_another_encoding_reject_the_file_namin
     path = tmp_path / "2025-03-02-混合.csv"
     path.write_bytes((HEADER + filler).encode() + line(1, "2", meter="电表一").encode("gb18030"))
     result = ingest(path, readings=tmp_path / "readings")
-    assert codes(result) == [(20_002, "METER_ENCODING")]
+    assert codes(result) == [(None, "METER_ENCODING")]
     assert "第 20002 行" in result.rejections[0].message and result.days.height == 0
+
+
+def test_a_damaged_byte_rejects_the_file_naming_its_line_instead_of_stopping_the_night(tmp_path: Path):
+    # a Chinese header makes the first megabyte decide the encoding; a byte neither UTF-8 nor GB18030 later on
+    chinese = "统一社会信用代码,计量点编号,介质,单位,读数类型,时间,数值\n"
+    path = tmp_path / "2025-03-02-损坏.csv"
+    path.write_bytes(
+        chinese.encode("gb18030") + line(1, "3").encode() + line(2, "3").encode()[:20] + b"\x80\xff\n"
+    )
+    result = ingest(path, readings=tmp_path / "readings")
+    assert codes(result) == [(None, "METER_ENCODING")]
+    assert "第 3 行" in result.rejections[0].message and result.days.height == 0
+
+
+def test_a_meter_whose_only_readings_conflict_is_a_day_with_a_conflict_not_a_crash(tmp_path: Path):
+    path = tmp_path / "2025-03-02-冲突.csv"
+    path.write_text(HEADER + line(1, "5") + line(1, "6"), encoding="utf-8")
+    result = ingest(path)
+    assert result.rejections == [] and result.conflicts == 1 and total(result) == 0
+
+
+def test_no_mutation_of_a_good_export_stops_the_intake(tmp_path: Path):
+    # bytes flipped, cut, inserted (quotes, commas, line ends, NUL, a BOM, huge or negative numbers, full-width
+    # dates): each is read or rejected, never an exception that would stop the night
+    chinese = "统一社会信用代码,计量点编号,介质,单位,读数类型,时间,数值\n"
+    rows = "".join(
+        f"{GOOD},E{i % 3},电,kWh,区间量,2025-03-01T{i % 24:02d}:{i * 15 % 60:02d}:00+08:00,{i % 7}\n"
+        for i in range(100)
+    )
+    good = (chinese + rows).encode()
+    inserts = [
+        b'"',
+        b",",
+        b"\n",
+        b"\r",
+        b"\x00",
+        b"\xef\xbb\xbf",
+        b"1e999",
+        b"-",
+        b"9" * 25,
+        "２０２５年".encode(),
+    ]
+    rng = random.Random(20261204)
+    for i in range(150):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 6)):
+            at, op = rng.randrange(len(data)), rng.random()
+            if op < 0.35:
+                data[at] = rng.randrange(256)
+            elif op < 0.7:
+                data[at:at] = rng.choice(inserts)
+            elif op < 0.9:
+                del data[at : at + rng.randint(1, 50)]
+            else:
+                del data[at:]
+        path = tmp_path / f"2025-03-02-{i}.csv"
+        path.write_bytes(bytes(data))
+        result = ingest(path, readings=tmp_path / "readings")
+        assert result.received >= result.rejected >= 0, i  # accepted + rejected = received
