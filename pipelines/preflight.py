@@ -89,7 +89,16 @@ def database_problem(url: str, variable: str = "ALU_DATABASE_URL") -> str | None
     return None
 
 
+def _blank(zh: str, variable: str, field: str) -> str:
+    return (
+        f"{zh} {variable}（{field}）为空：空路径会被当作当前目录（项目本身）；请设为实际的文件夹。"
+        f" / {variable} is empty, which would mean the current folder: set it to the folder itself."
+    )
+
+
 def reports_problem(folder: str) -> str | None:
+    if not folder.strip():
+        return _blank("报表目录", "ALU_REPORTS_DIR", "resources.reports.config.path")
     problem = _writable_problem(Path(folder))
     if problem is None:
         return None
@@ -100,6 +109,8 @@ def reports_problem(folder: str) -> str | None:
 
 
 def inbox_problem(folder: str) -> str | None:
+    if not folder.strip():
+        return _blank("收件箱", "ALU_INBOX_DIR", "resources.inbox.config.path")
     path = Path(folder)
     try:
         if not path.is_dir():
@@ -123,6 +134,8 @@ def inbox_problem(folder: str) -> str | None:
 def inside_inbox_problems(inbox: str, database_url: str, reports: str) -> list[str]:
     """What the night writes must not lie in the inbox it reads: the next night would list a dated report folder
     as a submission batch, and a SQLite ledger (and its journal) as unsupported files in every report."""
+    if not inbox.strip():
+        return []  # inbox_problem says so
     root = Path(inbox).resolve()
     written = [("报表目录 ALU_REPORTS_DIR", "ALU_REPORTS_DIR", Path(reports))]
     try:

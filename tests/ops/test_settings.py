@@ -127,6 +127,19 @@ def test_good_settings_are_recorded_by_the_first_asset_of_the_night(nightly: Nig
     assert first.materialization.metadata["as_of"].value == AS_OF.isoformat()
 
 
+@pytest.mark.parametrize("setting", ["inbox", "reports"])
+def test_a_blank_inbox_or_reports_path_stops_the_night_instead_of_meaning_the_current_folder(
+    nightly: Nightly, setting: str
+):
+    # a path cleared in the Launchpad is "", which Python reads as the current folder: the project itself
+    result, settings = _night(nightly, **{setting: "  " if setting == "inbox" else ""})
+    step, description = _failure(result)
+    variable = {"inbox": "ALU_INBOX_DIR", "reports": "ALU_REPORTS_DIR"}[setting]
+    assert step == "run_settings" and f"{variable}" in description and "为空" in description
+    assert "is empty" in description
+    _nothing_written(result, settings)
+
+
 @pytest.mark.parametrize("inside", ["reports", "ledger"])
 def test_reports_or_a_sqlite_ledger_inside_the_inbox_stop_the_night_before_anything_is_written(
     nightly: Nightly, inside: str
