@@ -202,6 +202,9 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what no cell holds; tab and line breaks may
+
+
 def parse_cell(raw: Any, column: Column) -> Any:
     """The typed value of one cell, None for a blank cell; raises CellError when the text has the wrong type.
 
@@ -209,6 +212,13 @@ def parse_cell(raw: Any, column: Column) -> Any:
     """
     if _is_blank(raw, column.kind):
         return None
+    if isinstance(raw, str) and _CONTROL.search(raw):
+        # Only a CSV can hold one (an .xlsx cannot): PostgreSQL refuses NUL in any text, and none of them is
+        # anything a person typed.
+        raise CellError(
+            "CONTROL_CHARACTER",
+            f"「{column.header}」含有不可见的控制字符（如 NUL），多半是复制或导出时带入的；请删除后重新提交",
+        )
     if column.kind == "text":
         return clean_text(raw)
     if column.kind == "enum":

@@ -36,6 +36,7 @@ from pipelines.metering_vocabulary import (
 from pipelines.settings import SHANGHAI
 from schemas import credit_code
 from schemas.rejection import Rejection
+from schemas.sheets import ID_MAX_LENGTH
 
 
 def parse_timestamp(text: str) -> int | None:
@@ -86,6 +87,22 @@ def credit_code_problem(text: str) -> tuple[str, str] | None:
     return credit_code.problem(text)
 
 
+def meter_id_problem(text: str) -> tuple[str, str] | None:
+    """A meter id the tables cannot hold alike on both backends: longer than their column (PostgreSQL refuses it,
+    SQLite would keep it), or holding a control character (PostgreSQL refuses NUL in any text)."""
+    if len(text) > ID_MAX_LENGTH:
+        return (
+            "TEXT_TOO_LONG",
+            f"计量点编号超过 {ID_MAX_LENGTH} 个字符（共 {len(text)} 个），请核对是否填错列",
+        )
+    if any(ch < " " for ch in text):
+        return (
+            "METER_ID_CONTROL_CHARACTER",
+            "计量点编号中有控制字符（如 NUL、换行），多半是导出文件损坏：请重新导出",
+        )
+    return None
+
+
 class Lookups:
     """What each distinct text of a file means, parsed once: arrays indexed by the categorical code."""
 
@@ -95,6 +112,7 @@ class Lookups:
         self.value: dict[str, np.ndarray] = {}
         self.text: dict[int, str] = {}
         self.problem: dict[int, tuple[str, str]] = {}
+        self.meter_problem: dict[int, tuple[str, str]] = {}  # by the meter_id column's code
         self.dense: dict[str, dict[int, int]] = {"credit_code": {}, "meter_id": {}}
         self.undense: dict[str, list[int]] = {"credit_code": [], "meter_id": []}
         self.blank = 0
@@ -155,8 +173,13 @@ class Lookups:
             if problem:
                 self.problem[code] = problem
                 return -1
-        if column == "meter_id" and not (clean_text(text) or ""):
-            return -1
+        if column == "meter_id":
+            if not (clean_text(text) or ""):
+                return -1
+            problem = meter_id_problem(text)
+            if problem:
+                self.meter_problem[code] = problem
+                return -1
         dense = self.dense[column]
         if len(dense) >= METER_BITS_CAP:
             raise MeteringFileError(
@@ -309,7 +332,8 @@ def _reason(
         code = int(sub["credit_code"].to_physical()[j])
         return lookups.problem.get(code, ("CREDIT_CODE_FORMAT", "统一社会信用代码格式错误"))
     if column == "meter_id":
-        return "REQUIRED", f"{header} 为空，请填写计量点编号"
+        code = int(sub["meter_id"].to_physical()[j])
+        return lookups.meter_problem.get(code, ("REQUIRED", f"{header} 为空，请填写计量点编号"))
     if column == "medium":
         return "METER_MEDIUM_UNKNOWN", f"{header}「{given}」不是可选值，请填写：" + "、".join(MEDIA.values())
     if column == "unit" and unit >= 0 and medium >= 0:

@@ -19,4 +19,10 @@ class Rejection:
     message: str  # Chinese: what is wrong and what to fix
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As stored: a NUL, which PostgreSQL refuses in any text (SQLite keeps it), is shown as `\\x00`, so that
+        one corrupt cell is recorded alike on both backends instead of failing the whole insert."""
+        out = asdict(self)
+        for key in ("file", "column", "value", "message"):
+            if isinstance(out[key], str) and "\x00" in out[key]:
+                out[key] = out[key].replace("\x00", "\\x00")
+        return out

@@ -99,3 +99,27 @@ def test_both_backends_refuse_the_same_rows_and_book_every_other_application(
     for incomplete in ("T-VAT-1", "T-STD-2"):  # a detail row refused: the application is not paid on it
         assert decided[incomplete]["decision"] != "awarded"
         assert "DETAIL_REJECTED" in str(decided[incomplete]["reasons"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_control_character_in_a_csv_batch_is_a_cell_rejection_on_both_backends(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+):
+    # an .xlsx cannot hold a NUL, a CSV can: PostgreSQL refused the whole night's writes, SQLite stored it
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    inbox = tmp_path / "inbox"
+    write_batch(inbox / "2026-04-01-测试.xlsx", valid_sheets())
+    folder = inbox / "2026-04-02-包头市"
+    folder.mkdir()
+    (folder / "enterprises.csv").write_text(
+        f"credit_code,name,league_city\n{OTHER},鄂尔多斯\x00示例铝业,鄂尔多斯市\n", encoding="utf-8"
+    )
+    night = Nightly(inbox=inbox, database_url=url, reports=tmp_path / "reports")
+    assert night.run().success
+    rows = night.rows(
+        "SELECT file, row_number, code, value FROM submission_rejections WHERE code = 'CONTROL_CHARACTER'"
+    )
+    assert [(r["file"], r["row_number"], r["value"]) for r in rows] == [
+        ("2026-04-02-包头市", 2, "鄂尔多斯\\x00示例铝业")
+    ]
+    assert night.scalar("SELECT COUNT(*) FROM award_ledger WHERE application_id = 'T-STD-1'") == 1

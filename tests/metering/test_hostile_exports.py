@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from sqlalchemy import text
 
 from assets.metering import meter_readings
@@ -250,3 +251,31 @@ def test_no_mutation_of_a_good_export_stops_the_intake(tmp_path: Path):
         path.write_bytes(bytes(data))
         result = ingest(path, readings=tmp_path / "readings")
         assert result.received >= result.rejected >= 0, i  # accepted + rejected = received
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_over_long_meter_id_or_one_holding_a_nul_is_a_line_rejection_on_both_backends(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+):
+    # meter_id is VARCHAR(100): PostgreSQL refused the whole booking (and NUL in any text), SQLite took it
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    filler = "".join(line(h % 24, "1", meter=f"M{i}") for i, h in enumerate(range(20_000)))  # NUL past 1 MB
+    (inbox / "2025-03-02-电表.csv").write_text(
+        HEADER + filler + line(1, "2", meter="E" * 101) + line(2, "2", meter="E\x00X") + line(3, "7"),
+        encoding="utf-8",
+    )
+    with dg.instance_for_test() as instance:
+        assert dg.materialize(
+            [meter_readings], resources=resources_for(str(inbox), url), instance=instance
+        ).success
+    with LedgerDatabase(url=url).engine().connect() as conn:
+        rejected = conn.execute(
+            text(
+                "SELECT row_number, code FROM submission_rejections WHERE sheet = 'metering' ORDER BY row_number"
+            )
+        ).all()
+        e1 = conn.execute(text("SELECT SUM(consumption_e6) FROM meter_days WHERE meter_id = 'E1'")).scalar()
+    assert [tuple(r) for r in rejected] == [(20_002, "TEXT_TOO_LONG"), (20_003, "METER_ID_CONTROL_CHARACTER")]
+    assert e1 == 7 * 10**6  # the good line after them is booked
