@@ -82,11 +82,36 @@ def read_csv_folder(folder: Path, name: str | None = None) -> RawBatch:
     return batch
 
 
+def _unclosed_quote_line(text: str) -> int | None:
+    """The first line holding an odd number of double quotes."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count('"') % 2:
+            return number
+    return None
+
+
 def _read_text(file: str, sheet: Sheet, source: str, text: str, rejections: list[Rejection]) -> RawSheet:
     raw = RawSheet(sheet, source=source)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error:
+        # A quote opened and never closed runs the rest of the file into one field (past the csv module's
+        # limit): no later row has a trustworthy end, so the sheet is refused whole, the line named.
+        line = _unclosed_quote_line(text)
+        where = (
+            f'第 {line} 行有一个英文双引号（"）没有闭合'
+            if line
+            else f"第 {reader.line_num} 行附近格式有误（或有单元格超过 128 KB）"
+        )
+        rejections.append(
+            Rejection(file, sheet.key, None, None, source, "CSV_MALFORMED",
+                      f"「{source}」无法按 CSV 读取：{where}，其后的单元格都无法分开；本表未受理。"
+                      "请检查后重新导出（单元格里的双引号要成对，或写成两个双引号 \"\"）")
+        )  # fmt: skip
+        return raw
     if not records:
         return raw
     header_index = find_header_row(records, sheet)

@@ -94,6 +94,30 @@ def test_a_password_protected_workbook_and_an_old_xls_renamed_are_told_what_to_d
     assert "旧版 Excel（.xls）" in old and "另存为" in old
 
 
+def test_a_csv_sheet_that_does_not_parse_is_refused_with_its_line_and_the_other_sheets_are_read(
+    tmp_path: Path,
+):
+    # an unclosed quote runs the rest of the file into one field, past the csv module's limit: the intake used to
+    # fail on the whole batch and call it its own error (FILE_NOT_PROCESSED)
+    folder = tmp_path / "2026-04-01-包头市"
+    folder.mkdir()
+    rows = "".join(f"T-{i},{CODE},标准研制奖励,,2026-01-10\n" for i in range(20_000))
+    (folder / "applications.csv").write_text(
+        "application_id,credit_code,program,project_code,submitted_on\n"
+        + f'T-0,{CODE},"标准研制奖励\n'
+        + rows,
+        encoding="utf-8",
+    )
+    (folder / "enterprises.csv").write_text(
+        f"credit_code,name,league_city\n{CODE},包头示例铝业,包头市\n", encoding="utf-8"
+    )
+    subs = _intake(folder)
+    refused = [r for r in subs.rejections if r.code == "CSV_MALFORMED"]
+    assert [(r.sheet, r.row_number) for r in refused] == [("applications", None)]
+    assert "第 2 行" in refused[0].message and "双引号" in refused[0].message
+    assert len(subs.frames["enterprises"]) == 1
+
+
 def test_a_workbook_without_any_template_sheet_is_reported(write: Write):
     def rename(wb: Workbook) -> None:
         for i, ws in enumerate(wb.worksheets):
