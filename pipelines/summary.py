@@ -10,6 +10,7 @@ at. It is printed whatever went wrong, a setting that stopped the night included
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -122,6 +123,15 @@ def failed_checks(
     return failed
 
 
+# A backslash before ASCII punctuation is Markdown's escape (the UI's descriptions escape what users typed).
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def plain(markdown: str) -> str:
+    """A description as the UI shows it, without the escapes its Markdown needs."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", markdown)
+
+
 def step_lines(failed: Iterable[tuple[str, str]]) -> list[str]:
     lines = []
     for step, reason in failed:
@@ -140,7 +150,7 @@ def check_lines(failed: Iterable[tuple[str, str, str]] | None, on_sample: bool) 
         if why:
             lines.append(f"  - {name}（{severity}，样例上预期 expected on the sample）：{why}")
         else:
-            first = description.strip().splitlines()[0][:160] if description.strip() else ""
+            first = plain(description.strip().splitlines()[0])[:160] if description.strip() else ""
             lines.append(f"  - {name}（{severity}，请查看 look at it）：{first}")
     return lines or ["  （全部通过 all passed）"]
 

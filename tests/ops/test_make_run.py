@@ -89,3 +89,13 @@ def test_make_run_with_a_wrong_setting_ends_with_the_summary_naming_the_failed_s
     assert "失败的步骤 failed steps:" in summary
     assert "  - run_settings：运行设置有误，本次未读取或写入任何数据" in summary
     assert "「24.11.2026」不是 YYYY-MM-DD 格式的日期" in summary and "ALU_AS_OF '24.11.2026'" in summary
+
+
+def test_a_check_description_is_printed_as_plain_text_not_as_its_markdown_escapes():
+    # descriptions are Markdown for the UI (file names escaped); the terminal shows what the UI shows
+    from assets._metadata import escape_markdown
+    from pipelines.summary import check_lines
+
+    said = f"2 条退回，涉及 {escape_markdown('2026-03-15-缺陷示例.xlsx')}（2 条）、{escape_markdown('a_b*(1).xlsx')}"
+    (line,) = check_lines([("rejections_to_fix", "WARN", said)], on_sample=False)
+    assert line.endswith("：2 条退回，涉及 2026-03-15-缺陷示例.xlsx（2 条）、a_b*(1).xlsx")
