@@ -30,12 +30,13 @@ $(DAGSTER_HOME)/dagster.yaml: | $(DAGSTER_HOME)
 	printf 'concurrency:\n  pools:\n    default_limit: 1\nrun_monitoring:\n  enabled: true\n  max_runtime_seconds: 21600\ntelemetry:\n  enabled: false\n' > $@
 
 # The job's log at WARNING (pipelines/run_config/quiet.yaml), then a short summary of the night, even after a
-# failure (the job's exit status is kept).
+# failure (the job's exit status is kept): of this run, found by its tag, not of a run `make dev`'s sensor queued.
 run: env $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.migrate
-	@PYTHONWARNINGS='ignore:Function `job_execute_command` is superseded' \
-	  $(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards -c pipelines/run_config/quiet.yaml; \
-	  status=$$?; $(BIN)/python -m pipelines.summary; exit $$status
+	@tag=make-run-$$(date +%s%N); PYTHONWARNINGS='ignore:Function `job_execute_command` is superseded' \
+	  $(BIN)/dagster job execute -m pipelines.definitions -j nightly_awards -c pipelines/run_config/quiet.yaml \
+	    --tags "{\"alu/make_run\": \"$$tag\"}"; \
+	  status=$$?; $(BIN)/python -m pipelines.summary --run-tag "$$tag"; exit $$status
 
 test: env
 	$(BIN)/pytest -n 2 --dist loadgroup

@@ -11,6 +11,7 @@ at. It is printed whatever went wrong, a setting that stopped the night included
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,8 +80,14 @@ def reports_line(folder: Path) -> str:
     return f"报表 reports: {folder}/（{len(books)} 个工作簿 workbooks）"
 
 
-def latest_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB), limit=1)
+RUN_TAG = "alu/make_run"  # set by `make run` on the run it starts, so that the summary is of that run
+
+
+def latest_run(instance: dg.DagsterInstance, tag: str | None = None) -> dg.DagsterRun | None:
+    """The run `make run` started (tagged `tag`), else the latest nightly run: with `make dev` up, the sensor may
+    queue a run of its own meanwhile, which is not the one to summarise."""
+    tags = {RUN_TAG: tag} if tag else None
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=JOB, tags=tags), limit=1)
     return runs[0] if runs else None
 
 
@@ -155,8 +162,8 @@ def check_lines(failed: Iterable[tuple[str, str, str]] | None, on_sample: bool) 
     return lines or ["  （全部通过 all passed）"]
 
 
-def summary(settings: Settings, instance: dg.DagsterInstance) -> str:
-    run = latest_run(instance)
+def summary(settings: Settings, instance: dg.DagsterInstance, tag: str | None = None) -> str:
+    run = latest_run(instance, tag)
     status = run.status.value if run else "无 none"
     on_sample = Path(settings.inbox_dir).resolve() == SAMPLE_INBOX.resolve()
     try:
@@ -176,10 +183,11 @@ def summary(settings: Settings, instance: dg.DagsterInstance) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    tag = argv[argv.index("--run-tag") + 1] if "--run-tag" in argv[:-1] else None
     with dg.DagsterInstance.get() as instance:
-        print(summary(Settings.from_env(), instance))
+        print(summary(Settings.from_env(), instance, tag))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

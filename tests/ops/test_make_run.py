@@ -99,3 +99,20 @@ def test_a_check_description_is_printed_as_plain_text_not_as_its_markdown_escape
     said = f"2 条退回，涉及 {escape_markdown('2026-03-15-缺陷示例.xlsx')}（2 条）、{escape_markdown('a_b*(1).xlsx')}"
     (line,) = check_lines([("rejections_to_fix", "WARN", said)], on_sample=False)
     assert line.endswith("：2 条退回，涉及 2026-03-15-缺陷示例.xlsx（2 条）、a_b*(1).xlsx")
+
+
+def test_the_summary_is_of_the_run_make_run_started_not_of_one_queued_meanwhile(tmp_path: Path):
+    # with `make dev` up, the inbox sensor may start a run right after make run's own: it is not the one to report
+    import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+    from pipelines.summary import JOB, RUN_TAG, latest_run
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        ours = DagsterRun(
+            job_name=JOB, run_id="a" * 36, status=DagsterRunStatus.SUCCESS, tags={RUN_TAG: "t1"}
+        )
+        instance.add_run(ours)
+        instance.add_run(DagsterRun(job_name=JOB, run_id="b" * 36, status=DagsterRunStatus.STARTED))
+        assert latest_run(instance, "t1").run_id == ours.run_id
+        assert latest_run(instance).status == DagsterRunStatus.STARTED  # what it used to report
