@@ -160,23 +160,36 @@ def _ingest_file(
             return _file_rejected(name, None, _unparsable(source, exc))
 
 
-def _undecodable(path: Path, encoding: str, line_ends: str) -> MeteringFileError:
-    """Why the file is rejected: its first line that is not text in `encoding` (what the first megabyte said),
-    named in the message, its text as the value given. The rejection is the whole file's, not that line's."""
+def _first_bad_line(path: Path, encoding: str, end: bytes, quotes: bool) -> tuple[int, str, str] | None:
+    """(number, "encoding" or "quote", text as given, shortened) of the file's first line that is not text in
+    `encoding`, or, with `quotes`, that holds an odd number of double quotes (a field's quote never closed)."""
     with path.open("rb") as f:
-        for number, raw in enumerate(_split(f, line_ends.encode()), start=1):
+        for number, raw in enumerate(_split(f, end), start=1):
+            given = raw[:120].decode(encoding, "replace").rstrip("\r\n")
             try:
                 raw.decode(encoding)
             except UnicodeDecodeError:
-                return MeteringFileError(
-                    "METER_ENCODING",
-                    f"能耗监测文件第 {number} 行既不是 UTF-8 也不是 GB18030 编码的文字（文件可能已损坏）：整个文件未受理，"
-                    "其中的读数都不计入。请重新导出为 UTF-8 或 GB18030 编码的 CSV",
-                    raw[:120].decode(encoding, "replace").rstrip("\r\n"),
-                )
+                return number, "encoding", given
+            if quotes and raw.count(b'"') % 2:
+                return number, "quote", given
+    return None
+
+
+def _undecodable(path: Path, encoding: str, line_ends: str) -> MeteringFileError:
+    """Why the file is rejected: its first line that is not text in `encoding` (what the first megabyte said),
+    named in the message, its text as the value given. The rejection is the whole file's, not that line's."""
+    found = _first_bad_line(path, encoding, line_ends.encode(), quotes=False)
+    if found is None:
+        return MeteringFileError(
+            "METER_ENCODING",
+            "能耗监测文件不是 UTF-8 或 GB18030 编码的文字：请重新导出为 UTF-8 或 GB18030 编码的 CSV",
+        )
+    number, _, given = found
     return MeteringFileError(
         "METER_ENCODING",
-        "能耗监测文件不是 UTF-8 或 GB18030 编码的文字：请重新导出为 UTF-8 或 GB18030 编码的 CSV",
+        f"能耗监测文件第 {number} 行既不是 UTF-8 也不是 GB18030 编码的文字（文件可能已损坏）：整个文件未受理，"
+        "其中的读数都不计入。请重新导出为 UTF-8 或 GB18030 编码的 CSV",
+        given,
     )
 
 
@@ -191,33 +204,30 @@ def _split(f: BinaryIO, end: bytes) -> Iterator[bytes]:
 
 
 def _unparsable(source: Path, exc: Exception) -> MeteringFileError:
-    """Why the parser gave up on `source` (UTF-8, as read): the first line that is not UTF-8, else the first line
-    holding an odd number of double quotes, named in the message, its text as given (shortened). The rejection
-    is the whole file's."""
-    with source.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
-            given = raw[:120].decode("utf-8", "replace").rstrip("\r\n")
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return MeteringFileError(
-                    "METER_ENCODING",
-                    f"能耗监测文件第 {number} 行起的编码与文件开头不同（开头是 UTF-8，这一行不是）：整个文件未受理，其中的读数"
-                    "都不计入。请把整个文件另存为 UTF-8 或 GB18030 后重新导出",
-                    given,
-                )
-            if raw.count(b'"') % 2:
-                return MeteringFileError(
-                    "METER_CSV_MALFORMED",
-                    f'能耗监测文件无法按 CSV 读取：第 {number} 行有一个英文双引号（"）没有闭合，其后的字段都无法分开；整个'
-                    '文件未受理，其中的读数都不计入。请检查后重新导出（字段里的双引号要成对，或写成两个双引号 ""）',
-                    given,
-                )
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    """Why the parser gave up on `source` (UTF-8, LF, as read): the first line that is not UTF-8, else the first
+    line holding an odd number of double quotes, named in the message, its text as given. The rejection is the
+    whole file's."""
+    found = _first_bad_line(source, "utf-8", b"\n", quotes=True)
+    if found is None:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        return MeteringFileError(
+            "METER_CSV_MALFORMED",
+            "能耗监测文件无法按 CSV 读取：整个文件未受理，其中的读数都不计入。请用 Excel 或导出程序重新导出为 CSV",
+            first,
+        )
+    number, kind, given = found
+    if kind == "encoding":
+        return MeteringFileError(
+            "METER_ENCODING",
+            f"能耗监测文件第 {number} 行起的编码与文件开头不同（开头是 UTF-8，这一行不是）：整个文件未受理，其中的读数"
+            "都不计入。请把整个文件另存为 UTF-8 或 GB18030 后重新导出",
+            given,
+        )
     return MeteringFileError(
         "METER_CSV_MALFORMED",
-        "能耗监测文件无法按 CSV 读取：整个文件未受理，其中的读数都不计入。请用 Excel 或导出程序重新导出为 CSV",
-        first,
+        f'能耗监测文件无法按 CSV 读取：第 {number} 行有一个英文双引号（"）没有闭合，其后的字段都无法分开；整个'
+        '文件未受理，其中的读数都不计入。请检查后重新导出（字段里的双引号要成对，或写成两个双引号 ""）',
+        given,
     )
 
 

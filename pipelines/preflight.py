@@ -21,12 +21,12 @@ from pipelines.settings import today_in_shanghai
 STRICT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def as_of_problem(as_of: str, today: date | None = None) -> str | None:
+def as_of_problem(as_of: str) -> str | None:
     if not as_of:
         return None  # today in Asia/Shanghai
     try:
         if STRICT_DATE.match(as_of):
-            return _future_problem(as_of, date.fromisoformat(as_of), today or today_in_shanghai())
+            return _future_problem(as_of, date.fromisoformat(as_of), today_in_shanghai())
     except ValueError:
         pass
     return (

@@ -36,13 +36,6 @@ FILE_TAG = "alu/inbox_file"
 SHA_TAG = "alu/inbox_sha256"
 
 
-def is_inbox_entry(name: str) -> bool:
-    """Whatever the night lists (`pipelines.inbox.list_inbox`): batches, exports, the 审核/ folder, and files it
-    rejects (an `.xls`, a link), whose rejection the sender should see as soon as a batch's; not what the night
-    leaves alone (lock files, hidden entries, Windows Explorer's own files)."""
-    return not is_nobodys(name)
-
-
 def is_read(path: Path) -> bool:
     """An entry whose content identifies it: a file or a folder of the inbox itself. A link is never read here (it
     may point at a private file, at /dev/zero, or nowhere), nor through by the night beyond what the inbox holds."""
@@ -91,7 +84,9 @@ def scan_inbox(folder: Path, cursor: dict[str, list[str]], now: float) -> InboxS
     changed: list[tuple[str, str]] = []
     for path in sorted(folder.iterdir(), key=display_name):
         name = display_name(path)  # as the night names it: a GB18030 name is stored and tagged as it reads
-        if not is_inbox_entry(name):
+        # Whatever the night lists, files it rejects (an .xls, a link) included: their sender should see the
+        # rejection as soon as a batch's. Not what the night leaves alone (lock files, hidden entries).
+        if is_nobodys(name):
             continue
         try:
             signature, newest = stat_signature(path)
