@@ -80,14 +80,21 @@ def test_a_30_digit_amount_a_huge_vat_and_over_long_ids_are_row_rejections_in_ch
     assert "超过" in found[("standards", 3, "标准编号", "TEXT_TOO_LONG")]
 
 
+def _night_on(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sheets: dict[str, list[dict[str, object]]]
+) -> Nightly:
+    """A night on SQLite or the real PostgreSQL whose inbox holds one batch of `sheets`."""
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    inbox = tmp_path / "inbox"
+    write_batch(inbox / "2026-04-01-测试.xlsx", sheets)
+    return Nightly(inbox=inbox, database_url=url, reports=tmp_path / "reports")
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_both_backends_refuse_the_same_rows_and_book_every_other_application(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ):
-    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
-    inbox = tmp_path / "inbox"
-    write_batch(inbox / "2026-04-01-测试.xlsx", _hostile())
-    night = Nightly(inbox=inbox, database_url=url, reports=tmp_path / "reports")
+    night = _night_on(backend, request, tmp_path, _hostile())
     assert night.run().success
     codes = {(r["sheet"], r["code"]) for r in night.rows("SELECT sheet, code FROM submission_rejections")}
     assert {("applications", "VALUE_TOO_LARGE"), ("applications", "TEXT_TOO_LONG"),
@@ -106,15 +113,12 @@ def test_a_control_character_in_a_csv_batch_is_a_cell_rejection_on_both_backends
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ):
     # an .xlsx cannot hold a NUL, a CSV can: PostgreSQL refused the whole night's writes, SQLite stored it
-    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
-    inbox = tmp_path / "inbox"
-    write_batch(inbox / "2026-04-01-测试.xlsx", valid_sheets())
-    folder = inbox / "2026-04-02-包头市"
+    night = _night_on(backend, request, tmp_path, valid_sheets())
+    folder = night.inbox / "2026-04-02-包头市"
     folder.mkdir()
     (folder / "enterprises.csv").write_text(
         f"credit_code,name,league_city\n{OTHER},鄂尔多斯\x00示例铝业,鄂尔多斯市\n", encoding="utf-8"
     )
-    night = Nightly(inbox=inbox, database_url=url, reports=tmp_path / "reports")
     assert night.run().success
     rows = night.rows(
         "SELECT file, row_number, code, value FROM submission_rejections WHERE code = 'CONTROL_CHARACTER'"

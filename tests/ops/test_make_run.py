@@ -15,14 +15,13 @@ from tests.ops.conftest import PROJECT_ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ops_servers")]
 
 
-def test_make_run_ends_with_a_short_summary_of_the_night_and_says_which_warnings_the_sample_expects(
-    tmp_path: Path,
-):
+def _make_run(tmp_path: Path, as_of: str) -> tuple[subprocess.CompletedProcess[str], str, dict[str, str]]:
+    """`make run` on the bundled sample inbox into a ledger, reports and Dagster home of its own; its whole output."""
     env = dict(os.environ) | {
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         "ALU_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
         "ALU_REPORTS_DIR": str(tmp_path / "reports"),
-        "ALU_AS_OF": AS_OF.isoformat(),
+        "ALU_AS_OF": as_of,
     }
     env.pop("ALU_INBOX_DIR", None)  # the bundled sample inbox
     done = subprocess.run(
@@ -33,7 +32,13 @@ def test_make_run_ends_with_a_short_summary_of_the_night_and_says_which_warnings
         text=True,
         timeout=600,
     )
-    output = done.stdout + done.stderr
+    return done, done.stdout + done.stderr, env
+
+
+def test_make_run_ends_with_a_short_summary_of_the_night_and_says_which_warnings_the_sample_expects(
+    tmp_path: Path,
+):
+    done, output, env = _make_run(tmp_path, AS_OF.isoformat())
     assert done.returncode == 0, output[-3000:]
     assert " - DEBUG - " not in output and "Telemetry" not in output and "SupersessionWarning" not in output
     lines = [line for line in output.splitlines() if line.strip()]
@@ -64,22 +69,7 @@ def test_make_run_ends_with_a_short_summary_of_the_night_and_says_which_warnings
 def test_make_run_with_a_wrong_setting_ends_with_the_summary_naming_the_failed_step_and_what_to_do(
     tmp_path: Path,
 ):
-    env = dict(os.environ) | {
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "ALU_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
-        "ALU_REPORTS_DIR": str(tmp_path / "reports"),
-        "ALU_AS_OF": "24.11.2026",
-    }
-    env.pop("ALU_INBOX_DIR", None)
-    done = subprocess.run(
-        ["make", "--no-print-directory", "run"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = done.stdout + done.stderr
+    done, output, _ = _make_run(tmp_path, "24.11.2026")
     assert done.returncode != 0
     # the summary is printed whole (it used to die on the date it could not parse), and the reason is in it: the
     # operator does not have to find it above 80 lines of the job's stack trace
