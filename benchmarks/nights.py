@@ -14,7 +14,9 @@ process, on a SQLite ledger and a temporary DAGSTER_HOME of its round that an un
 has installed (created Dagster's storage and the ledger's tables), as every night but a deployment's first finds
 them. The empty night and the first night have a home and ledger each. The inbox is the bundled sample's main batch
 copied over and over (new application ids, project, standard and IP codes), 1,000 applications per workbook,
-plus the sample's metering export. `--steps` also prints each step's median time in the empty night and in the
+plus the sample's metering export. Each night's CPU seconds (user + system, its forked writers included) are
+taken too: on this shared machine a night's wall time can double while another guest runs, its CPU time much
+less, so the CPU ratio beside the wall ratios tells a slow round from more work. `--steps` also prints each step's median time in the empty night and in the
 next night, largest difference first (Dagster's step stats). `--profile` also runs one nothing-new night under
 cProfile and prints the top functions by cumulative time. Prints figures; asserts nothing.
 """
@@ -26,6 +28,7 @@ import cProfile
 import logging
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -92,7 +96,13 @@ def build_inbox(folder: Path, applications: int) -> int:
     return written
 
 
-def night(home: Path, env: dict[str, str], as_of: str = AS_OF) -> float:
+class Night(NamedTuple):
+    wall: float  # seconds, what the goals are about
+    cpu: float  # user + system seconds of the night's processes (forked writers included)
+
+
+def night(home: Path, env: dict[str, str], as_of: str = AS_OF) -> Night:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "nightly_awards",
@@ -100,7 +110,9 @@ def night(home: Path, env: dict[str, str], as_of: str = AS_OF) -> float:
         cwd=ROOT, env=env | {"DAGSTER_HOME": str(home), "ALU_AS_OF": as_of}, check=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Night(wall, now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
 
 
 def decided(home: Path) -> str:
@@ -209,9 +221,10 @@ def main() -> None:
         print(f"{count} applications in {len(list(full.glob('*.xlsx')))} workbooks + 1 metering export")
         print(
             f"{'round':>5} {'empty s':>8} {'first s':>8} {'next night s':>13} {'re-run s':>9}"
-            f" {'first/empty':>12} {'next night/empty':>17} {'re-run/empty':>13}"
+            f" {'first/empty':>12} {'next night/empty':>17} {'re-run/empty':>13} {'CPU: next/empty':>16}"
         )
         ratios: list[tuple[float, float, float]] = []
+        cpu_ratios: list[float] = []
         empty_steps: list[dict[str, float]] = []
         next_steps: list[dict[str, float]] = []
         for i in range(1, args.repeat + 1):
@@ -229,9 +242,11 @@ def main() -> None:
                 empty_steps.append(step_seconds(work / "empty" / "home"))
                 next_steps.append(step_seconds(work / "full" / "home"))
             r = night(work / "full" / "home", env, NEXT_NIGHT)
-            ratios.append((f / e, n / e, r / e))
+            ratios.append((f.wall / e.wall, n.wall / e.wall, r.wall / e.wall))
+            cpu_ratios.append(n.cpu / e.cpu)
             print(
-                f"{i:>5} {e:>8.1f} {f:>8.1f} {n:>13.1f} {r:>9.1f} {f / e:>12.2f} {n / e:>17.2f} {r / e:>13.2f}"
+                f"{i:>5} {e.wall:>8.1f} {f.wall:>8.1f} {n.wall:>13.1f} {r.wall:>9.1f} {f.wall / e.wall:>12.2f}"
+                f" {n.wall / e.wall:>17.2f} {r.wall / e.wall:>13.2f} {n.cpu / e.cpu:>16.2f}"
                 f"   next night's decisions: {how}"
             )
         if ratios:
@@ -239,7 +254,8 @@ def main() -> None:
             print(
                 f"first/empty {min(firsts):.2f}–{max(firsts):.2f} (goal <= 3); "
                 f"next night with nothing new/empty {min(nexts):.2f}–{max(nexts):.2f} (goal <= 1.5); "
-                f"same-night re-run/empty {min(reruns):.2f}–{max(reruns):.2f}"
+                f"same-night re-run/empty {min(reruns):.2f}–{max(reruns):.2f}; "
+                f"CPU seconds, next night/empty {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}"
             )
         if args.steps:
             print_steps(empty_steps, next_steps)

@@ -48,13 +48,10 @@ NOTICE = [
 def allocation_rows(
     allocations: Iterable[Mapping[str, Any]],
     projects: Mapping[str, str | None],
-    programs: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per application the ledger owes money, in official order (`programs`: only these)."""
+    """One row per application the ledger owes money, in official order."""
     rows = []
     for a in allocations:
-        if programs is not None and a["program"] not in programs:
-            continue
         amount = from_fen(int(a["net_fen"]))
         rows.append(
             {

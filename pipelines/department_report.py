@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -119,13 +119,16 @@ class ReportData:
     generated_at: datetime
     decisions: list[dict[str, Any]]
     ledger: dict[str, Decimal]  # program -> net yuan of the ledger
-    allocations: list[dict[str, Any]]  # application -> net the ledger owes it
     rejections: list[dict[str, Any]]
     declared: dict[str, dict[str, list[dict[str, Any]]]]  # sheet key -> application id -> rows
     enterprises: dict[str, dict[str, Any]]  # credit code -> enterprise row
     projects: dict[str, str | None]  # application id -> project name
     meter_months: list[dict[str, Any]] | None  # None: the metering tables do not exist yet
     renewable_shares: list[dict[str, Any]] | None
+    # Worked out once a night, before the workbooks are written: every department reads them.
+    by_program: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # program -> its decisions
+    # what the ledger owes each application, of every program (`allocation_rows`): 资金分配表 shows a department's
+    owed: list[dict[str, Any]] = field(default_factory=list)
 
     def frame(self, department: str, title: str, unit: str = "元") -> Frame:
         return Frame(
@@ -219,9 +222,12 @@ def load(
         sheet = BY_KEY.get(r["sheet"])
         r["sheet_zh"] = sheet.name if sheet else "整个文件"
     projects = {k: v.get("project_name") for k, v in applications.items()}  # = project_names(frames)
+    by_program: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in decisions:
+        by_program[d["program"]].append(d)
     return ReportData(
-        as_of, rulebook_version, generated_at, decisions, ledger, allocations, rejections, declared,
-        enterprises, projects, meter_months, renewable,
+        as_of, rulebook_version, generated_at, decisions, ledger, rejections, declared, enterprises, projects,
+        meter_months, renewable, dict(by_program), allocation_rows(allocations, projects),
     )  # fmt: skip
 
 
@@ -230,12 +236,9 @@ def role(program: Program, department: str) -> str:
 
 
 def summary_rows(data: ReportData, programs: Sequence[Program], department: str) -> list[dict[str, Any]]:
-    by_program: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for d in data.decisions:
-        by_program[d["program"]].append(d)
     rows = []
     for p in programs:
-        decided = by_program.get(p.code, [])
+        decided = data.by_program.get(p.code, [])
         counts = {k: sum(1 for d in decided if d["decision"] == k) for k in DECISIONS}
         awarded = sum((d["award_yuan"] for d in decided if d["award_yuan"] is not None), ZERO)
         estimate = sum((d["estimate_yuan"] for d in decided if d["estimate_yuan"] is not None), ZERO)
@@ -301,9 +304,8 @@ def write_department(
     programs = [p for p in PROGRAMS if department in p.departments]
     codes = {p.code for p in programs}
     summary = summary_rows(data, programs, department)
-    detail = [
-        d | {"role": role(BY_CODE[d["program"]], department)} for d in data.decisions if d["program"] in codes
-    ]
+    roles = {p.code: role(p, department) for p in programs}
+    detail = [d | {"role": roles[d["program"]]} for d in data.decisions if d["program"] in codes]
     summed = totals(summary, SUMMARY, "name")
 
     wb = new_workbook(row_cache)
@@ -332,7 +334,7 @@ def write_department(
     )
     fund = {p.code for p in programs if p.kind == "fund"}
     if fund:
-        rows = allocation_rows(data.allocations, data.projects, fund)
+        rows = [r for r in data.owed if r["program"] in fund]  # still in official order
         write_allocation(wb, rows, data.frame(department, "专项资金分配表（按盟市）"))
     for extra in extra_sheets(department, programs):
         extra(wb, data, department, detail)
