@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,3 +74,32 @@ def test_a_bad_cell_in_a_csv_is_reported_at_its_excel_row(tmp_path: Path):
     assert [(r.file, r.sheet, r.row_number, r.column, r.value, r.code) for r in subs.rejections] == [
         ("d", "loans", 3, "年利率(%)", "三点八五", "NUMBER_FORMAT")
     ]
+
+
+def test_no_mutation_of_a_good_csv_batch_stops_the_night(tmp_path: Path):
+    # bytes of one sheet's file flipped, cut or inserted (quotes, commas, line ends, NUL, a BOM, a GB18030
+    # character, huge numbers), in UTF-8 and GB18030: each batch is read or rejected (`read_batch` raising is what
+    # the night would report as FILE_NOT_PROCESSED, its own failure), every sheet balancing
+    inserts = [b'"', b",", b"\n", b"\r", b"\x00", b"\xef\xbb\xbf", "甲".encode("gb18030"), b"9" * 30, b"=1+1"]
+    rng = random.Random(20261208)
+    codes: set[str] = set()
+    for i in range(60):
+        folder = _csv_folder(tmp_path / f"2026-04-{i:03d}-csv", rng.choice(["utf-8", "gb18030"]), False)
+        for _ in range(rng.randint(1, 4)):
+            victim = rng.choice(sorted(folder.iterdir()))
+            data = bytearray(victim.read_bytes())
+            at, op = rng.randrange(len(data)), rng.random()
+            if op < 0.35:
+                data[at] = rng.randrange(256)
+            elif op < 0.75:
+                data[at:at] = rng.choice(inserts)
+            elif op < 0.9:
+                del data[at : at + rng.randint(1, 40)]
+            else:
+                del data[at:]
+            victim.write_bytes(bytes(data))
+        subs = merge([read_batch(folder)])
+        for c in subs.counts:
+            assert c.accepted + c.rejected == c.received, (i, c)
+        codes |= {r.code for r in subs.rejections}
+    assert len(codes) >= 10, sorted(codes)  # the changes bite (17 codes with this seed)
