@@ -13,6 +13,7 @@ import pytest
 from pipelines.intake import merge, read_batch
 from schemas.sheets import BY_KEY
 from tests.intake.conftest import valid_sheets
+from tests.mutations import mutate_bytes
 
 
 def _csv_folder(
@@ -87,17 +88,7 @@ def test_no_mutation_of_a_good_csv_batch_stops_the_night(tmp_path: Path):
         folder = _csv_folder(tmp_path / f"2026-04-{i:03d}-csv", rng.choice(["utf-8", "gb18030"]), False)
         for _ in range(rng.randint(1, 4)):
             victim = rng.choice(sorted(folder.iterdir()))
-            data = bytearray(victim.read_bytes())
-            at, op = rng.randrange(len(data)), rng.random()
-            if op < 0.35:
-                data[at] = rng.randrange(256)
-            elif op < 0.75:
-                data[at:at] = rng.choice(inserts)
-            elif op < 0.9:
-                del data[at : at + rng.randint(1, 40)]
-            else:
-                del data[at:]
-            victim.write_bytes(bytes(data))
+            victim.write_bytes(mutate_bytes(victim.read_bytes(), rng, inserts, 1))
         subs = merge([read_batch(folder)])
         for c in subs.counts:
             assert c.accepted + c.rejected == c.received, (i, c)

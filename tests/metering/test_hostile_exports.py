@@ -16,6 +16,7 @@ from assets.metering import meter_readings
 from pipelines.defs.resources import LedgerDatabase, resources_for
 from pipelines.metering import MeteringResult, ingest, to_decimal
 from schemas.credit_code import make
+from tests.mutations import mutate_bytes
 
 GOOD = make("150200", 10_007_919)
 HEADER = "credit_code,meter_id,medium,unit,reading_kind,timestamp,value\n"
@@ -236,19 +237,9 @@ def test_no_mutation_of_a_good_export_stops_the_intake(tmp_path: Path):
     ]
     rng = random.Random(20261204)
     for i in range(150):
-        data = bytearray(good)
-        for _ in range(rng.randint(1, 6)):
-            at, op = rng.randrange(len(data)), rng.random()
-            if op < 0.35:
-                data[at] = rng.randrange(256)
-            elif op < 0.7:
-                data[at:at] = rng.choice(inserts)
-            elif op < 0.9:
-                del data[at : at + rng.randint(1, 50)]
-            else:
-                del data[at:]
+        data = mutate_bytes(good, rng, inserts, rng.randint(1, 6))
         path = tmp_path / f"2025-03-02-{i}.csv"
-        path.write_bytes(bytes(data))
+        path.write_bytes(data)
         result = ingest(path, readings=tmp_path / "readings")
         assert result.received >= result.rejected >= 0, i  # accepted + rejected = received
 

@@ -1,7 +1,7 @@
 """Whatever a department's 审核结论 workbook holds, each row is a determination or a rejection, never an exception.
 
 Determinations for the sample's applications, typed as a department would, are changed at random the way the
-submission batches are (`tests/intake/test_mutated_workbooks.py`: hostile cells, headers, rows and sheets). Each
+submission batches are (`tests.mutations`: hostile cells, headers, rows and sheets). Each
 workbook goes through what the night does with it (read, check against the accepted applications, put in force,
 decide with it): nothing may raise, and accepted + rejected = received.
 """
@@ -23,7 +23,7 @@ from rules.review import in_force
 from samples.build import sample_sheets
 from samples.workbook import write_batch
 from schemas.sheets import REVIEWS
-from tests.intake.test_mutated_workbooks import ON_SHEET, _sheet
+from tests.mutations import mutate_workbook
 from tests.reviews.test_nightly_reviews import HEADERS, approve, reject
 
 AS_OF = date(2026, 11, 24)
@@ -57,11 +57,7 @@ def test_no_mutation_of_a_determinations_workbook_stops_the_night(tmp_path: Path
     applied = 0
     for i in range(60):
         wb = _determinations()
-        for _ in range(rng.randint(1, 4)):
-            if rng.random() < 0.1:
-                _sheet(wb, rng)
-            else:
-                rng.choice(ON_SHEET)(rng.choice(wb.worksheets), rng)
+        mutate_workbook(wb, rng, rng.randint(1, 4))
         path = tmp_path / "审核" / f"2026-11-{i % 20 + 1:02d}-工信厅-{i}.xlsx"
         wb.save(path)
         intake = check([read_review_file(path)], programs, AS_OF)
