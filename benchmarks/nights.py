@@ -15,10 +15,11 @@ has installed (created Dagster's storage and the ledger's tables), as every nigh
 them. The empty night and the first night have a home and ledger each. The inbox is the bundled sample's main batch
 copied over and over (new application ids, project, standard and IP codes), 1,000 applications per workbook,
 plus the sample's metering export. Each night's CPU seconds (user + system, its forked writers included) are
-taken too: on this shared machine a night's wall time can double while another guest runs, its CPU time much
-less, so the CPU ratio beside the wall ratios tells a slow round from more work. `--steps` also prints each step's median time in the empty night and in the
-next night, largest difference first (Dagster's step stats), and their sum per 1,000 unchanged applications. `--profile` also runs one nothing-new night under
-cProfile and prints the top functions by cumulative time. Prints figures; asserts nothing.
+printed too, and the CPU ratio beside the wall ratios: where a slow round is another guest taking the machine,
+the CPU ratio stays put (on 2026-12-06 it moved with the wall ratio: that VM's contention slowed the work itself).
+`--steps` also prints each step's median time in the empty night and in the next night, largest difference first
+(Dagster's step stats), and their sum per 1,000 unchanged applications. `--profile` also runs one nothing-new
+night under cProfile and prints the top functions by cumulative time. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
