@@ -15,8 +15,8 @@ has installed (created Dagster's storage and the ledger's tables), as every nigh
 them. The empty night and the first night have a home and ledger each. The inbox is the bundled sample's main batch
 copied over and over (new application ids, project, standard and IP codes), 1,000 applications per workbook,
 plus the sample's metering export. Each night's CPU seconds (user + system, its forked writers included) are
-printed too, and the CPU ratio beside the wall ratios: where a slow round is another guest taking the machine,
-the CPU ratio stays put (on 2026-12-06 it moved with the wall ratio: that VM's contention slowed the work itself).
+printed too, and their ratio beside the wall ratios, to tell a round slowed by the machine from one doing more
+work; on 2026-12-06 it moved with the wall ratio (that VM's contention slowed the work itself, not only the wait).
 `--steps` also prints each step's median time in the empty night and in the next night, largest difference first
 (Dagster's step stats), and their sum per 1,000 unchanged applications. `--profile` also runs one nothing-new
 night under cProfile and prints the top functions by cumulative time. Prints figures; asserts nothing.
