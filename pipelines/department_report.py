@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -126,9 +126,9 @@ class ReportData:
     meter_months: list[dict[str, Any]] | None  # None: the metering tables do not exist yet
     renewable_shares: list[dict[str, Any]] | None
     # Worked out once a night, before the workbooks are written: every department reads them.
-    by_program: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # program -> its decisions
+    by_program: dict[str, list[dict[str, Any]]]  # program -> its decisions
     # what the ledger owes each application, of every program (`allocation_rows`): 资金分配表 shows a department's
-    owed: list[dict[str, Any]] = field(default_factory=list)
+    owed: list[dict[str, Any]]
 
     def frame(self, department: str, title: str, unit: str = "元") -> Frame:
         return Frame(
@@ -157,11 +157,12 @@ def records(frame: pd.DataFrame | None, columns: Sequence[str] | None = None) ->
     return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
-def _by_application(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def _grouped(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows by their value of `key`, each group in the rows' order."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        out[row["application_id"]].append(row)
-    return out
+        out[row[key]].append(row)
+    return dict(out)
 
 
 def project_names(frames: Mapping[str, pd.DataFrame]) -> dict[str, str | None]:
@@ -181,7 +182,7 @@ def load(
     applications = {r["application_id"]: r for r in records(frames.get("applications"), declared_columns)}
     enterprises = {r["credit_code"]: r for r in records(frames.get("enterprises"))}
     declared = {
-        key: _by_application(records(frames.get(key)))
+        key: _grouped(records(frames.get(key)), "application_id")
         for key in ("vat_claims", "recognitions", "gate_metrics")
     }
     names = q.table_names(engine)
@@ -222,12 +223,9 @@ def load(
         sheet = BY_KEY.get(r["sheet"])
         r["sheet_zh"] = sheet.name if sheet else "整个文件"
     projects = {k: v.get("project_name") for k, v in applications.items()}  # = project_names(frames)
-    by_program: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for d in decisions:
-        by_program[d["program"]].append(d)
     return ReportData(
         as_of, rulebook_version, generated_at, decisions, ledger, rejections, declared, enterprises, projects,
-        meter_months, renewable, dict(by_program), allocation_rows(allocations, projects),
+        meter_months, renewable, _grouped(decisions, "program"), allocation_rows(allocations, projects),
     )  # fmt: skip
 
 
